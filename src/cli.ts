@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Entry point: `vineyard-webhook serve|help`.
+import { parseServeArgs, serveHelp, UsageError } from './config.js';
+
+const USAGE = `Usage: vineyard-webhook <command> [flags]
+
+Commands:
+  serve     run the admission webhook server
+  help      show this help
+
+Run 'vineyard-webhook <command> --help' for the flags of a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'serve') {
+    const cfg = parseServeArgs(rest);
+    if (cfg.help) { process.stdout.write(serveHelp()); return 0; }
+    const { startServer, createLogger } = await import('./serve.js');
+    const log = createLogger(cfg.logLevel);
+    const running = await startServer(cfg, log);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => { log.info({ signal }, 'shutting down'); void running.shutdown().then(resolve); };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    return 0;
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof UsageError) process.stderr.write(`vineyard-webhook: ${err.message}\n`);
+    else process.stderr.write(`vineyard-webhook: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,113 @@
+// An in-memory ClusterStore with the API server's semantics for the calls we
+// make (NotFound, AlreadyExists, Conflict on a stale resourceVersion), used in
+// standalone mode, by the offline CLI and by tests.
+import { randomUUID } from 'node:crypto';
+import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
+import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+import { ApiError, type ClusterStore } from './store.js';
+import { matchesSelector, parseSelector } from './label-selector.js';
+
+type Kind = 'sidecars' | 'vineyardds' | 'pods';
+interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
+
+export interface MemoryWrite { verb: 'create' | 'update' | 'patch' | 'event'; kind: string; namespace: string; name: string }
+
+export class MemoryStore implements ClusterStore {
+  private readonly objects = new Map<string, Stored>();
+  private version = 0;
+  /** Every write, in order: tests assert dry runs leave this empty. */
+  readonly writes: MemoryWrite[] = [];
+  readonly events: CoreV1Event[] = [];
+
+  /** `newUid` makes uids deterministic for fixtures; default random. */
+  constructor(seed: readonly unknown[] = [], private readonly newUid: () => string = randomUUID) {
+    for (const o of seed) this.load(o);
+  }
+
+  /** Adds an object read from a manifest (Sidecar, Vineyardd or Pod); others are ignored. */
+  load(obj: unknown): boolean {
+    const o = obj as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
+    const kind = o?.kind === 'Sidecar' ? 'sidecars' : o?.kind === 'Vineyardd' ? 'vineyardds' : o?.kind === 'Pod' ? 'pods' : undefined;
+    if (!kind || !o?.metadata?.name) return false;
+    const ns = o.metadata.namespace ?? 'default';
+    this.put(kind, ns, o.metadata.name, structuredClone(o) as Stored, true);
+    return true;
+  }
+
+  private key(kind: Kind, ns: string, name: string): string { return `${kind}/${ns}/${name}`; }
+
+  private put(kind: Kind, ns: string, name: string, obj: Stored, fresh: boolean): Stored {
+    obj.metadata ??= {};
+    obj.metadata.namespace = ns;
+    obj.metadata.resourceVersion = String(++this.version);
+    if (fresh || !obj.metadata.uid) obj.metadata.uid ??= this.newUid();
+    this.objects.set(this.key(kind, ns, name), obj);
+    return structuredClone(obj);
+  }
+
+  private read<T>(kind: Kind, ns: string, name: string): T | null {
+    const o = this.objects.get(this.key(kind, ns, name));
+    return o ? (structuredClone(o) as T) : null;
+  }
+
+  async getSidecar(namespace: string, name: string): Promise<Sidecar | null> {
+    return this.read<Sidecar>('sidecars', namespace, name);
+  }
+
+  async createSidecar(namespace: string, sidecar: Sidecar): Promise<Sidecar> {
+    const name = sidecar.metadata.name ?? '';
+    const call = `create sidecars ${namespace}/${name}`;
+    if (this.objects.has(this.key('sidecars', namespace, name))) {
+      throw new ApiError(call, 409, 'AlreadyExists', `sidecars.k8s.v6d.io "${name}" already exists`);
+    }
+    const obj = structuredClone(sidecar) as Stored;
+    delete obj.metadata!.resourceVersion;
+    delete obj.metadata!.uid;
+    this.writes.push({ verb: 'create', kind: 'sidecars', namespace, name });
+    return this.put('sidecars', namespace, name, obj, true) as Sidecar;
+  }
+
+  async updateSidecar(namespace: string, sidecar: Sidecar): Promise<Sidecar> {
+    const name = sidecar.metadata.name ?? '';
+    const call = `update sidecars ${namespace}/${name}`;
+    const cur = this.objects.get(this.key('sidecars', namespace, name));
+    if (!cur) throw new ApiError(call, 404, 'NotFound', `sidecars.k8s.v6d.io "${name}" not found`);
+    if (sidecar.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
+      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on sidecars.k8s.v6d.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    const obj = structuredClone(sidecar) as Stored;
+    obj.metadata!.uid = cur.metadata?.uid;
+    this.writes.push({ verb: 'update', kind: 'sidecars', namespace, name });
+    return this.put('sidecars', namespace, name, obj, false) as Sidecar;
+  }
+
+  async getVineyardd(namespace: string, name: string): Promise<Vineyardd | null> {
+    return this.read<Vineyardd>('vineyardds', namespace, name);
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    const sel = parseSelector(labelSelector);
+    const out: V1Pod[] = [];
+    for (const [k, o] of this.objects) {
+      if (!k.startsWith(`pods/${namespace}/`)) continue;
+      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(structuredClone(o) as V1Pod);
+    }
+    return out;
+  }
+
+  async patchPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
+    const cur = this.objects.get(this.key('pods', namespace, name));
+    if (!cur) throw new ApiError(`patch pods ${namespace}/${name}`, 404, 'NotFound', `pods "${name}" not found`);
+    cur.metadata ??= {};
+    cur.metadata.labels = { ...(cur.metadata.labels ?? {}), ...labels };
+    cur.metadata.resourceVersion = String(++this.version);
+    this.writes.push({ verb: 'patch', kind: 'pods', namespace, name });
+  }
+
+  async createEvent(namespace: string, event: CoreV1Event): Promise<void> {
+    this.events.push(structuredClone(event));
+    this.writes.push({ verb: 'event', kind: 'events', namespace, name: event.metadata?.name ?? '' });
+  }
+
+  async ping(): Promise<void> {}
+}

@@ -1,0 +1,46 @@
+// The one seam between the pure pipeline and the world: every Kubernetes read
+// and write the webhook makes goes through this interface. Implementations:
+// the API server (kube-store.ts) and memory (memory-store.ts, for standalone
+// mode, the offline CLI and tests).
+import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
+import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+
+export interface CallOptions { signal?: AbortSignal }
+
+export interface ClusterStore {
+  /** `null` when the object does not exist. */
+  getSidecar(namespace: string, name: string, opts?: CallOptions): Promise<Sidecar | null>;
+  /** Throws ApiError reason AlreadyExists (409) when the name is taken. */
+  createSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar>;
+  /** Optimistic concurrency: throws ApiError reason Conflict (409) on a stale resourceVersion. */
+  updateSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar>;
+  getVineyardd(namespace: string, name: string, opts?: CallOptions): Promise<Vineyardd | null>;
+  listPods(namespace: string, labelSelector: string, opts?: CallOptions): Promise<V1Pod[]>;
+  /** A merge patch of metadata.labels only: never a full update of someone else's pod. */
+  patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void>;
+  createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void>;
+  /** Resolves once the backing store has answered a request (readiness). */
+  ping(opts?: CallOptions): Promise<void>;
+}
+
+/** An API call that failed, carrying what a user needs to act on it. */
+export class ApiError extends Error {
+  constructor(
+    /** The call, e.g. `get sidecars vineyard-job/sidecar-sample`. */
+    readonly call: string,
+    /** HTTP status; 0 when no response came (refused, reset, timed out). */
+    readonly status: number,
+    /** Kubernetes Status reason: NotFound, AlreadyExists, Conflict, ... */
+    readonly reason: string,
+    message: string,
+  ) {
+    super(`${call}: ${message}`);
+    this.name = 'ApiError';
+  }
+
+  get notFound(): boolean { return this.status === 404; }
+  get alreadyExists(): boolean { return this.status === 409 && this.reason === 'AlreadyExists'; }
+  get conflict(): boolean { return this.status === 409 && this.reason !== 'AlreadyExists'; }
+}
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;

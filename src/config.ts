@@ -1,0 +1,171 @@
+// Flags of `vineyard-webhook serve`. Each flag is also an environment variable
+// (VINEYARD_WEBHOOK_<FLAG>, flags win). The table below is the single source
+// of the parser, the validation and the --help text.
+import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
+
+export class UsageError extends Error {
+  constructor(message: string) { super(message); this.name = 'UsageError'; }
+}
+
+type Kind = 'string' | 'boolean';
+interface Flag { name: string; kind: Kind; multiple?: boolean; def?: string; arg?: string; help: string }
+
+export const serveFlags: readonly Flag[] = [
+  { name: 'host', kind: 'string', def: '0.0.0.0', arg: 'ADDR', help: 'address to listen on' },
+  { name: 'port', kind: 'string', def: '9443', arg: 'N', help: 'TLS port to listen on (1-65535)' },
+  { name: 'standalone', kind: 'boolean', help: 'no cluster: in-memory store (seeded by --resources) and self-managed dev certificates; also chosen when no cluster config is found' },
+  { name: 'kubeconfig', kind: 'string', arg: 'FILE', help: 'kubeconfig to reach the API server (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)' },
+  { name: 'resources', kind: 'string', arg: 'DIR', help: 'YAML/JSON manifests of Sidecar and Vineyardd CRs (and Pods) for the in-memory store' },
+  { name: 'cert-mode', kind: 'string', arg: 'MODE', help: 'self: CA and serving certificate kept in --cert-dir (default in standalone mode); files: tls.crt/tls.key from --cert-dir (or --tls-cert-file/--tls-key-file), reloaded on change; secret: CA in a Secret, serving certificate in memory (default in a cluster)' },
+  { name: 'cert-dir', kind: 'string', def: './.certs', arg: 'DIR', help: 'directory of ca.crt, tls.crt, tls.key' },
+  { name: 'tls-cert-file', kind: 'string', arg: 'FILE', help: 'serving certificate (files mode; overrides --cert-dir/tls.crt)' },
+  { name: 'tls-key-file', kind: 'string', arg: 'FILE', help: 'serving key (files mode; overrides --cert-dir/tls.key)' },
+  { name: 'cert-san', kind: 'string', multiple: true, arg: 'NAME|IP', help: 'extra DNS name or IP address for the serving certificate (repeatable; env: comma separated)' },
+  { name: 'namespace', kind: 'string', arg: 'NS', help: "the webhook's own namespace (default: the service account's namespace file, else vineyard-system)" },
+  { name: 'service-name', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'Service in front of the webhook: serving certificate SANs and caBundle targets' },
+  { name: 'secret-name', kind: 'string', def: 'vineyard-webhook-ca', arg: 'NAME', help: 'Secret that holds the CA in secret mode' },
+  { name: 'mutating-webhook-configuration', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'MutatingWebhookConfiguration whose caBundle is kept current (secret mode)' },
+  { name: 'validating-webhook-configuration', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'ValidatingWebhookConfiguration whose caBundle is kept current (secret mode)' },
+  { name: 'ca-validity', kind: 'string', def: '365d', arg: 'DURATION', help: 'lifetime of a generated CA (e.g. 365d, 12h, 90s)' },
+  { name: 'cert-validity', kind: 'string', def: '30d', arg: 'DURATION', help: 'lifetime of a generated serving certificate' },
+  { name: 'sidecar-mode', kind: 'string', def: 'injected', arg: 'MODE', help: 'injected: vineyardd as a container and a socket-wait command rewrite; native: vineyardd as a restartable init container (Kubernetes >= 1.29); a pod may choose with the sidecar.v6d.io/native annotation' },
+  { name: 'scheduler-name', kind: 'string', def: '', arg: 'NAME', help: 'when set, pods of /mutate-v1-pod-scheduling still on default-scheduler get this schedulerName' },
+  { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
+  { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
+  { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug or trace' },
+  { name: 'help', kind: 'boolean', help: 'show this help' },
+];
+
+export const envName = (flag: string) => `VINEYARD_WEBHOOK_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  standalone: boolean;
+  kubeconfig?: string;
+  resources?: string;
+  certMode?: 'self' | 'files' | 'secret';
+  certDir: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  certSans: string[];
+  namespace?: string;
+  serviceName: string;
+  secretName: string;
+  mutatingWebhookConfiguration: string;
+  validatingWebhookConfiguration: string;
+  caValidityMs: number;
+  certValidityMs: number;
+  sidecarMode: 'injected' | 'native';
+  schedulerName: string;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+  help: boolean;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration; use a number and a unit: 90s, 15m, 12h, 30d`);
+  const ms = Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  if (ms <= 0) throw new UsageError(`--${flag}: must be greater than zero`);
+  return ms;
+}
+
+export function parseSize(flag: string, text: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|KiB|MiB|GiB|k|M|G)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a size; use bytes or a suffix: 4Mi, 512Ki`);
+  const mult: Record<string, number> = { Ki: 1024, KiB: 1024, Mi: 1024 ** 2, MiB: 1024 ** 2, Gi: 1024 ** 3, GiB: 1024 ** 3, k: 1e3, M: 1e6, G: 1e9 };
+  const n = Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
+  if (n < 1024) throw new UsageError(`--${flag}: ${text} is too small; at least 1Ki`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const options = Object.fromEntries(serveFlags.map(f => [f.name, { type: f.kind, ...(f.multiple ? { multiple: true } : {}) }]));
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: options as never, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | string[] | undefined> });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see --help`);
+  }
+  const get = (f: Flag): string | boolean | string[] | undefined => {
+    const v = values[f.name];
+    if (v !== undefined) return v;
+    const e = env[envName(f.name)];
+    if (e === undefined || e === '') return f.def;
+    if (f.kind === 'boolean') {
+      if (/^(1|true|yes)$/i.test(e)) return true;
+      if (/^(0|false|no)$/i.test(e)) return false;
+      throw new UsageError(`${envName(f.name)} (--${f.name}): ${JSON.stringify(e)} is not a boolean; use true or false`);
+    }
+    return f.multiple ? e.split(',').map(s => s.trim()).filter(Boolean) : e;
+  };
+  const str = (name: string): string | undefined => get(serveFlags.find(f => f.name === name)!) as string | undefined;
+  const bool = (name: string): boolean => get(serveFlags.find(f => f.name === name)!) === true;
+  const list = (name: string): string[] => (get(serveFlags.find(f => f.name === name)!) as string[] | undefined) ?? [];
+
+  const portText = str('port')!;
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`--port: ${JSON.stringify(portText)} is not a port number between 1 and 65535`);
+  const host = str('host')!;
+  if (!host) throw new UsageError('--host: must not be empty');
+
+  const certMode = str('cert-mode');
+  if (certMode !== undefined) oneOf('cert-mode', certMode, ['self', 'files', 'secret'] as const);
+  const certSans = list('cert-san');
+  for (const s of certSans) {
+    if (!isIP(s) && !DNS1123.test(s) && !/^\*\.[a-z0-9.-]+$/.test(s)) throw new UsageError(`--cert-san: ${JSON.stringify(s)} is neither an IP address nor a lower-case DNS name`);
+  }
+  const tlsCertFile = str('tls-cert-file');
+  const tlsKeyFile = str('tls-key-file');
+  if (!!tlsCertFile !== !!tlsKeyFile) throw new UsageError('--tls-cert-file and --tls-key-file go together: give both or neither');
+  const logLevel = oneOf('log-level', str('log-level')!, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+  const schedulerName = str('scheduler-name') ?? '';
+  if (schedulerName && !DNS1123.test(schedulerName)) throw new UsageError(`--scheduler-name: ${JSON.stringify(schedulerName)} is not a valid scheduler name (lower-case DNS-1123 subdomain)`);
+
+  return {
+    host,
+    port,
+    standalone: bool('standalone'),
+    kubeconfig: str('kubeconfig'),
+    resources: str('resources'),
+    certMode: certMode as ServeConfig['certMode'],
+    certDir: str('cert-dir')!,
+    tlsCertFile,
+    tlsKeyFile,
+    certSans,
+    namespace: str('namespace'),
+    serviceName: str('service-name')!,
+    secretName: str('secret-name')!,
+    mutatingWebhookConfiguration: str('mutating-webhook-configuration')!,
+    validatingWebhookConfiguration: str('validating-webhook-configuration')!,
+    caValidityMs: parseDuration('ca-validity', str('ca-validity')!),
+    certValidityMs: parseDuration('cert-validity', str('cert-validity')!),
+    sidecarMode: oneOf('sidecar-mode', str('sidecar-mode')!, ['injected', 'native'] as const),
+    schedulerName,
+    bodyLimit: parseSize('body-limit', str('body-limit')!),
+    shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')!),
+    logLevel,
+    help: bool('help'),
+  };
+}
+
+export function serveHelp(): string {
+  const lines = serveFlags.map(f => {
+    const left = `  --${f.name}${f.arg ? ' ' + f.arg : ''}`;
+    const def = f.def !== undefined && f.def !== '' ? ` (default ${f.def})` : '';
+    return `${left.padEnd(44)} ${f.help}${def}\n${' '.repeat(45)}env ${envName(f.name)}`;
+  });
+  return `Usage: vineyard-webhook serve [flags]\n\nRuns the admission webhook server (TLS only, HTTP/1.1 and HTTP/2).\n\nFlags:\n${lines.join('\n')}\n`;
+}

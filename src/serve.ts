@@ -1,0 +1,111 @@
+// Wires the pieces for `vineyard-webhook serve`: store, certificates, server,
+// signals. Everything here is start-up and shutdown; requests are in app.ts.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { ServeConfig } from './config.js';
+import { UsageError } from './config.js';
+import { MemoryStore } from './cluster/memory-store.js';
+import { readManifests } from './cluster/resources.js';
+import { findClusterConfig, SA_DIR } from './cluster/kubeconfig.js';
+import type { ClusterStore } from './cluster/store.js';
+import { endpoints } from './pipeline/endpoints.js';
+import { buildApp, type App } from './server/app.js';
+import { tlsOptions } from './server/tls-server.js';
+import { loadOrCreateSelfCerts } from './certs/self.js';
+import { staticCertSource, type CertSource } from './certs/source.js';
+
+export interface Running {
+  app: App;
+  port: number;
+  store: ClusterStore;
+  certs: CertSource;
+  /** Drains and closes; resolves when every connection is gone. */
+  shutdown(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: 'vineyard-webhook' }, redact: { paths: ['*.key', '*.token', '*.password'], remove: true } });
+}
+
+function ownNamespace(flag: string | undefined): string {
+  if (flag) return flag;
+  const file = join(SA_DIR, 'namespace');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  return 'vineyard-system';
+}
+
+async function createStore(cfg: ServeConfig, log: Logger): Promise<{ store: ClusterStore; cluster: boolean }> {
+  const source = cfg.standalone ? { kind: 'none' as const } : findClusterConfig(cfg.kubeconfig);
+  if (source.kind === 'none') {
+    if (!cfg.standalone) log.warn('no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store');
+    const seed = cfg.resources ? await readManifests(cfg.resources) : [];
+    const store = new MemoryStore(seed);
+    log.info({ resources: cfg.resources, objects: seed.length }, 'in-memory store ready');
+    return { store, cluster: false };
+  }
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { createKubeStore } = await import('./cluster/kube-store.js');
+  const kc = new KubeConfig();
+  if (source.kind === 'in-cluster') kc.loadFromCluster();
+  else kc.loadFromFile(source.path);
+  log.info({ cluster: kc.getCurrentCluster()?.server, source: source.kind }, 'using the Kubernetes API');
+  return { store: createKubeStore(kc), cluster: true };
+}
+
+async function createCertSource(cfg: ServeConfig, cluster: boolean, log: Logger): Promise<CertSource> {
+  const mode = cfg.certMode ?? (cluster ? 'secret' : 'self');
+  if (mode === 'self') {
+    const c = await loadOrCreateSelfCerts(cfg.certDir, cfg.certSans);
+    log.info({ dir: c.dir, reused: c.reused, caBundle: join(c.dir, 'ca.crt') }, 'self-managed certificates');
+    return staticCertSource(c.serving);
+  }
+  throw new UsageError(`--cert-mode ${mode} is not available yet; use --cert-mode self`);
+}
+
+export async function startServer(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<Running> {
+  const { store, cluster } = await createStore(cfg, log);
+  const namespace = ownNamespace(cfg.namespace);
+  const certs = await createCertSource(cfg, cluster, log);
+  let apiAnswered = !cluster;
+  const app = buildApp({
+    tls: certs.current(),
+    endpoints,
+    store,
+    config: { sidecarMode: cfg.sidecarMode, schedulerName: cfg.schedulerName },
+    logger: log,
+    bodyLimit: cfg.bodyLimit,
+    readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet')],
+  });
+  certs.onChange((m) => {
+    // Validate before swapping: a bad pair must not take the listener down.
+    try { app.server.setSecureContext(tlsOptions(m)); log.info('serving certificate reloaded'); } catch (err) { log.error({ err }, 'new serving certificate rejected; keeping the old one'); }
+  });
+  if (cluster) {
+    const pingApi = () => store.ping().then(() => { apiAnswered = true; }, (err) => log.warn({ err: (err as Error).message }, 'Kubernetes API not reachable yet'));
+    void pingApi();
+    const t = setInterval(() => { if (apiAnswered) clearInterval(t); else void pingApi(); }, 2000);
+    t.unref();
+  }
+  await app.fastify.listen({ host: cfg.host, port: cfg.port });
+  const port = (app.server.address() as AddressInfo).port;
+  log.info({ host: cfg.host, port, namespace, mode: cluster ? 'cluster' : 'standalone', sidecarMode: cfg.sidecarMode }, 'vineyard-webhook listening');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () => closing ??= (async () => {
+    app.startDrain();
+    log.info({ inFlight: app.inFlight() }, 'draining');
+    const server = app.server;
+    server.close();
+    for (const s of server.sessions) s.close(); // GOAWAY: in-flight streams finish, no new ones
+    const until = Date.now() + cfg.shutdownTimeoutMs;
+    while (app.inFlight() > 0 && Date.now() < until) await new Promise(r => setTimeout(r, 20));
+    for (const sock of server.http1Sockets) sock.destroySoon();
+    for (const s of server.sessions) s.destroy();
+    await app.fastify.close();
+    await certs.close();
+    log.info('stopped');
+  })();
+  return { app, port, store, certs, shutdown };
+}

@@ -1,0 +1,169 @@
+// The HTTP side: routes, body parsing, AdmissionReview envelope, deadlines,
+// metrics and one log line per review. It knows nothing about Vineyard: the
+// endpoint table is handed in.
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { BadReview, decodeReview, encodeReview } from '../admission/review.js';
+import type { ClusterStore } from '../cluster/store.js';
+import type { Endpoint, PipelineConfig, Progress } from '../pipeline/endpoint.js';
+import { denied, runPipeline, type Outcome } from '../pipeline/run.js';
+import { parseJsonBody } from './body.js';
+import { budgetMs } from './deadline.js';
+import { Metrics } from './metrics.js';
+import { createTlsServer, type TlsMaterial, type WebhookServer } from './tls-server.js';
+
+export interface AppOptions {
+  tls: TlsMaterial;
+  endpoints: readonly Endpoint<any>[];
+  store: ClusterStore;
+  config: PipelineConfig;
+  logger: Logger;
+  bodyLimit: number;
+  metrics?: Metrics;
+  /** Extra readiness conditions (certificates, first API answer); each returns a reason when not ready. */
+  readiness?: Array<() => string | undefined>;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  server: WebhookServer;
+  metrics: Metrics;
+  /** Stop being ready at once, answer in-flight and late requests with Connection: close. */
+  startDrain(): void;
+  readonly draining: boolean;
+  inFlight(): number;
+}
+
+const errorBody = (statusCode: number, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: statusCode, message });
+
+export function buildApp(opts: AppOptions): App {
+  const metrics = opts.metrics ?? new Metrics();
+  let server!: WebhookServer;
+  let draining = false;
+  let inFlight = 0;
+
+  const fastify = Fastify({
+    loggerInstance: opts.logger,
+    // One line per review is logged by handleReview; fastify's own request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit,
+    return503OnClosing: false,
+    forceCloseConnections: false,
+    serverFactory: (handler) => {
+      server = createTlsServer(opts.tls, handler as never);
+      return server as never;
+    },
+  }) as unknown as FastifyInstance;
+
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(['application/json'], { parseAs: 'buffer' }, (_req, body, done) => {
+    try { done(null, parseJsonBody(body as Buffer)); } catch (e) { done(e as Error, undefined); }
+  });
+
+  const counted = new WeakSet<FastifyRequest>();
+  const done = (req: FastifyRequest) => { if (counted.delete(req)) inFlight--; };
+  fastify.addHook('onRequest', async (req, reply) => {
+    inFlight++;
+    counted.add(req);
+    // Connection is a hop-by-hop header HTTP/2 forbids; h2 sessions get a GOAWAY instead.
+    if (draining && req.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+  });
+  fastify.addHook('onResponse', async (req) => done(req));
+  fastify.addHook('onRequestAbort', async (req) => done(req));
+
+  fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err instanceof BadReview ? err.statusCode
+      : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 413
+      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415
+      : err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode
+      : 500;
+    const message = status === 413 ? `the request body is larger than the limit of ${opts.bodyLimit} bytes (--body-limit)`
+      : status === 415 ? `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`
+      : status === 500 ? 'internal error' : err.message;
+    metrics.errors.inc({ kind: status === 500 ? 'internal' : `http_${status}` });
+    if (status === 500) req.log.error({ err, url: req.url }, 'request failed');
+    else req.log.warn({ url: req.url, status, msg: message }, 'bad request');
+    void reply.code(status).type('application/json').send(errorBody(status, message));
+  });
+
+  fastify.setNotFoundHandler((req, reply) => {
+    void reply.code(404).type('application/json').send(errorBody(404, `no endpoint at ${req.method} ${req.url.split('?')[0]}; webhook paths: ${opts.endpoints.map(e => e.path).join(', ')}`));
+  });
+
+  const readyReason = (): string | undefined => {
+    if (draining) return 'shutting down';
+    for (const check of opts.readiness ?? []) {
+      const r = check();
+      if (r) return r;
+    }
+    return undefined;
+  };
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (_req, reply) => {
+    const reason = readyReason();
+    if (reason) return reply.code(503).send({ status: 'not ready', reason });
+    return { status: 'ready' };
+  });
+  fastify.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  for (const endpoint of opts.endpoints) {
+    fastify.post(endpoint.path, (req, reply) => handleReview(endpoint, req, reply));
+  }
+
+  async function handleReview(endpoint: Endpoint<any>, req: FastifyRequest, reply: FastifyReply) {
+    const started = process.hrtime.bigint();
+    const review = decodeReview(req.body);
+    const { request } = review;
+    const budget = budgetMs((req.query as Record<string, unknown> | undefined)?.timeout);
+    const progress: Progress = { step: 'start' };
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => {
+        abort.abort(new Error(`deadline of ${Math.round(budget)} ms reached`));
+        resolve(denied(504, `${endpoint.path}: could not decide within the webhook's ${Math.round(budget)} ms budget (waiting on: ${progress.step}); the pod was not admitted, retry or check the webhook's access to the Kubernetes API`));
+      }, budget);
+    });
+    let outcome: Outcome;
+    try {
+      outcome = await Promise.race([runPipeline(endpoint, request, { store: opts.store, config: opts.config }, progress, abort.signal), deadline]);
+    } catch (err) {
+      req.log.error({ err, uid: request.uid, endpoint: endpoint.name }, 'pipeline failed');
+      outcome = denied(500, `${endpoint.path}: internal error while ${progress.step}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const meta = request.object && typeof request.object === 'object' ? (request.object as { metadata?: { name?: string; generateName?: string } }).metadata : undefined;
+    metrics.requests.inc({ endpoint: endpoint.name, operation: request.operation, result: outcome.decision });
+    metrics.latency.observe({ endpoint: endpoint.name }, seconds);
+    if (outcome.patch.length) metrics.patchOps.inc({ endpoint: endpoint.name }, outcome.patch.length);
+    if (!outcome.response.allowed) metrics.denials.inc({ endpoint: endpoint.name, code: String(outcome.response.status?.code ?? 0) });
+    req.log.info({
+      uid: request.uid,
+      endpoint: endpoint.name,
+      operation: request.operation,
+      namespace: request.namespace,
+      name: meta?.name || request.name || meta?.generateName,
+      dryRun: request.dryRun === true,
+      decision: outcome.decision,
+      patchOps: outcome.patch.length,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      durationMs: Math.round(seconds * 1e4) / 10,
+    }, 'review');
+    return reply.type('application/json').send(encodeReview(review.apiVersion, request.uid, outcome.response));
+  }
+
+  return {
+    fastify,
+    get server() { return server; },
+    metrics,
+    startDrain() { draining = true; },
+    get draining() { return draining; },
+    inFlight: () => inFlight,
+  };
+}

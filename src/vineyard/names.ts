@@ -1,0 +1,68 @@
+// Every label, annotation, container, volume and env name the webhook reads or
+// writes. Imported everywhere, never retyped: a typo in a key is a silent bug.
+
+// Sidecar injection (spec §2)
+export const SIDECAR_ENABLED_LABEL = 'sidecar.v6d.io/enabled';
+export const SIDECAR_NAME_ANNOTATION = 'sidecar.v6d.io/name';
+export const SIDECAR_STATUS_ANNOTATION = 'sidecar.v6d.io/status';
+export const SIDECAR_NATIVE_ANNOTATION = 'sidecar.v6d.io/native';
+export const DEFAULT_SIDECAR_NAME = 'default';
+export const DEFAULT_SIDECAR_SUFFIX = '-default-sidecar';
+export const RPC_LABEL = 'rpc.vineyardd.v6d.io/rpc';
+export const RPC_LABEL_VALUE = 'vineyardd-rpc';
+export const ROLE_LABEL = 'app.vineyard.io/role';
+export const ROLE_LABEL_VALUE = 'vineyardd';
+export const NAME_LABEL = 'app.vineyard.io/name';
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+
+export const SIDECAR_CONTAINER = 'vineyard-sidecar';
+export const METRICS_CONTAINER = 'metrics';
+export const SOCKET_VOLUME = 'vineyard-socket';
+export const LOG_VOLUME = 'log';
+export const LOG_DIR = '/var/log/vineyard';
+export const DEFAULT_SOCKET_DIR = '/var/run';
+export const SOCKET_FILE = 'vineyard.sock';
+export const SOCKET_ENV = 'VINEYARD_IPC_SOCKET';
+export const RPC_PORT = 9600;
+export const RPC_PORT_NAME = 'vineyard-rpc';
+export const EXPORTER_PORT = 9144;
+export const EXPORTER_PORT_NAME = 'exporter';
+
+// Scheduler defaulting and socket wiring (spec §3)
+export const VINEYARDD_LABEL = 'scheduling.k8s.v6d.io/vineyardd';
+export const VINEYARDD_NAMESPACE_LABEL = 'scheduling.k8s.v6d.io/vineyardd-namespace';
+export const JOB_LABEL = 'scheduling.k8s.v6d.io/job';
+export const REQUIRED_ANNOTATION = 'scheduling.k8s.v6d.io/required';
+export const REQUIRED_NONE = 'none';
+export const DEFAULT_VINEYARDD_NAMESPACE = 'vineyard-system';
+export const JOB_NAME_ENV = 'JOB_NAME';
+export const REQUIRED_JOB_NAME_ENV = 'REQUIRED_JOB_NAME';
+export const VINEYARDD_INSTANCE_LABEL = 'app.kubernetes.io/instance';
+export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
+export const DEFAULT_SCHEDULER = 'default-scheduler';
+
+// Operation gating (spec §4)
+export const ASSEMBLY_ENABLED_LABEL = 'assembly.v6d.io/enabled';
+export const ASSEMBLY_TYPE_LABEL = 'assembly.v6d.io/type';
+export const REPARTITION_ENABLED_LABEL = 'repartition.v6d.io/enabled';
+export const REPARTITION_TYPE_LABEL = 'repartition.v6d.io/type';
+export const DASK_SCHEDULER_ANNOTATION = 'scheduling.k8s.v6d.io/dask-scheduler';
+export const DASK_WORKER_SELECTOR_ANNOTATION = 'scheduling.k8s.v6d.io/dask-worker-selector';
+export const NEED_INJECTED_ASSEMBLY_LABEL = 'need-injected-assembly';
+export const NEED_INJECTED_REPARTITION_LABEL = 'need-injected-repartition';
+export const APP_LABEL = 'app';
+export const POD_NAME_ENV = 'POD_NAME';
+export const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
+
+// Namespace selectors declared in deploy/ (spec §1)
+export const SIDECAR_NAMESPACE_LABEL = 'sidecar-injection';
+export const OPERATION_NAMESPACE_LABEL = 'operation-injection';
+export const NAMESPACE_LABEL_ENABLED = 'enabled';
+
+// Custom resources
+export const VINEYARD_GROUP = 'k8s.v6d.io';
+export const VINEYARD_VERSION = 'v1alpha1';
+export const SIDECAR_KIND = 'Sidecar';
+export const SIDECAR_PLURAL = 'sidecars';
+export const VINEYARDD_KIND = 'Vineyardd';
+export const VINEYARDD_PLURAL = 'vineyardds';
