@@ -56,8 +56,10 @@ export class PatchBuilder {
   }
 
   private apply(op: PatchOperation): void {
-    // mutateDocument=true on our private clone: no copy per operation.
-    this.working = fjp.applyOperation(this.working, op, false, true, false).newDocument;
+    // The working copy gets its own copy of the value: later operations
+    // (an append to an array this one added) must not rewrite this one.
+    const applied = 'value' in op ? { ...op, value: structuredClone(op.value) } : op;
+    this.working = fjp.applyOperation(this.working, applied, false, true, false).newDocument;
     this.ops.push(op);
   }
 

@@ -2,13 +2,15 @@
 // this server is a drop-in replacement behind the same webhook configurations.
 import type { Endpoint } from './endpoint.js';
 import { noContext } from './endpoint.js';
+import { resolveSidecar } from './resolve-sidecar.js';
+import { injectSidecar } from '../mutators/inject-sidecar.js';
 import { VINEYARD_GROUP, SIDECAR_KIND } from '../vineyard/names.js';
 
 const POD = { group: '', kind: 'Pod' };
 const SIDECAR = { group: VINEYARD_GROUP, kind: SIDECAR_KIND };
 
 export const endpoints: readonly Endpoint<any>[] = [
-  { path: '/mutate-v1-pod-sidecar', name: 'sidecar', expects: POD, operations: ['CREATE'], mutating: true, resolve: noContext, mutators: [] },
+  { path: '/mutate-v1-pod-sidecar', name: 'sidecar', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveSidecar, mutators: [{ name: 'inject-sidecar', mutate: injectSidecar }] },
   { path: '/mutate-v1-pod', name: 'operation', expects: POD, operations: ['CREATE'], mutating: true, resolve: noContext, mutators: [] },
   { path: '/mutate-v1-pod-scheduling', name: 'scheduling', expects: POD, operations: ['CREATE'], mutating: true, resolve: noContext, mutators: [] },
   { path: '/mutate-k8s-v6d-io-v1alpha1-sidecar', name: 'sidecar-default', expects: SIDECAR, operations: ['CREATE', 'UPDATE'], mutating: true, resolve: noContext, mutators: [] },

@@ -101,7 +101,9 @@ export async function runPipeline(
     if (!endpoint.mutating) return denied(500, `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`);
     const err = fjp.validate(out.patch, doc);
     if (err) return denied(500, `internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
-    doc = fjp.applyPatch(doc, out.patch, false, true).newDocument;
+    // A copy of the operations: applying in place shares their values with doc,
+    // and a later append would rewrite an earlier operation's value.
+    doc = fjp.applyPatch(doc, structuredClone(out.patch), false, true).newDocument;
     patch.push(...out.patch);
   }
 

@@ -1,0 +1,104 @@
+// Finds the Sidecar CR a pod asks for (spec §2, "Which Sidecar CR"), creating
+// or counting the default CR. The only I/O of the sidecar endpoint; writes
+// are skipped on dry runs and for pods that get no injection.
+import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { ClusterStore, CallOptions } from '../cluster/store.js';
+import { ApiError } from '../cluster/store.js';
+import { defaultSidecarIdentity, type DefaultSidecarIdentity } from '../mutators/default-sidecar-name.js';
+import { injectionSkipReason, type SidecarContext } from '../mutators/inject-sidecar.js';
+import { podAnnotations, podLabels } from '../mutators/pod-helpers.js';
+import { allow, deny } from '../mutators/types.js';
+import type { Sidecar } from '../vineyard/sidecar.js';
+import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../vineyard/names.js';
+import type { Progress, ResolveInput, Resolved } from './endpoint.js';
+
+/** Attempts at the read-modify-write of the default CR before giving up (the deadline usually comes first). */
+const MAX_ATTEMPTS = 100;
+
+/**
+ * The pod's owners (its ReplicaSet, Job...) also own the default CR, so it goes
+ * away with the workload. Without `controller` (the workload does not manage
+ * the CR) and `blockOwnerDeletion` (which would need delete rights on the
+ * owner under OwnerReferencesPermissionEnforcement).
+ */
+function ownersOf(owners: V1OwnerReference[] | undefined): V1OwnerReference[] {
+  return (Array.isArray(owners) ? owners : [])
+    .filter(o => o && typeof o === 'object' && o.apiVersion && o.kind && o.name && o.uid)
+    .map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.name, uid: o.uid }));
+}
+
+function newDefaultSidecar(namespace: string, id: DefaultSidecarIdentity, podOwners: V1OwnerReference[] | undefined): Sidecar {
+  const owners = ownersOf(podOwners);
+  return {
+    apiVersion: `${VINEYARD_GROUP}/${VINEYARD_VERSION}`,
+    kind: SIDECAR_KIND,
+    metadata: { name: id.name, namespace, ...(owners?.length ? { ownerReferences: owners } : {}) },
+    spec: { replicas: 1, selector: id.selector },
+  };
+}
+
+const backoff = (attempt: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(resolve, Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
+  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
+
+/** Creates the default CR or adds one to its replicas; concurrent pods each count once. */
+export async function countDefaultSidecar(store: ClusterStore, namespace: string, id: DefaultSidecarIdentity, owners: V1OwnerReference[] | undefined, progress: Progress, call: CallOptions): Promise<Sidecar> {
+  const ref = `${namespace}/${id.name}`;
+  let last: unknown;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (call.signal?.aborted) break;
+    progress.step = `get sidecars ${ref}`;
+    const current = await store.getSidecar(namespace, id.name, call);
+    try {
+      if (!current) {
+        progress.step = `create sidecars ${ref}`;
+        return await store.createSidecar(namespace, newDefaultSidecar(namespace, id, owners), call);
+      }
+      const next: Sidecar = structuredClone(current);
+      next.spec ??= {};
+      next.spec.replicas = (typeof next.spec.replicas === 'number' ? next.spec.replicas : 0) + 1;
+      progress.step = `update sidecars ${ref} (replicas ${next.spec.replicas})`;
+      return await store.updateSidecar(namespace, next, call);
+    } catch (e) {
+      // Another pod won the race: AlreadyExists means "increment instead", Conflict means "re-read".
+      if (e instanceof ApiError && (e.alreadyExists || e.conflict)) { last = e; await backoff(attempt, call.signal); continue; }
+      throw e;
+    }
+  }
+  throw last instanceof ApiError ? last : new ApiError(`update sidecars ${ref}`, 409, 'Conflict', 'gave up after repeated conflicts');
+}
+
+export async function resolveSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
+  const pod = obj as unknown as V1Pod;
+  if (injectionSkipReason(pod)) return { done: allow() };
+  const namespace = req.namespace || pod.metadata?.namespace || '';
+  const podRef = `${namespace}/${pod.metadata?.name || pod.metadata?.generateName || req.name || ''}`;
+  const warnings: string[] = [];
+  let name = podAnnotations(pod)[SIDECAR_NAME_ANNOTATION]?.trim() ?? '';
+  if (!name) {
+    warnings.push(`pod ${podRef} has no annotation ${SIDECAR_NAME_ANNOTATION}: using the default Sidecar; set it to "default" or to the name of a Sidecar CR to silence this warning`);
+    name = DEFAULT_SIDECAR_NAME;
+  }
+
+  if (name !== DEFAULT_SIDECAR_NAME) {
+    progress.step = `get sidecars ${namespace}/${name}`;
+    const sidecar = await store.getSidecar(namespace, name, call);
+    if (!sidecar) {
+      return { done: deny(`Sidecar ${namespace}/${name} named by annotation ${SIDECAR_NAME_ANNOTATION} of pod ${podRef} was not found: create the Sidecar CR in namespace ${namespace} before the pod, or set the annotation to "default"`, 403, warnings) };
+    }
+    return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
+  }
+
+  const id = defaultSidecarIdentity(podLabels(pod));
+  if (!id) {
+    return { done: deny(`pod ${podRef} uses the default Sidecar but has no label to name it after (only ${SIDECAR_ENABLED_LABEL}): add a label such as app=<name> to the pod template, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 403, warnings) };
+  }
+  if (req.dryRun) {
+    progress.step = `get sidecars ${namespace}/${id.name}`;
+    const existing = await store.getSidecar(namespace, id.name, call);
+    return { ctx: { sidecar: existing ?? { ...newDefaultSidecar(namespace, id, undefined), metadata: { name: id.name, namespace } }, mode: config.sidecarMode }, warnings };
+  }
+  const sidecar = await countDefaultSidecar(store, namespace, id, pod.metadata?.ownerReferences, progress, call);
+  return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
+}
