@@ -13,7 +13,7 @@ interface Flag { name: string; kind: Kind; multiple?: boolean; def?: string; arg
 
 export const serveFlags: readonly Flag[] = [
   { name: 'host', kind: 'string', def: '0.0.0.0', arg: 'ADDR', help: 'address to listen on' },
-  { name: 'port', kind: 'string', def: '9443', arg: 'N', help: 'TLS port to listen on (1-65535)' },
+  { name: 'port', kind: 'string', def: '9443', arg: 'N', help: 'TLS port to listen on (0 picks a free port)' },
   { name: 'standalone', kind: 'boolean', help: 'no cluster: in-memory store (seeded by --resources) and self-managed dev certificates; also chosen when no cluster config is found' },
   { name: 'kubeconfig', kind: 'string', arg: 'FILE', help: 'kubeconfig to reach the API server (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)' },
   { name: 'resources', kind: 'string', arg: 'DIR', help: 'YAML/JSON manifests of Sidecar and Vineyardd CRs (and Pods) for the in-memory store' },
@@ -117,7 +117,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 
   const portText = str('port')!;
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`--port: ${JSON.stringify(portText)} is not a port number between 1 and 65535`);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port: ${JSON.stringify(portText)} is not a port number between 0 and 65535`);
   const host = str('host')!;
   if (!host) throw new UsageError('--host: must not be empty');
 

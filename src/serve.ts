@@ -94,16 +94,8 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
 
   let closing: Promise<void> | undefined;
   const shutdown = () => closing ??= (async () => {
-    app.startDrain();
     log.info({ inFlight: app.inFlight() }, 'draining');
-    const server = app.server;
-    server.close();
-    for (const s of server.sessions) s.close(); // GOAWAY: in-flight streams finish, no new ones
-    const until = Date.now() + cfg.shutdownTimeoutMs;
-    while (app.inFlight() > 0 && Date.now() < until) await new Promise(r => setTimeout(r, 20));
-    for (const sock of server.http1Sockets) sock.destroySoon();
-    for (const s of server.sessions) s.destroy();
-    await app.fastify.close();
+    await app.shutdown(cfg.shutdownTimeoutMs);
     await certs.close();
     log.info('stopped');
   })();

@@ -30,6 +30,11 @@ export interface App {
   metrics: Metrics;
   /** Stop being ready at once, answer in-flight and late requests with Connection: close. */
   startDrain(): void;
+  /**
+   * Graceful shutdown: drain, stop accepting connections, send HTTP/2 GOAWAY,
+   * wait for in-flight reviews (at most `timeoutMs`), then close everything.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
   readonly draining: boolean;
   inFlight(): number;
 }
@@ -158,10 +163,26 @@ export function buildApp(opts: AppOptions): App {
     return reply.type('application/json').send(encodeReview(review.apiVersion, request.uid, outcome.response));
   }
 
+  let closing: Promise<void> | undefined;
+  const shutdown = (timeoutMs: number) => closing ??= (async () => {
+    draining = true;
+    for (const s of server.sessions) s.close(); // GOAWAY: open streams finish, no new ones
+    // The listener stays open while reviews are in flight: closing it would
+    // also close idle kept-alive connections on which the API server may be
+    // sending a review right now. Responses meanwhile carry Connection: close.
+    const until = Date.now() + timeoutMs;
+    while (inFlight > 0 && Date.now() < until) await new Promise(r => setTimeout(r, 20));
+    server.close();
+    for (const sock of server.http1Sockets) sock.destroySoon();
+    for (const s of server.sessions) s.destroy();
+    await fastify.close();
+  })();
+
   return {
     fastify,
     get server() { return server; },
     metrics,
+    shutdown,
     startDrain() { draining = true; },
     get draining() { return draining; },
     inFlight: () => inFlight,
