@@ -1,8 +1,109 @@
-// ClusterStore over the Kubernetes API (@kubernetes/client-node).
-// PLACEHOLDER: replaced by the cluster-layer implementation.
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterStore } from './store.js';
+// ClusterStore over the Kubernetes API (@kubernetes/client-node): Sidecar and
+// Vineyardd custom resources through CustomObjectsApi, pods and events through
+// CoreV1Api, readiness through /version. Objects come back as the JSON the
+// server sent (see kube-call.ts); every failure is an ApiError naming the call.
+import {
+  CoreV1Api, CustomObjectsApi, PatchStrategy, VersionApi,
+  type CoreV1Event, type KubeConfig, type V1Pod,
+} from '@kubernetes/client-node';
+import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+import { SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL } from '../vineyard/names.js';
+import { ApiError, type CallOptions, type ClusterStore } from './store.js';
+import { DEFAULT_CALL_TIMEOUT_MS, KubeCaller } from './kube-call.js';
+import { expectOk, objectOrNull } from './kube-errors.js';
 
-export function createKubeStore(_kc: KubeConfig): ClusterStore {
-  throw new Error('the cluster store is not implemented yet');
+export interface KubeStoreOptions {
+  /** Per-call limit in ms, on top of the caller's AbortSignal. Default 5000. */
+  timeoutMs?: number;
+}
+
+export function createKubeStore(kc: KubeConfig, opts: KubeStoreOptions = {}): ClusterStore {
+  return new KubeStore(kc, new KubeCaller(opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS));
+}
+
+const CRD = { group: VINEYARD_GROUP, version: VINEYARD_VERSION };
+const qualified = (plural: string) => `${plural}.${VINEYARD_GROUP}`;
+
+/** The name a create will get, for messages: `x`, or `x-*` for generateName. */
+const nameOf = (meta: { name?: string; generateName?: string } | undefined) =>
+  meta?.name || (meta?.generateName ? `${meta.generateName}*` : '');
+
+/** client-go refuses an empty name before sending; so do we (it would address the collection). */
+function requireName(call: string, name: string | undefined): string {
+  if (!name) throw new ApiError(call, 400, 'BadRequest', 'resource name may not be empty');
+  return name;
+}
+
+class KubeStore implements ClusterStore {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly version: VersionApi;
+
+  constructor(kc: KubeConfig, private readonly caller: KubeCaller) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.version = kc.makeApiClient(VersionApi);
+  }
+
+  private async getCustom<T>(plural: string, namespace: string, name: string, opts?: CallOptions): Promise<T | null> {
+    const call = `get ${plural} ${namespace}/${name}`;
+    requireName(call, name);
+    const answer = await this.caller.send({ call, signal: opts?.signal },
+      o => this.custom.getNamespacedCustomObject({ ...CRD, plural, namespace, name }, o));
+    return objectOrNull<T>(call, answer, name, qualified(plural));
+  }
+
+  getSidecar(namespace: string, name: string, opts?: CallOptions): Promise<Sidecar | null> {
+    return this.getCustom<Sidecar>(SIDECAR_PLURAL, namespace, name, opts);
+  }
+
+  getVineyardd(namespace: string, name: string, opts?: CallOptions): Promise<Vineyardd | null> {
+    return this.getCustom<Vineyardd>(VINEYARDD_PLURAL, namespace, name, opts);
+  }
+
+  async createSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
+    const call = `create ${SIDECAR_PLURAL} ${namespace}/${nameOf(sidecar.metadata)}`;
+    const answer = await this.caller.send({ call, signal: opts?.signal, body: sidecar },
+      o => this.custom.createNamespacedCustomObject({ ...CRD, plural: SIDECAR_PLURAL, namespace, body: sidecar }, o));
+    return expectOk<Sidecar>(call, answer);
+  }
+
+  async updateSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
+    const call = `update ${SIDECAR_PLURAL} ${namespace}/${sidecar.metadata.name ?? ''}`;
+    const name = requireName(call, sidecar.metadata.name);
+    const answer = await this.caller.send({ call, signal: opts?.signal, body: sidecar },
+      o => this.custom.replaceNamespacedCustomObject({ ...CRD, plural: SIDECAR_PLURAL, namespace, name, body: sidecar }, o));
+    return expectOk<Sidecar>(call, answer);
+  }
+
+  async listPods(namespace: string, labelSelector: string, opts?: CallOptions): Promise<V1Pod[]> {
+    const call = `list pods ${namespace} -l ${labelSelector}`;
+    const answer = await this.caller.send({ call, signal: opts?.signal },
+      o => this.core.listNamespacedPod({ namespace, labelSelector }, o));
+    return expectOk<{ items?: V1Pod[] }>(call, answer).items ?? [];
+  }
+
+  async patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void> {
+    const call = `patch pods ${namespace}/${name}`;
+    requireName(call, name);
+    // A merge patch touching metadata.labels only: the pod belongs to someone
+    // else, and a full update would race with every other writer.
+    const body = { metadata: { labels } };
+    const answer = await this.caller.send({ call, signal: opts?.signal, body, contentType: PatchStrategy.MergePatch },
+      o => this.core.patchNamespacedPod({ namespace, name, body }, o));
+    expectOk<unknown>(call, answer);
+  }
+
+  async createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void> {
+    const call = `create events ${namespace}/${nameOf(event.metadata)}`;
+    const answer = await this.caller.send({ call, signal: opts?.signal, body: event },
+      o => this.core.createNamespacedEvent({ namespace, body: event }, o));
+    expectOk<unknown>(call, answer);
+  }
+
+  async ping(opts?: CallOptions): Promise<void> {
+    const call = 'get /version';
+    const answer = await this.caller.send({ call, signal: opts?.signal }, o => this.version.getCode({}, o));
+    expectOk<unknown>(call, answer);
+  }
 }
