@@ -66,3 +66,14 @@ export const SIDECAR_KIND = 'Sidecar';
 export const SIDECAR_PLURAL = 'sidecars';
 export const VINEYARDD_KIND = 'Vineyardd';
 export const VINEYARDD_PLURAL = 'vineyardds';
+
+// Operation gating (spec §4): what this webhook adds
+/** On a pod admitted by /mutate-v1-pod: the required jobs whose pods were labelled for it (reinvocation marker). */
+export const OPERATION_LABELLED_ANNOTATION = 'operation.v6d.io/labelled-jobs';
+
+// Certificates (spec §6): the labels of the CA Secret the webhook creates in secret mode
+export const APP_NAME_LABEL = 'app.kubernetes.io/name';
+export const APP_COMPONENT_LABEL = 'app.kubernetes.io/component';
+export const APP_MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const WEBHOOK_APP_NAME = 'vineyard-webhook';
+export const CA_SECRET_COMPONENT = 'webhook-ca';
