@@ -1,0 +1,32 @@
+// The README is part of the product: every flag, endpoint, label and
+// annotation the code knows must be documented there.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { serveFlags } from '../src/config.js';
+import { endpoints } from '../src/pipeline/endpoints.js';
+import * as names from '../src/vineyard/names.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+t.test('every serve flag is documented', async t => {
+  for (const f of serveFlags) t.ok(readme.includes(`--${f.name}`), `--${f.name}`);
+});
+
+t.test('every webhook path is documented', async t => {
+  for (const e of endpoints) t.ok(readme.includes(e.path), e.path);
+});
+
+t.test('every label and annotation key is documented', async t => {
+  const keys = Object.entries(names)
+    .filter(([k, v]) => typeof v === 'string' && /_(LABEL|ANNOTATION)$/.test(k))
+    .map(([, v]) => v as string)
+    .filter(v => !v.startsWith('app.kubernetes.io/') || v === names.VINEYARDD_INSTANCE_LABEL);
+  t.ok(keys.length > 20, 'found the keys');
+  for (const k of keys) t.ok(readme.includes(k), k);
+});
+
+t.test('the sample reviews the README sends with curl exist', async t => {
+  for (const m of readme.matchAll(/--data @(\S+)/g)) {
+    t.doesNotThrow(() => JSON.parse(readFileSync(new URL(`../${m[1]}`, import.meta.url), 'utf8')), m[1]);
+  }
+});
