@@ -27,6 +27,6 @@ t.test('every label and annotation key is documented', async t => {
 
 t.test('the sample reviews the README sends with curl exist', async t => {
   for (const m of readme.matchAll(/--data @(\S+)/g)) {
-    t.doesNotThrow(() => JSON.parse(readFileSync(new URL(`../${m[1]}`, import.meta.url), 'utf8')), m[1]);
+    t.doesNotThrow(() => JSON.parse(readFileSync(new URL(`../${m[1]}`, import.meta.url), "utf8")), m[1]!);
   }
 });
