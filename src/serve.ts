@@ -13,8 +13,13 @@ import type { ClusterStore } from './cluster/store.js';
 import { endpoints } from './pipeline/endpoints.js';
 import { buildApp, type App } from './server/app.js';
 import { tlsOptions } from './server/tls-server.js';
+import { Metrics } from './server/metrics.js';
 import { loadOrCreateSelfCerts } from './certs/self.js';
-import { staticCertSource, type CertSource } from './certs/source.js';
+import { staticCertSource, type CertEvents, type CertSource } from './certs/source.js';
+import { filesInDir, startFilesMode } from './certs/files-mode.js';
+import { startSecretMode } from './certs/secret-mode.js';
+import { followCertificates } from './certs/hot-reload.js';
+import { certFacts } from './certs/pem.js';
 
 export interface Running {
   app: App;
@@ -54,20 +59,60 @@ async function createStore(cfg: ServeConfig, log: Logger): Promise<{ store: Clus
   return { store: createKubeStore(kc), cluster: true };
 }
 
-async function createCertSource(cfg: ServeConfig, cluster: boolean, log: Logger): Promise<CertSource> {
+function certMetrics(m: Metrics): CertEvents {
+  return {
+    expiry: (role, notAfter) => m.certExpiry.set({ role }, notAfter.getTime() / 1000),
+    rotated: (role) => m.certRotations.inc({ role }),
+    injectionFailed: () => m.caBundleErrors.inc(),
+  };
+}
+
+async function createCertSource(cfg: ServeConfig, cluster: boolean, log: Logger, metrics: Metrics): Promise<CertSource> {
   const mode = cfg.certMode ?? (cluster ? 'secret' : 'self');
+  const events = certMetrics(metrics);
   if (mode === 'self') {
     const c = await loadOrCreateSelfCerts(cfg.certDir, cfg.certSans);
     log.info({ dir: c.dir, reused: c.reused, caBundle: join(c.dir, 'ca.crt') }, 'self-managed certificates');
+    events.expiry('serving', certFacts(c.serving.cert).notAfter);
+    events.expiry('ca', certFacts(c.ca).notAfter);
     return staticCertSource(c.serving);
   }
-  throw new UsageError(`--cert-mode ${mode} is not available yet; use --cert-mode self`);
+  if (mode === 'files') {
+    const files = cfg.tlsCertFile && cfg.tlsKeyFile ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile } : filesInDir(cfg.certDir);
+    return startFilesMode({ ...files, log, events });
+  }
+  const source = findClusterConfig(cfg.kubeconfig);
+  if (!cluster || source.kind === 'none') {
+    throw new UsageError('--cert-mode secret keeps the CA in a Secret and needs a cluster: give --kubeconfig (or run in a pod), or use --cert-mode self or files');
+  }
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { createKubeCertApi } = await import('./certs/kube-api.js');
+  const kc = new KubeConfig();
+  if (source.kind === 'in-cluster') kc.loadFromCluster();
+  else kc.loadFromFile(source.path);
+  const webhookConfigurations = [
+    { kind: 'MutatingWebhookConfiguration' as const, name: cfg.mutatingWebhookConfiguration },
+    { kind: 'ValidatingWebhookConfiguration' as const, name: cfg.validatingWebhookConfiguration },
+  ].filter(r => r.name !== '');
+  return startSecretMode({
+    api: createKubeCertApi(kc),
+    namespace: ownNamespace(cfg.namespace),
+    secretName: cfg.secretName,
+    serviceName: cfg.serviceName,
+    webhookConfigurations,
+    extraSans: cfg.certSans,
+    caValidityMs: cfg.caValidityMs,
+    certValidityMs: cfg.certValidityMs,
+    log,
+    events,
+  });
 }
 
 export async function startServer(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<Running> {
   const { store, cluster } = await createStore(cfg, log);
   const namespace = ownNamespace(cfg.namespace);
-  const certs = await createCertSource(cfg, cluster, log);
+  const metrics = new Metrics();
+  const certs = await createCertSource(cfg, cluster, log, metrics);
   let apiAnswered = !cluster;
   const app = buildApp({
     tls: certs.current(),
@@ -75,13 +120,11 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     store,
     config: { sidecarMode: cfg.sidecarMode, schedulerName: cfg.schedulerName },
     logger: log,
+    metrics,
     bodyLimit: cfg.bodyLimit,
     readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet')],
   });
-  certs.onChange((m) => {
-    // Validate before swapping: a bad pair must not take the listener down.
-    try { app.server.setSecureContext(tlsOptions(m)); log.info('serving certificate reloaded'); } catch (err) { log.error({ err }, 'new serving certificate rejected; keeping the old one'); }
-  });
+  followCertificates(certs, app.server, tlsOptions, log);
   if (cluster) {
     const pingApi = () => store.ping().then(() => { apiAnswered = true; }, (err) => log.warn({ err: (err as Error).message }, 'Kubernetes API not reachable yet'));
     void pingApi();
