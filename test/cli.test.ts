@@ -88,3 +88,25 @@ t.test('standalone: serves a review over TLS, reuses its certificates, exits 0 o
   second.child.kill('SIGTERM');
   t.equal(await exit2, 0);
 });
+
+t.test('without any cluster configuration the server says so and runs standalone', async t => {
+  const home = mkdtempSync(join(tmpdir(), 'vw-home-'));
+  const env: Record<string, string> = { ...process.env as Record<string, string>, HOME: home };
+  delete env.KUBECONFIG;
+  delete env.KUBERNETES_SERVICE_HOST;
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--cert-dir', join(home, 'certs')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const lines: any[] = [];
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const j = JSON.parse(l);
+      lines.push(j);
+      if (j.msg === 'vineyard-webhook listening') resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  t.ok(lines.some(l => /no cluster configuration found/.test(l.msg) && l.level === 40), 'a warning says why it runs standalone');
+  t.ok(lines.some(l => l.msg === 'vineyard-webhook listening' && l.mode === 'standalone'));
+  const exit = new Promise<number | null>(res => child.once('exit', res));
+  child.kill('SIGTERM');
+  t.equal(await exit, 0);
+});

@@ -10,6 +10,7 @@ import {
   SIDECAR_ENABLED_LABEL, SIDECAR_NATIVE_ANNOTATION, SIDECAR_STATUS_ANNOTATION, SOCKET_ENV, SOCKET_VOLUME,
 } from '../vineyard/names.js';
 import { PatchBuilder } from './patch.js';
+import { podDisplayName } from './pod-name.js';
 import { containersOf, envIndex, isTrue, mountsOf, podAnnotations, podLabels, volumesOf } from './pod-helpers.js';
 import { socketWaitRewrite } from './socket-wait-command.js';
 import { allow, deny, type Mutation } from './types.js';
@@ -59,13 +60,13 @@ function conflicts(pod: Readonly<V1Pod>, added: { volumes: string[]; containers:
     const clash = mountsOf(container).find(m => m.mountPath?.replace(/\/+$/, '') === layout.mountPath && m.name !== SOCKET_VOLUME);
     if (clash) problems.push(`container ${container.name} mounts volume ${clash.name} at ${layout.mountPath}, where the Vineyard socket directory goes: set spec.volume.mountPath of the Sidecar CR to another directory or move the mount`);
   }
-  return problems.map(p => `pod ${podRef}: ${p}`);
+  return problems.map(p => `${podRef}: ${p}`);
 }
 
 export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SidecarContext): Mutation {
   if (injectionSkipReason(pod)) return allow();
-  const podRef = `${req.namespace ?? ''}/${pod.metadata?.name || pod.metadata?.generateName || req.name || ''}`;
-  if (!Array.isArray(pod.spec?.containers)) return deny(`pod ${podRef}: spec.containers must be a list of containers`, 400);
+  const podRef = podDisplayName(req, pod);
+  if (!Array.isArray(pod.spec?.containers)) return deny(`${podRef}: spec.containers must be a list of containers`, 400);
 
   const { sidecar } = ctx;
   const spec = sidecarSpecWithDefaults(sidecar);

@@ -7,6 +7,7 @@ import { ApiError } from '../cluster/store.js';
 import { defaultSidecarIdentity, type DefaultSidecarIdentity } from '../mutators/default-sidecar-name.js';
 import { injectionSkipReason, type SidecarContext } from '../mutators/inject-sidecar.js';
 import { podAnnotations, podLabels } from '../mutators/pod-helpers.js';
+import { podDisplayName, podNamespace } from '../mutators/pod-name.js';
 import { allow, deny } from '../mutators/types.js';
 import type { Sidecar } from '../vineyard/sidecar.js';
 import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../vineyard/names.js';
@@ -72,12 +73,12 @@ export async function countDefaultSidecar(store: ClusterStore, namespace: string
 export async function resolveSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
   const pod = obj as unknown as V1Pod;
   if (injectionSkipReason(pod)) return { done: allow() };
-  const namespace = req.namespace || pod.metadata?.namespace || '';
-  const podRef = `${namespace}/${pod.metadata?.name || pod.metadata?.generateName || req.name || ''}`;
+  const namespace = podNamespace(req, pod);
+  const podRef = podDisplayName(req, pod);
   const warnings: string[] = [];
   let name = podAnnotations(pod)[SIDECAR_NAME_ANNOTATION]?.trim() ?? '';
   if (!name) {
-    warnings.push(`pod ${podRef} has no annotation ${SIDECAR_NAME_ANNOTATION}: using the default Sidecar; set it to "default" or to the name of a Sidecar CR to silence this warning`);
+    warnings.push(`${podRef} has no annotation ${SIDECAR_NAME_ANNOTATION}: using the default Sidecar; set it to "default" or to the name of a Sidecar CR to silence this warning`);
     name = DEFAULT_SIDECAR_NAME;
   }
 
@@ -85,14 +86,14 @@ export async function resolveSidecar({ req, obj, store, config, progress, call }
     progress.step = `get sidecars ${namespace}/${name}`;
     const sidecar = await store.getSidecar(namespace, name, call);
     if (!sidecar) {
-      return { done: deny(`Sidecar ${namespace}/${name} named by annotation ${SIDECAR_NAME_ANNOTATION} of pod ${podRef} was not found: create the Sidecar CR in namespace ${namespace} before the pod, or set the annotation to "default"`, 403, warnings) };
+      return { done: deny(`Sidecar ${namespace}/${name} named by annotation ${SIDECAR_NAME_ANNOTATION} of ${podRef} was not found: create the Sidecar CR in namespace ${namespace} before the pod, or set the annotation to "default"`, 403, warnings) };
     }
     return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
   }
 
   const id = defaultSidecarIdentity(podLabels(pod));
   if (!id) {
-    return { done: deny(`pod ${podRef} uses the default Sidecar but has no label to name it after (only ${SIDECAR_ENABLED_LABEL}): add a label such as app=<name> to the pod template, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 403, warnings) };
+    return { done: deny(`${podRef} uses the default Sidecar but has no label to name it after (only ${SIDECAR_ENABLED_LABEL}): add a label such as app=<name> to the pod template, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 403, warnings) };
   }
   if (req.dryRun) {
     progress.step = `get sidecars ${namespace}/${id.name}`;
