@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServeConfig } from './config.js';
 import { UsageError } from './config.js';
 import { MemoryStore } from './cluster/memory-store.js';
@@ -41,22 +42,24 @@ function ownNamespace(flag: string | undefined): string {
   return 'vineyard-system';
 }
 
-async function createStore(cfg: ServeConfig, log: Logger): Promise<{ store: ClusterStore; cluster: boolean }> {
+/** The store, and the cluster configuration when there is one (the certificates use it too). */
+async function createStore(cfg: ServeConfig, log: Logger): Promise<{ store: ClusterStore; kc?: KubeConfig }> {
   const source = cfg.standalone ? { kind: 'none' as const } : findClusterConfig(cfg.kubeconfig);
   if (source.kind === 'none') {
     if (!cfg.standalone) log.warn('no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store');
     const seed = cfg.resources ? await readManifests(cfg.resources) : [];
     const store = new MemoryStore(seed);
     log.info({ resources: cfg.resources, objects: seed.length }, 'in-memory store ready');
-    return { store, cluster: false };
+    return { store };
   }
+  // Loaded only in cluster mode: client-node is large and standalone mode never needs it.
   const { KubeConfig } = await import('@kubernetes/client-node');
   const { createKubeStore } = await import('./cluster/kube-store.js');
   const kc = new KubeConfig();
   if (source.kind === 'in-cluster') kc.loadFromCluster();
   else kc.loadFromFile(source.path);
   log.info({ cluster: kc.getCurrentCluster()?.server, source: source.kind }, 'using the Kubernetes API');
-  return { store: createKubeStore(kc), cluster: true };
+  return { store: createKubeStore(kc), kc };
 }
 
 function certMetrics(m: Metrics): CertEvents {
@@ -67,8 +70,8 @@ function certMetrics(m: Metrics): CertEvents {
   };
 }
 
-async function createCertSource(cfg: ServeConfig, cluster: boolean, log: Logger, metrics: Metrics): Promise<CertSource> {
-  const mode = cfg.certMode ?? (cluster ? 'secret' : 'self');
+async function createCertSource(cfg: ServeConfig, kc: KubeConfig | undefined, log: Logger, metrics: Metrics): Promise<CertSource> {
+  const mode = cfg.certMode ?? (kc ? 'secret' : 'self');
   const events = certMetrics(metrics);
   if (mode === 'self') {
     const c = await loadOrCreateSelfCerts(cfg.certDir, cfg.certSans);
@@ -81,15 +84,10 @@ async function createCertSource(cfg: ServeConfig, cluster: boolean, log: Logger,
     const files = cfg.tlsCertFile && cfg.tlsKeyFile ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile } : filesInDir(cfg.certDir);
     return startFilesMode({ ...files, log, events });
   }
-  const source = findClusterConfig(cfg.kubeconfig);
-  if (!cluster || source.kind === 'none') {
+  if (!kc) {
     throw new UsageError('--cert-mode secret keeps the CA in a Secret and needs a cluster: give --kubeconfig (or run in a pod), or use --cert-mode self or files');
   }
-  const { KubeConfig } = await import('@kubernetes/client-node');
   const { createKubeCertApi } = await import('./certs/kube-api.js');
-  const kc = new KubeConfig();
-  if (source.kind === 'in-cluster') kc.loadFromCluster();
-  else kc.loadFromFile(source.path);
   const webhookConfigurations = [
     { kind: 'MutatingWebhookConfiguration' as const, name: cfg.mutatingWebhookConfiguration },
     { kind: 'ValidatingWebhookConfiguration' as const, name: cfg.validatingWebhookConfiguration },
@@ -109,10 +107,11 @@ async function createCertSource(cfg: ServeConfig, cluster: boolean, log: Logger,
 }
 
 export async function startServer(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<Running> {
-  const { store, cluster } = await createStore(cfg, log);
+  const { store, kc } = await createStore(cfg, log);
+  const cluster = kc !== undefined;
   const namespace = ownNamespace(cfg.namespace);
   const metrics = new Metrics();
-  const certs = await createCertSource(cfg, cluster, log, metrics);
+  const certs = await createCertSource(cfg, kc, log, metrics);
   let apiAnswered = !cluster;
   const app = buildApp({
     tls: certs.current(),
