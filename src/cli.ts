@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Entry point: `vineyard-webhook serve|help`.
+// Entry point: `vineyard-webhook serve|mutate|help`.
 import { parseServeArgs, serveHelp, UsageError } from './config.js';
 
 const USAGE = `Usage: vineyard-webhook <command> [flags]
 
 Commands:
   serve     run the admission webhook server
+  mutate    print manifests as the webhook would admit their pods (offline, no cluster)
   help      show this help
 
 Run 'vineyard-webhook <command> --help' for the flags of a command.
@@ -29,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', () => stop('SIGINT'));
     });
     return 0;
+  }
+  if (command === 'mutate') {
+    const { runMutateCommand } = await import('./mutate/command.js');
+    return runMutateCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
   }
   throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
 }

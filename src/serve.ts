@@ -2,6 +2,7 @@
 // signals. Everything here is start-up and shutdown; requests are in app.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -122,6 +123,8 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     metrics,
     bodyLimit: cfg.bodyLimit,
     readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet')],
+    // In a cluster only: in memory, events would pile up unread. The hostname is the pod's name.
+    ...(cluster ? { events: { instance: hostname() } } : {}),
   });
   followCertificates(certs, app.server, tlsOptions, log);
   if (cluster) {

@@ -199,7 +199,7 @@ t.test('healthz, readyz and metrics', async t => {
   t.match(m.body, /vineyard_webhook_requests_total\{endpoint="sidecar",operation="CREATE",result="patched"\} \d+/);
   t.match(m.body, /vineyard_webhook_request_duration_seconds_bucket\{le="0.005",endpoint="sidecar"\}/);
   t.match(m.body, /vineyard_webhook_patch_operations_total\{endpoint="sidecar"\} \d+/);
-  t.match(m.body, /vineyard_webhook_denials_total\{endpoint="deny",code="403"\} \d+/);
+  t.match(m.body, /vineyard_webhook_denials_total\{endpoint="deny",code="403",reason="rejected"\} \d+/);
   t.match(m.body, /vineyard_webhook_errors_total\{kind="http_415"\} \d+/);
 });
 

@@ -33,6 +33,9 @@ export function decodeReview(body: unknown): AdmissionReview {
   if ('namespace' in request && request.namespace !== undefined && typeof request.namespace !== 'string') {
     throw new BadReview('request.namespace must be a string');
   }
+  if ('name' in request && request.name !== undefined && typeof request.name !== 'string') {
+    throw new BadReview('request.name must be a string');
+  }
   return body as unknown as AdmissionReview;
 }
 

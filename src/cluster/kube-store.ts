@@ -28,10 +28,23 @@ const qualified = (plural: string) => `${plural}.${VINEYARD_GROUP}`;
 const nameOf = (meta: { name?: string; generateName?: string } | undefined) =>
   meta?.name || (meta?.generateName ? `${meta.generateName}*` : '');
 
+/**
+ * Names and namespaces go into the URL path. Like client-go, refuse before
+ * sending what is not exactly one path segment: `.` and `..` (URL
+ * normalisation makes `sidecars/.` the list of sidecars, `namespaces/..`
+ * every namespace), and anything holding `/` or `%`.
+ */
+function requireSegment(call: string, what: 'name' | 'namespace', value: string): string {
+  const problem = value === '.' || value === '..' ? `may not be ${JSON.stringify(value)}`
+    : /[/%]/.test(value) ? `may not contain '/' or '%'` : undefined;
+  if (problem) throw new ApiError(call, 400, 'BadRequest', `invalid resource ${what} ${JSON.stringify(value)}: ${problem}`);
+  return value;
+}
+
 /** client-go refuses an empty name before sending; so do we (it would address the collection). */
 function requireName(call: string, name: string | undefined): string {
   if (!name) throw new ApiError(call, 400, 'BadRequest', 'resource name may not be empty');
-  return name;
+  return requireSegment(call, 'name', name);
 }
 
 class KubeStore implements ClusterStore {
@@ -47,6 +60,7 @@ class KubeStore implements ClusterStore {
 
   private async getCustom<T>(plural: string, namespace: string, name: string, opts?: CallOptions): Promise<T | null> {
     const call = `get ${plural} ${namespace}/${name}`;
+    requireSegment(call, 'namespace', namespace);
     requireName(call, name);
     const answer = await this.caller.send({ call, signal: opts?.signal },
       o => this.custom.getNamespacedCustomObject({ ...CRD, plural, namespace, name }, o));
@@ -63,6 +77,7 @@ class KubeStore implements ClusterStore {
 
   async createSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
     const call = `create ${SIDECAR_PLURAL} ${namespace}/${nameOf(sidecar.metadata)}`;
+    requireSegment(call, 'namespace', namespace);
     const answer = await this.caller.send({ call, signal: opts?.signal, body: sidecar },
       o => this.custom.createNamespacedCustomObject({ ...CRD, plural: SIDECAR_PLURAL, namespace, body: sidecar }, o));
     return expectOk<Sidecar>(call, answer);
@@ -70,6 +85,7 @@ class KubeStore implements ClusterStore {
 
   async updateSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
     const call = `update ${SIDECAR_PLURAL} ${namespace}/${sidecar.metadata.name ?? ''}`;
+    requireSegment(call, 'namespace', namespace);
     const name = requireName(call, sidecar.metadata.name);
     const answer = await this.caller.send({ call, signal: opts?.signal, body: sidecar },
       o => this.custom.replaceNamespacedCustomObject({ ...CRD, plural: SIDECAR_PLURAL, namespace, name, body: sidecar }, o));
@@ -78,6 +94,7 @@ class KubeStore implements ClusterStore {
 
   async listPods(namespace: string, labelSelector: string, opts?: CallOptions): Promise<V1Pod[]> {
     const call = `list pods ${namespace} -l ${labelSelector}`;
+    requireSegment(call, 'namespace', namespace);
     const answer = await this.caller.send({ call, signal: opts?.signal },
       o => this.core.listNamespacedPod({ namespace, labelSelector }, o));
     return expectOk<{ items?: V1Pod[] }>(call, answer).items ?? [];
@@ -85,6 +102,7 @@ class KubeStore implements ClusterStore {
 
   async patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void> {
     const call = `patch pods ${namespace}/${name}`;
+    requireSegment(call, 'namespace', namespace);
     requireName(call, name);
     // A merge patch touching metadata.labels only: the pod belongs to someone
     // else, and a full update would race with every other writer.
@@ -96,6 +114,7 @@ class KubeStore implements ClusterStore {
 
   async createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void> {
     const call = `create events ${namespace}/${nameOf(event.metadata)}`;
+    requireSegment(call, 'namespace', namespace);
     const answer = await this.caller.send({ call, signal: opts?.signal, body: event },
       o => this.core.createNamespacedEvent({ namespace, body: event }, o));
     expectOk<unknown>(call, answer);

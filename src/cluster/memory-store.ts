@@ -6,16 +6,24 @@ import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import { ApiError, type ClusterStore } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
+import { cloneJson } from '../json-clone.js';
 
 type Kind = 'sidecars' | 'vineyardds' | 'pods';
 interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
+
+export const MAX_WRITES_KEPT = 10_000;
 
 export interface MemoryWrite { verb: 'create' | 'update' | 'patch' | 'event'; kind: string; namespace: string; name: string }
 
 export class MemoryStore implements ClusterStore {
   private readonly objects = new Map<string, Stored>();
   private version = 0;
-  /** Every write, in order: tests assert dry runs leave this empty. */
+  /**
+   * Every write, in order (at least the last MAX_WRITES_KEPT of them: a
+   * standalone server counts a default Sidecar per pod and must not grow for
+   * ever):
+   * tests assert dry runs leave this empty.
+   */
   readonly writes: MemoryWrite[] = [];
   readonly events: CoreV1Event[] = [];
 
@@ -30,8 +38,13 @@ export class MemoryStore implements ClusterStore {
     const kind = o?.kind === 'Sidecar' ? 'sidecars' : o?.kind === 'Vineyardd' ? 'vineyardds' : o?.kind === 'Pod' ? 'pods' : undefined;
     if (!kind || !o?.metadata?.name) return false;
     const ns = o.metadata.namespace ?? 'default';
-    this.put(kind, ns, o.metadata.name, structuredClone(o) as Stored, true);
+    this.put(kind, ns, o.metadata.name, cloneJson(o) as Stored, true);
     return true;
+  }
+
+  private logWrite(w: MemoryWrite): void {
+    if (this.writes.length >= 2 * MAX_WRITES_KEPT) this.writes.splice(0, MAX_WRITES_KEPT);
+    this.writes.push(w);
   }
 
   private key(kind: Kind, ns: string, name: string): string { return `${kind}/${ns}/${name}`; }
@@ -42,12 +55,12 @@ export class MemoryStore implements ClusterStore {
     obj.metadata.resourceVersion = String(++this.version);
     if (fresh || !obj.metadata.uid) obj.metadata.uid ??= this.newUid();
     this.objects.set(this.key(kind, ns, name), obj);
-    return structuredClone(obj);
+    return cloneJson(obj);
   }
 
   private read<T>(kind: Kind, ns: string, name: string): T | null {
     const o = this.objects.get(this.key(kind, ns, name));
-    return o ? (structuredClone(o) as T) : null;
+    return o ? (cloneJson(o) as T) : null;
   }
 
   async getSidecar(namespace: string, name: string): Promise<Sidecar | null> {
@@ -60,10 +73,10 @@ export class MemoryStore implements ClusterStore {
     if (this.objects.has(this.key('sidecars', namespace, name))) {
       throw new ApiError(call, 409, 'AlreadyExists', `sidecars.k8s.v6d.io "${name}" already exists`);
     }
-    const obj = structuredClone(sidecar) as Stored;
+    const obj = cloneJson(sidecar) as Stored;
     delete obj.metadata!.resourceVersion;
     delete obj.metadata!.uid;
-    this.writes.push({ verb: 'create', kind: 'sidecars', namespace, name });
+    this.logWrite({ verb: 'create', kind: 'sidecars', namespace, name });
     return this.put('sidecars', namespace, name, obj, true) as Sidecar;
   }
 
@@ -75,9 +88,9 @@ export class MemoryStore implements ClusterStore {
     if (sidecar.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
       throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on sidecars.k8s.v6d.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
     }
-    const obj = structuredClone(sidecar) as Stored;
+    const obj = cloneJson(sidecar) as Stored;
     obj.metadata!.uid = cur.metadata?.uid;
-    this.writes.push({ verb: 'update', kind: 'sidecars', namespace, name });
+    this.logWrite({ verb: 'update', kind: 'sidecars', namespace, name });
     return this.put('sidecars', namespace, name, obj, false) as Sidecar;
   }
 
@@ -90,7 +103,7 @@ export class MemoryStore implements ClusterStore {
     const out: V1Pod[] = [];
     for (const [k, o] of this.objects) {
       if (!k.startsWith(`pods/${namespace}/`)) continue;
-      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(structuredClone(o) as V1Pod);
+      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(cloneJson(o) as V1Pod);
     }
     return out;
   }
@@ -101,12 +114,12 @@ export class MemoryStore implements ClusterStore {
     cur.metadata ??= {};
     cur.metadata.labels = { ...(cur.metadata.labels ?? {}), ...labels };
     cur.metadata.resourceVersion = String(++this.version);
-    this.writes.push({ verb: 'patch', kind: 'pods', namespace, name });
+    this.logWrite({ verb: 'patch', kind: 'pods', namespace, name });
   }
 
   async createEvent(namespace: string, event: CoreV1Event): Promise<void> {
-    this.events.push(structuredClone(event));
-    this.writes.push({ verb: 'event', kind: 'events', namespace, name: event.metadata?.name ?? '' });
+    this.events.push(cloneJson(event));
+    this.logWrite({ verb: 'event', kind: 'events', namespace, name: event.metadata?.name ?? '' });
   }
 
   async ping(): Promise<void> {}

@@ -3,6 +3,7 @@
 // characters + `-default-sidecar`), made a valid DNS-1123 subdomain, which the
 // operator's name was not always (upper case, leading `-`).
 import { DEFAULT_SIDECAR_SUFFIX, POD_TEMPLATE_HASH_LABEL, SIDECAR_ENABLED_LABEL } from '../vineyard/names.js';
+import { labelValueErrors, qualifiedNameErrors } from '../vineyard/label-rules.js';
 
 /**
  * Labels that controllers stamp with a per-rollout or per-pod value. Naming
@@ -32,7 +33,18 @@ function toSubdomain(raw: string): string {
     .join('.');
 }
 
-export interface DefaultSidecarIdentity { name: string; selector: string; key: string }
+export interface DefaultSidecarIdentity {
+  name: string;
+  selector: string;
+  key: string;
+  /**
+   * Why `key=value` cannot be the CR's selector: a key or value that is no
+   * valid label (mutating admission sees labels before validation) would
+   * select other pods than this one (`app: "a,tier=web"`) or make a CR the
+   * Sidecar validation refuses.
+   */
+  invalid?: string;
+}
 
 /** undefined when the pod has no label to name the CR after. */
 export function defaultSidecarIdentity(labels: Readonly<Record<string, string>>): DefaultSidecarIdentity | undefined {
@@ -42,5 +54,6 @@ export function defaultSidecarIdentity(labels: Readonly<Record<string, string>>)
   const value = labels[key]!;
   const prefix = `${key}-${value}`.slice(0, MAX_PREFIX);
   const name = toSubdomain(`${prefix}${DEFAULT_SIDECAR_SUFFIX}`.replace(/[^a-zA-Z0-9.-]+/g, '-'));
-  return { name, selector: `${key}=${value}`, key };
+  const problems = [...qualifiedNameErrors(key).map(e => `its key ${e}`), ...labelValueErrors(value).map(e => `its value ${e}`)];
+  return { name, selector: `${key}=${value}`, key, ...(problems.length ? { invalid: problems.join('; ') } : {}) };
 }

@@ -14,7 +14,7 @@ import { podDisplayName } from './pod-name.js';
 import { containersOf, envIndex, isTrue, mountsOf, podAnnotations, podLabels, volumesOf } from './pod-helpers.js';
 import { socketWaitRewrite } from './socket-wait-command.js';
 import { allow, deny, type Mutation } from './types.js';
-import { metricsContainer, sidecarLayout, sidecarVolumes, vineyarddContainer, type SidecarLayout } from './vineyardd-container.js';
+import { metricsContainer, normalMountPath, sidecarLayout, sidecarVolumes, vineyarddContainer, type SidecarLayout } from './vineyardd-container.js';
 
 const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
@@ -57,10 +57,31 @@ function conflicts(pod: Readonly<V1Pod>, added: { volumes: string[]; containers:
     if (containerNames.has(c)) problems.push(`the pod already has a container named ${c}, which the Vineyard sidecar adds: rename the container`);
   }
   for (const { container } of containersOf(pod)) {
-    const clash = mountsOf(container).find(m => m.mountPath?.replace(/\/+$/, '') === layout.mountPath && m.name !== SOCKET_VOLUME);
+    const clash = mountsOf(container).find(m => typeof m.mountPath === 'string' && normalMountPath(m.mountPath) === layout.mountPath && m.name !== SOCKET_VOLUME);
     if (clash) problems.push(`container ${container.name} mounts volume ${clash.name} at ${layout.mountPath}, where the Vineyard socket directory goes: set spec.volume.mountPath of the Sidecar CR to another directory or move the mount`);
   }
   return problems.map(p => `${podRef}: ${p}`);
+}
+
+/**
+ * Directories the vineyardd container would mount twice: a Sidecar whose
+ * spec.volumeMounts use the socket or log directory (or one path twice)
+ * would make every pod it is injected into one the API server rejects.
+ */
+function ownMountClashes(vineyardd: Readonly<V1Container>, sidecar: Readonly<Sidecar>): string[] {
+  const ref = `Sidecar ${sidecar.metadata.namespace ?? ''}/${sidecar.metadata.name ?? ''}`;
+  const seen = new Map<string, string>();
+  const problems: string[] = [];
+  for (const m of vineyardd.volumeMounts ?? []) {
+    if (typeof m !== 'object' || m === null || typeof m.mountPath !== 'string') continue;
+    const path = normalMountPath(m.mountPath);
+    const first = seen.get(path);
+    // The Sidecar's own mounts are as stored, not checked by the pod's shape.
+    const name = typeof m.name === 'string' ? m.name : JSON.stringify(m.name);
+    if (first === undefined) seen.set(path, name);
+    else problems.push(`${ref} mounts volume ${name} at ${path} in the ${SIDECAR_CONTAINER} container, where volume ${first} is mounted already: change spec.volumeMounts (or spec.volume.mountPath) of the Sidecar so that every path is mounted once`);
+  }
+  return problems;
 }
 
 export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SidecarContext): Mutation {
@@ -74,7 +95,12 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   const native = nativeMode(pod, ctx.mode);
   const metrics = spec.metric?.enable === true;
   const volumes = sidecarVolumes(spec);
-  const problems = conflicts(pod, { volumes: volumes.map(v => v.name), containers: metrics ? [SIDECAR_CONTAINER, METRICS_CONTAINER] : [SIDECAR_CONTAINER] }, layout, podRef);
+  const vineyardd = vineyarddContainer(sidecar, spec, layout);
+  const exporter = metrics ? metricsContainer(spec) : undefined;
+  const problems = [
+    ...conflicts(pod, { volumes: volumes.map(v => v.name), containers: metrics ? [SIDECAR_CONTAINER, METRICS_CONTAINER] : [SIDECAR_CONTAINER] }, layout, podRef),
+    ...ownMountClashes(vineyardd, sidecar).map(p => `${podRef}: ${p}`),
+  ];
   if (problems.length) return deny(problems.join('; '), 400);
 
   const b = new PatchBuilder(pod);
@@ -96,8 +122,6 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
     else if (rw.warning) warnings.push(rw.warning);
   }
 
-  const vineyardd = vineyarddContainer(sidecar, spec, layout);
-  const exporter = metrics ? metricsContainer(spec) : undefined;
   if (native) {
     // Restartable init containers (Kubernetes >= 1.29), first so that they
     // are up before any other init container and every app container.

@@ -1,7 +1,8 @@
 // JSON Patch construction against a working copy, so every operation is
 // computed on the object as the previous operations left it (indices of
 // appended items, parents created earlier) and the result always applies.
-import fjp from 'fast-json-patch';
+import { cloneJson } from '../json-clone.js';
+import { CopyOnWrite } from './copy-on-write.js';
 import type { PatchOperation } from './types.js';
 
 export type Segment = string | number;
@@ -37,11 +38,14 @@ function nest(rest: readonly Segment[], value: unknown): unknown {
 
 export class PatchBuilder {
   readonly ops: PatchOperation[] = [];
-  private working: unknown;
+  /** Copy on write: the original is never modified, and only what the operations touch is copied. */
+  private readonly cow: CopyOnWrite;
 
   constructor(original: unknown) {
-    this.working = structuredClone(original);
+    this.cow = new CopyOnWrite(original);
   }
+
+  private get working(): unknown { return this.cow.root; }
 
   /** The document as the operations so far have left it. */
   get doc(): unknown { return this.working; }
@@ -58,8 +62,8 @@ export class PatchBuilder {
   private apply(op: PatchOperation): void {
     // The working copy gets its own copy of the value: later operations
     // (an append to an array this one added) must not rewrite this one.
-    const applied = 'value' in op ? { ...op, value: structuredClone(op.value) } : op;
-    this.working = fjp.applyOperation(this.working, applied, false, true, false).newDocument;
+    const applied = 'value' in op ? { ...op, value: cloneJson(op.value) } : op;
+    this.cow.apply(applied, false, 0, false);
     this.ops.push(op);
   }
 

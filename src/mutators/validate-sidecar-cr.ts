@@ -5,7 +5,8 @@
 import type { AdmissionRequest } from '../admission/types.js';
 import type { Sidecar } from '../vineyard/sidecar.js';
 import { SIDECAR_DEFAULTS } from '../vineyard/sidecar-defaults.js';
-import { LOG_VOLUME, SIDECAR_KIND, SOCKET_VOLUME, VINEYARD_GROUP } from '../vineyard/names.js';
+import { DEFAULT_SOCKET_DIR, LOG_DIR, LOG_VOLUME, SIDECAR_KIND, SOCKET_VOLUME, VINEYARD_GROUP } from '../vineyard/names.js';
+import { normalMountPath } from './vineyardd-container.js';
 import { parseQuantity, QUANTITY_HINT, quantitySuggestions } from '../vineyard/quantity.js';
 import { equalitySelectorErrors, subdomainErrors } from '../vineyard/label-rules.js';
 import type { JsonRecord } from './field-errors.js';
@@ -130,7 +131,22 @@ function checkVolumes(f: FieldErrors, volumes: readonly unknown[]): string[] {
   return names;
 }
 
-function checkVolumeMounts(f: FieldErrors, mounts: readonly unknown[], volumes: readonly string[]): void {
+/**
+ * The directories the injector itself mounts in the vineyard-sidecar container
+ * (the socket directory, and the log directory with metrics): a volume mount
+ * there, or two at one path, would make every injected pod invalid.
+ */
+function takenMountPaths(spec: JsonRecord): Map<string, string> {
+  const volume = isRecord(spec.volume) ? spec.volume : {};
+  const metric = isRecord(spec.metric) ? spec.metric : {};
+  const socketDir = typeof volume.mountPath === 'string' && volume.mountPath ? volume.mountPath : DEFAULT_SOCKET_DIR;
+  const taken = new Map([[normalMountPath(socketDir), `the Vineyard socket directory (spec.volume.mountPath, default ${DEFAULT_SOCKET_DIR}) is mounted there`]]);
+  if (metric.enable === true) taken.set(LOG_DIR, 'the metrics log volume is mounted there (spec.metric.enable)');
+  return taken;
+}
+
+function checkVolumeMounts(f: FieldErrors, mounts: readonly unknown[], volumes: readonly string[], taken: Map<string, string>): void {
+  const seen = new Map(taken);
   mounts.forEach((m, i) => {
     const p = `spec.volumeMounts[${i}]`;
     if (!isRecord(m)) {
@@ -143,7 +159,11 @@ function checkVolumeMounts(f: FieldErrors, mounts: readonly unknown[], volumes: 
         ? `must name a volume in spec.volumes (${quoteList(volumes)})`
         : 'must name a volume in spec.volumes, which has none: add the volume there');
     }
-    f.requiredString(m, 'mountPath', p, 'must be the path in the vineyard-sidecar container where the volume is mounted');
+    const mountPath = f.requiredString(m, 'mountPath', p, 'must be the path in the vineyard-sidecar container where the volume is mounted');
+    if (mountPath === undefined) return;
+    const why = seen.get(normalMountPath(mountPath));
+    if (why) f.add(`${p}.mountPath`, 'Duplicate value', mountPath, `${why}: mount the volume at another path`);
+    else seen.set(normalMountPath(mountPath), `spec.volumeMounts mounts another volume there`);
   });
 }
 
@@ -182,7 +202,7 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   const volumes = f.array(spec, 'volumes', path);
   const names = volumes ? checkVolumes(f, volumes) : [];
   const mounts = f.array(spec, 'volumeMounts', path);
-  if (mounts) checkVolumeMounts(f, mounts, names);
+  if (mounts) checkVolumeMounts(f, mounts, names, takenMountPaths(spec));
 }
 
 /** Every problem of a Sidecar CR, formatted like the API server's field errors. */

@@ -14,9 +14,12 @@ export interface SidecarLayout {
   socket: string;
 }
 
+/** A mount path without trailing slashes (`/var/run/` is `/var/run`), `/` kept. */
+export const normalMountPath = (p: string): string => p.replace(/(.)\/+$/, '$1');
+
 export function sidecarLayout(spec: Readonly<SidecarSpec>): SidecarLayout {
   const dir = (typeof spec.volume?.mountPath === 'string' && spec.volume.mountPath) || DEFAULT_SOCKET_DIR;
-  const mountPath = dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
+  const mountPath = normalMountPath(dir);
   return { mountPath, socket: `${mountPath === '/' ? '' : mountPath}/${SOCKET_FILE}` };
 }
 

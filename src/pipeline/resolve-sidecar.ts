@@ -11,7 +11,9 @@ import { podDisplayName, podNamespace } from '../mutators/pod-name.js';
 import { allow, deny } from '../mutators/types.js';
 import type { Sidecar } from '../vineyard/sidecar.js';
 import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../vineyard/names.js';
+import { isSubdomain } from '../vineyard/label-rules.js';
 import type { Progress, ResolveInput, Resolved } from './endpoint.js';
+import { cloneJson } from '../json-clone.js';
 
 /** Attempts at the read-modify-write of the default CR before giving up (the deadline usually comes first). */
 const MAX_ATTEMPTS = 100;
@@ -56,7 +58,7 @@ export async function countDefaultSidecar(store: ClusterStore, namespace: string
         progress.step = `create sidecars ${ref}`;
         return await store.createSidecar(namespace, newDefaultSidecar(namespace, id, owners), call);
       }
-      const next: Sidecar = structuredClone(current);
+      const next: Sidecar = cloneJson(current);
       next.spec ??= {};
       next.spec.replicas = (typeof next.spec.replicas === 'number' ? next.spec.replicas : 0) + 1;
       progress.step = `update sidecars ${ref} (replicas ${next.spec.replicas})`;
@@ -82,6 +84,9 @@ export async function resolveSidecar({ req, obj, store, config, progress, call }
     name = DEFAULT_SIDECAR_NAME;
   }
 
+  if (name !== DEFAULT_SIDECAR_NAME && !isSubdomain(name)) {
+    return { done: deny(`annotation ${SIDECAR_NAME_ANNOTATION} of ${podRef} is ${JSON.stringify(name)}, which cannot be the name of a Sidecar (a lower-case DNS-1123 subdomain such as sidecar-sample): set it to the name of a Sidecar CR in namespace ${namespace}, or to "default"`, 400, warnings) };
+  }
   if (name !== DEFAULT_SIDECAR_NAME) {
     progress.step = `get sidecars ${namespace}/${name}`;
     const sidecar = await store.getSidecar(namespace, name, call);
@@ -94,6 +99,9 @@ export async function resolveSidecar({ req, obj, store, config, progress, call }
   const id = defaultSidecarIdentity(podLabels(pod));
   if (!id) {
     return { done: deny(`${podRef} uses the default Sidecar but has no label to name it after (only ${SIDECAR_ENABLED_LABEL}): add a label such as app=<name> to the pod template, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 403, warnings) };
+  }
+  if (id.invalid) {
+    return { done: deny(`${podRef} uses the default Sidecar, which is named after and selects its first label ${id.key}=${JSON.stringify(id.selector.slice(id.key.length + 1))}, but that is not a valid label: ${id.invalid}; fix the label, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 400, warnings) };
   }
   if (req.dryRun) {
     progress.step = `get sidecars ${namespace}/${id.name}`;

@@ -2,14 +2,25 @@
 // run the mutators in order (each sees the object as the previous ones left
 // it), and check that the combined patch applies to the original before it is
 // ever sent.
-import fjp from 'fast-json-patch';
+import { CopyOnWrite } from '../mutators/copy-on-write.js';
 import type { AdmissionRequest, AdmissionResponse, JsonObject } from '../admission/types.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { isApiError } from '../cluster/store.js';
 import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint, PipelineConfig, Progress } from './endpoint.js';
+import { limitProblem } from './limits.js';
+import { shapeProblem } from './object-shape.js';
 
 export type Decision = 'allowed' | 'patched' | 'denied' | 'error';
+
+/**
+ * Why a review was denied, in a few words a metric label can carry (messages
+ * cannot: unbounded). `rejected`: a rule refused the object (the user's fix);
+ * `bad-request`: not an object of the endpoint's kind; `api-error`: a Kubernetes
+ * API call failed; `deadline`: no decision within the review's budget;
+ * `internal`: a bug.
+ */
+export type DenialCategory = 'rejected' | 'bad-request' | 'api-error' | 'deadline' | 'internal';
 
 export interface Outcome {
   response: Omit<AdmissionResponse, 'uid'>;
@@ -17,18 +28,21 @@ export interface Outcome {
   patch: PatchOperation[];
   /** Why: the denial message, or the skip reason. */
   reason?: string;
+  /** Set on denials. */
+  category?: DenialCategory;
 }
 
 export interface RunDeps { store: ClusterStore; config: PipelineConfig }
 
 const kindOf = (req: AdmissionRequest) => `${req.kind?.group ? req.kind.group + '/' : ''}${req.kind?.kind ?? '?'}`;
 
-export function denied(code: number, message: string, warnings: string[] = []): Outcome {
+export function denied(code: number, message: string, warnings: string[] = [], category: DenialCategory = code >= 500 ? 'internal' : 'rejected'): Outcome {
   return {
     response: { allowed: false, status: { code, message }, ...(warnings.length ? { warnings } : {}) },
     decision: code >= 500 ? 'error' : 'denied',
     patch: [],
     reason: message,
+    category,
   };
 }
 
@@ -50,6 +64,13 @@ function withoutManagedFields(obj: JsonObject): JsonObject {
   return { ...obj, metadata: rest };
 }
 
+const WRITES_IN_PLACE = new Set(['add', 'replace', 'remove']);
+const MANAGED_FIELDS = '/metadata/managedFields';
+
+function mayDependOnManagedFields(op: PatchOperation): boolean {
+  return !WRITES_IN_PLACE.has(op.op) || op.path === MANAGED_FIELDS || op.path.startsWith(`${MANAGED_FIELDS}/`);
+}
+
 export async function runPipeline(
   endpoint: Endpoint,
   req: AdmissionRequest,
@@ -62,14 +83,19 @@ export async function runPipeline(
   }
   const object = req.object;
   if (object === null || object === undefined || typeof object !== 'object' || Array.isArray(object)) {
-    return denied(400, `${endpoint.path}: request.object must be a ${endpoint.expects.kind} object for a ${req.operation}, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`);
+    return denied(400, `${endpoint.path}: request.object must be a ${endpoint.expects.kind} object for a ${req.operation}, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`, [], 'bad-request');
   }
   const { group, kind } = endpoint.expects;
   if ((req.kind?.group ?? '') !== group || req.kind?.kind !== kind) {
-    return denied(400, `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`);
+    return denied(400, `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`, [], 'bad-request');
   }
 
   const obj = withoutManagedFields(object);
+  // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
+  const malformed = shapeProblem(endpoint, req, obj);
+  if (malformed) return denied(400, malformed, [], 'bad-request');
+  const tooMuch = limitProblem(endpoint, req, obj);
+  if (tooMuch) return denied(400, tooMuch);
   const warnings: string[] = [];
   let ctx: unknown;
   try {
@@ -85,32 +111,36 @@ export async function runPipeline(
   } catch (e) {
     if (isApiError(e)) {
       const code = e.status === 0 ? 503 : e.status >= 500 ? 503 : 500;
-      return denied(code, `${endpoint.path}: the Kubernetes API call failed: ${e.message}`, warnings);
+      return denied(code, `${endpoint.path}: the Kubernetes API call failed: ${e.message}`, warnings, 'api-error');
     }
     throw e;
   }
 
-  let doc: unknown = structuredClone(obj);
+  // Mutators only read the object; patches are applied copy-on-write, so the
+  // request's object is never modified and never deep-copied.
+  const doc = new CopyOnWrite(obj);
   const patch: PatchOperation[] = [];
   for (const m of endpoint.mutators) {
     progress.step = `mutator ${m.name}`;
-    const out = m.mutate(req, doc as never, ctx);
+    const out = m.mutate(req, doc.root as never, ctx);
     warnings.push(...out.warnings);
     if (out.denial) return denied(out.denial.code, out.denial.message, warnings);
     if (!out.patch.length) continue;
     if (!endpoint.mutating) return denied(500, `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`);
-    const err = fjp.validate(out.patch, doc);
+    // Applied as a copy of the operations, so a later append never rewrites an earlier operation's value.
+    const err = doc.applyValidated(out.patch);
     if (err) return denied(500, `internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
-    // A copy of the operations: applying in place shares their values with doc,
-    // and a later append would rewrite an earlier operation's value.
-    doc = fjp.applyPatch(doc, structuredClone(out.patch), false, true).newDocument;
     patch.push(...out.patch);
   }
 
-  if (patch.length) {
+  // The promise to the API server: this exact patch applies to the object it
+  // sent. It was just applied, validated, to that object less
+  // metadata.managedFields: on the object itself only an operation that
+  // reaches managedFields, or reads what it copies or tests, could fare
+  // otherwise, so only then is it checked again.
+  if (patch.length && obj !== object && patch.some(mayDependOnManagedFields)) {
     progress.step = 'check patch';
-    // The promise to the API server: this exact patch applies to the object it sent.
-    const err = fjp.validate(patch, structuredClone(object));
+    const err = new CopyOnWrite(object).applyValidated(patch);
     if (err) return denied(500, `internal error: the combined patch does not apply to the original object: ${err.message}`);
   }
   return allowed(patch, warnings);

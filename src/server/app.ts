@@ -7,9 +7,12 @@ import { BadReview, decodeReview, encodeReview } from '../admission/review.js';
 import type { ClusterStore } from '../cluster/store.js';
 import type { Endpoint, PipelineConfig, Progress } from '../pipeline/endpoint.js';
 import { denied, runPipeline, type Outcome } from '../pipeline/run.js';
+import { admissionEvent } from '../pipeline/events.js';
+import { skipOf } from '../pipeline/skip-reasons.js';
 import { parseJsonBody } from './body.js';
 import { budgetMs } from './deadline.js';
 import { Metrics } from './metrics.js';
+import { EventRecorder } from './event-recorder.js';
 import { createTlsServer, type TlsMaterial, type WebhookServer } from './tls-server.js';
 
 export interface AppOptions {
@@ -22,12 +25,15 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Extra readiness conditions (certificates, first API answer); each returns a reason when not ready. */
   readiness?: Array<() => string | undefined>;
+  /** Record Kubernetes Events through the store (src/pipeline/events.ts says which); none when absent. */
+  events?: { instance: string; timeoutMs?: number; maxInFlight?: number };
 }
 
 export interface App {
   fastify: FastifyInstance;
   server: WebhookServer;
   metrics: Metrics;
+  events?: EventRecorder;
   /** Stop being ready at once, answer in-flight and late requests with Connection: close. */
   startDrain(): void;
   /**
@@ -46,6 +52,13 @@ export function buildApp(opts: AppOptions): App {
   let server!: WebhookServer;
   let draining = false;
   let inFlight = 0;
+  const events = opts.events && new EventRecorder({
+    store: opts.store,
+    logger: opts.logger,
+    timeoutMs: opts.events.timeoutMs,
+    maxInFlight: opts.events.maxInFlight,
+    onResult: (event, result) => metrics.events.inc({ reason: event.reason ?? '', result }),
+  });
 
   const fastify = Fastify({
     loggerInstance: opts.logger,
@@ -75,6 +88,7 @@ export function buildApp(opts: AppOptions): App {
   });
   fastify.addHook('onResponse', async (req) => done(req));
   fastify.addHook('onRequestAbort', async (req) => done(req));
+  fastify.addHook('onClose', async () => { await events?.close(); });
 
   fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err instanceof BadReview ? err.statusCode
@@ -130,7 +144,7 @@ export function buildApp(opts: AppOptions): App {
     const deadline = new Promise<Outcome>((resolve) => {
       timer = setTimeout(() => {
         abort.abort(new Error(`deadline of ${Math.round(budget)} ms reached`));
-        resolve(denied(504, `${endpoint.path}: could not decide within the webhook's ${Math.round(budget)} ms budget (waiting on: ${progress.step}); the pod was not admitted, retry or check the webhook's access to the Kubernetes API`));
+        resolve(denied(504, `${endpoint.path}: could not decide within the webhook's ${Math.round(budget)} ms budget (waiting on: ${progress.step}); the pod was not admitted, retry or check the webhook's access to the Kubernetes API`, [], 'deadline'));
       }, budget);
     });
     let outcome: Outcome;
@@ -147,7 +161,9 @@ export function buildApp(opts: AppOptions): App {
     metrics.requests.inc({ endpoint: endpoint.name, operation: request.operation, result: outcome.decision });
     metrics.latency.observe({ endpoint: endpoint.name }, seconds);
     if (outcome.patch.length) metrics.patchOps.inc({ endpoint: endpoint.name }, outcome.patch.length);
-    if (!outcome.response.allowed) metrics.denials.inc({ endpoint: endpoint.name, code: String(outcome.response.status?.code ?? 0) });
+    if (!outcome.response.allowed) metrics.denials.inc({ endpoint: endpoint.name, code: String(outcome.response.status?.code ?? 0), reason: outcome.category ?? 'rejected' });
+    const skip = skipOf(endpoint, request, outcome);
+    if (skip) metrics.skipped.inc({ endpoint: endpoint.name, reason: skip.reason });
     req.log.info({
       uid: request.uid,
       endpoint: endpoint.name,
@@ -158,9 +174,19 @@ export function buildApp(opts: AppOptions): App {
       decision: outcome.decision,
       patchOps: outcome.patch.length,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(outcome.category ? { category: outcome.category } : skip ? { skip: skip.reason } : {}),
       durationMs: Math.round(seconds * 1e4) / 10,
     }, 'review');
-    return reply.type('application/json').send(encodeReview(review.apiVersion, request.uid, outcome.response));
+    const sent = reply.type('application/json').send(encodeReview(review.apiVersion, request.uid, outcome.response));
+    // After the answer is on its way: an event never delays or changes it.
+    if (events) {
+      try {
+        events.record(admissionEvent({ endpoint, request, outcome, now: new Date(), instance: opts.events!.instance }));
+      } catch (err) {
+        req.log.error({ err, uid: request.uid }, 'could not build the admission event');
+      }
+    }
+    return sent;
   }
 
   let closing: Promise<void> | undefined;
@@ -182,6 +208,7 @@ export function buildApp(opts: AppOptions): App {
     fastify,
     get server() { return server; },
     metrics,
+    events,
     shutdown,
     startDrain() { draining = true; },
     get draining() { return draining; },

@@ -77,3 +77,9 @@ export const APP_COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const APP_MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const WEBHOOK_APP_NAME = 'vineyard-webhook';
 export const CA_SECRET_COMPONENT = 'webhook-ca';
+
+// Offline injection CLI and Kubernetes Events (vineyard-webhook mutate)
+/** Set by the API server on every namespace; the pod webhooks' namespaceSelectors exclude system namespaces by it. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+/** The `source.component` and `reportingComponent` of the Events the webhook records. */
+export const EVENT_COMPONENT = WEBHOOK_APP_NAME;

@@ -1,6 +1,7 @@
 // The one owner of a Sidecar spec's defaults (spec §2): the CR defaulting
 // webhook fills them into the object, the injector reads a CR through them.
 import type { Sidecar, SidecarSpec } from './sidecar.js';
+import { cloneJson } from '../json-clone.js';
 
 export const SOCKET_TEMPLATE = '/var/run/vineyard-kubernetes/{{.Namespace}}/{{.Name}}';
 
@@ -62,7 +63,7 @@ export function missingDefaults(spec: unknown): SidecarDefault[] {
 
 /** A copy of the CR's spec with every missing default filled in. */
 export function sidecarSpecWithDefaults(sidecar: Readonly<Sidecar>): SidecarSpec {
-  const spec: Record<string, unknown> = isObject(sidecar.spec) ? structuredClone(sidecar.spec) as Record<string, unknown> : {};
+  const spec: Record<string, unknown> = isObject(sidecar.spec) ? cloneJson(sidecar.spec) as Record<string, unknown> : {};
   const ns = sidecar.metadata?.namespace ?? '';
   const name = sidecar.metadata?.name ?? '';
   for (const d of missingDefaults(spec)) {

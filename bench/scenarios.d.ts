@@ -1,0 +1,12 @@
+// Types of scenarios.js for the TypeScript tests that import it.
+import type { CheckedScenario } from './check.js';
+export interface Scenario extends CheckedScenario {
+  description: string;
+  path: string;
+  bodyPrefix: string;
+  bodySuffix: string;
+  bytes: number;
+}
+export const SCENARIOS: Scenario[];
+export const TARGET_SCENARIO: string;
+export function writeResources(dir: string): string;
