@@ -1,13 +1,13 @@
 // Decoding and encoding AdmissionReviews. Decoding checks only the envelope
 // (apiVersion, kind, request.uid, operation): the object stays plain JSON.
 import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion, type AdmissionRequest, type AdmissionResponse, type AdmissionReview, type AdmissionReviewResponse } from './types.js';
+import { isObject } from '../json.js';
 
 export class BadReview extends Error {
   constructor(message: string, readonly statusCode = 400) { super(message); this.name = 'BadReview'; }
 }
 
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function decodeReview(body: unknown): AdmissionReview {
   if (!isObject(body)) throw new BadReview('the body must be an AdmissionReview JSON object');

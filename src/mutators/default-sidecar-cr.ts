@@ -8,8 +8,8 @@ import { missingDefaults } from '../vineyard/sidecar-defaults.js';
 import { PatchBuilder } from './patch.js';
 import type { Mutation, NamedMutator } from './types.js';
 import { allow } from './types.js';
+import { isObject } from '../json.js';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A default can be filled only where every parent is an object or absent: a

@@ -2,8 +2,8 @@
 // wrong type in an object that has not been validated yet (mutating admission
 // runs before schema validation), so each reader tolerates that.
 import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { isObject } from '../json.js';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Own string-valued entries of a labels/annotations map (a non-string value is not a label). */
 export function stringMap(v: unknown): Record<string, string> {

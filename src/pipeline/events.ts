@@ -17,10 +17,11 @@
 // has no name yet at admission, and `kubectl describe` of the controller is
 // where one looks when pods do not appear. A pod without a controller gets
 // it on its Namespace.
-import fjp from 'fast-json-patch';
 import type { CoreV1Event, V1ObjectReference, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../admission/types.js';
 import { podDisplayName, podNamespace } from '../mutators/pod-name.js';
+import { pointer } from '../mutators/patch.js';
+import { isObject } from '../json.js';
 import { EVENT_COMPONENT, SIDECAR_STATUS_ANNOTATION } from '../vineyard/names.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './run.js';
@@ -66,15 +67,26 @@ export function involvedObject(pod: Readonly<V1Pod>, namespace: string): V1Objec
   return { apiVersion: 'v1', kind: 'Namespace', name: namespace, namespace };
 }
 
-function injectedMessage(req: AdmissionRequest, pod: V1Pod, outcome: Outcome): string {
-  let detail = '';
-  try {
-    const after = fjp.applyPatch(structuredClone(pod), structuredClone(outcome.patch), false, false).newDocument as V1Pod;
-    const status = JSON.parse(after.metadata?.annotations?.[SIDECAR_STATUS_ANNOTATION] ?? '{}') as { sidecar?: unknown; mode?: unknown };
-    if (typeof status.sidecar === 'string') detail = ` from Sidecar ${podNamespace(req, pod)}/${status.sidecar}${typeof status.mode === 'string' ? ` (${status.mode} mode)` : ''}`;
-  } catch {
-    // The detail is a courtesy: the event is worth sending without it.
+/** The status annotation the sidecar injection wrote, read from its patch (no need to apply it). */
+function injectedStatus(outcome: Outcome): { sidecar?: unknown; mode?: unknown } | undefined {
+  const annotationPath = pointer(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION]);
+  for (const op of outcome.patch) {
+    if (op.op !== 'add' && op.op !== 'replace') continue;
+    const value = op.path === annotationPath ? op.value
+      : op.path === '/metadata/annotations' && isObject(op.value) ? op.value[SIDECAR_STATUS_ANNOTATION]
+      : undefined;
+    if (typeof value !== 'string') continue;
+    try { return JSON.parse(value) as { sidecar?: unknown; mode?: unknown }; } catch { return undefined; }
   }
+  return undefined;
+}
+
+function injectedMessage(req: AdmissionRequest, pod: V1Pod, outcome: Outcome): string {
+  // The detail is a courtesy: the event is worth sending without it.
+  const status = injectedStatus(outcome);
+  const detail = typeof status?.sidecar === 'string'
+    ? ` from Sidecar ${podNamespace(req, pod)}/${status.sidecar}${typeof status.mode === 'string' ? ` (${status.mode} mode)` : ''}`
+    : '';
   return `Injected the Vineyard sidecar into ${podDisplayName(req, pod)}${detail}`;
 }
 

@@ -9,6 +9,7 @@
 // webhook reports, field by field.
 import type { AdmissionRequest, JsonObject } from '../admission/types.js';
 import type { Endpoint } from './endpoint.js';
+import { isObject } from '../json.js';
 
 type Shape = 'string' | 'object' | { list: Shape } | { map: 'string' } | { fields: Record<string, Shape> };
 
@@ -53,7 +54,6 @@ const POD: Shape = {
 
 const CUSTOM_RESOURCE: Shape = { fields: { metadata: METADATA } };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function describe(v: unknown): string {
   if (v === null) return 'null';

@@ -2,6 +2,7 @@
 // webhook fills them into the object, the injector reads a CR through them.
 import type { Sidecar, SidecarSpec } from './sidecar.js';
 import { cloneJson } from '../json-clone.js';
+import { isObject } from '../json.js';
 
 export const SOCKET_TEMPLATE = '/var/run/vineyard-kubernetes/{{.Namespace}}/{{.Name}}';
 
@@ -41,7 +42,6 @@ export const SIDECAR_DEFAULTS: readonly SidecarDefault[] = [
   fixed('volume.mountPath', ''),
 ];
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads `path` under obj; undefined when any step is missing or not an object. */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
