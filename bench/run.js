@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus as cpuList, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { SCENARIOS, TARGET_SCENARIO, writeResources } from './scenarios.js';
 import { GeneratorPool } from './pool.js';
 import { cpuSecondsOf, eventLoopDelay, hasTaskset, memoryOf, pinSelf, scrapeMetrics, startCeiling, startWebhook, stopChild } from './servers.js';
@@ -33,10 +34,18 @@ const HELP = `Usage: npm run bench -- [flags]
   --no-ceiling          skip the bare https server measurements
   --cpu-prof            run the webhook under node --cpu-prof (profile in bench/results/profiles/)
   --log-level L         the webhook's --log-level (default info, as in production)
-  --node-options=FLAGS  flags for the webhook's node, e.g. --node-options=--max-semi-space-size=8
+  --node-options=FLAGS  flags for the webhook's node (default: NODE_OPTIONS of deploy/deployment.yaml)
   --out FILE            JSON results (default bench/results/latest.json, soak.json for --soak)
   --list                list the scenarios and exit
 `;
+
+/** NODE_OPTIONS of the webhook container in deploy/deployment.yaml: the bench measures the server as it is deployed. */
+function deployedNodeOptions() {
+  const deployment = parseYaml(readFileSync(new URL('../deploy/deployment.yaml', import.meta.url), 'utf8'));
+  const containers = deployment?.spec?.template?.spec?.containers ?? [];
+  const env = containers.flatMap(c => c.env ?? []);
+  return env.find(e => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
 
 function parseFlags(argv) {
   const { values } = parseArgs({
@@ -46,7 +55,7 @@ function parseFlags(argv) {
       saturation: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean', default: false },
       soak: { type: 'string' }, connections: { type: 'string', default: '25' }, workers: { type: 'string', default: '2' },
       generator: { type: 'string', default: 'node' }, 'no-ceiling': { type: 'boolean', default: false },
-      'cpu-prof': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, 'node-options': { type: 'string', default: '' },
+      'cpu-prof': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, 'node-options': { type: 'string' },
       out: { type: 'string' }, list: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
   });
@@ -75,7 +84,7 @@ function parseFlags(argv) {
     ceiling: !values['no-ceiling'],
     cpuProf: values['cpu-prof'],
     logLevel: values['log-level'],
-    nodeOptions: values['node-options'].split(/\s+/).filter(Boolean),
+    nodeOptions: (values['node-options'] ?? deployedNodeOptions()).split(/\s+/).filter(Boolean),
     out: values.out ?? join(RESULTS, values.soak !== undefined ? 'soak.json' : 'latest.json'),
   };
 }
