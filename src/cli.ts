@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: `vineyard-webhook serve|mutate|help`.
-import { parseServeArgs, serveHelp, UsageError } from './config.js';
+import { parseServeArgs, serveHelp } from './config.js';
+import { UsageError } from './flags.js';
 
 const USAGE = `Usage: vineyard-webhook <command> [flags]
 

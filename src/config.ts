@@ -1,15 +1,10 @@
 // Flags of `vineyard-webhook serve`. Each flag is also an environment variable
 // (VINEYARD_WEBHOOK_<FLAG>, flags win). The table below is the single source
 // of the parser, the validation and the --help text.
-import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-
-export class UsageError extends Error {
-  constructor(message: string) { super(message); this.name = 'UsageError'; }
-}
-
-type Kind = 'string' | 'boolean';
-interface Flag { name: string; kind: Kind; multiple?: boolean; def?: string; arg?: string; help: string }
+import { oneOf, parseFlags, UsageError, type Flag } from './flags.js';
+import { isSubdomain } from './vineyard/label-rules.js';
+import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
 
 export const serveFlags: readonly Flag[] = [
   { name: 'host', kind: 'string', def: '0.0.0.0', arg: 'ADDR', help: 'address to listen on' },
@@ -22,7 +17,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'tls-cert-file', kind: 'string', arg: 'FILE', help: 'serving certificate (files mode; overrides --cert-dir/tls.crt)' },
   { name: 'tls-key-file', kind: 'string', arg: 'FILE', help: 'serving key (files mode; overrides --cert-dir/tls.key)' },
   { name: 'cert-san', kind: 'string', multiple: true, arg: 'NAME|IP', help: 'extra DNS name or IP address for the serving certificate (repeatable; env: comma separated)' },
-  { name: 'namespace', kind: 'string', arg: 'NS', help: "the webhook's own namespace (default: the service account's namespace file, else vineyard-system)" },
+  { name: 'namespace', kind: 'string', arg: 'NS', help: `the webhook's own namespace (default: the service account's namespace file, else ${WEBHOOK_NAMESPACE})` },
   { name: 'service-name', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'Service in front of the webhook: serving certificate SANs and caBundle targets' },
   { name: 'secret-name', kind: 'string', def: 'vineyard-webhook-ca', arg: 'NAME', help: 'Secret that holds the CA in secret mode' },
   { name: 'mutating-webhook-configuration', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'MutatingWebhookConfiguration whose caBundle is kept current (secret mode)' },
@@ -33,7 +28,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'scheduler-name', kind: 'string', def: '', arg: 'NAME', help: 'when set, pods of /mutate-v1-pod-scheduling still on default-scheduler get this schedulerName' },
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
-  { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug or trace' },
+  { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
 
@@ -67,7 +62,7 @@ export interface ServeConfig {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-export function parseDuration(flag: string, text: string): number {
+function parseDuration(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration; use a number and a unit: 90s, 15m, 12h, 30d`);
   const ms = Number(m[1]) * DURATION_UNITS[m[2]!]!;
@@ -75,7 +70,7 @@ export function parseDuration(flag: string, text: string): number {
   return ms;
 }
 
-export function parseSize(flag: string, text: string): number {
+function parseSize(flag: string, text: string): number {
   const m = /^(\d+)(Ki|Mi|Gi|KiB|MiB|GiB|k|M|G)?$/.exec(text.trim());
   if (!m) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a size; use bytes or a suffix: 4Mi, 512Ki`);
   const mult: Record<string, number> = { Ki: 1024, KiB: 1024, Mi: 1024 ** 2, MiB: 1024 ** 2, Gi: 1024 ** 3, GiB: 1024 ** 3, k: 1e3, M: 1e6, G: 1e9 };
@@ -84,21 +79,17 @@ export function parseSize(flag: string, text: string): number {
   return n;
 }
 
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
-  return value as T;
+export const SIDECAR_MODES = ['injected', 'native'] as const;
+
+/** --scheduler-name, of serve and of mutate: empty (leave spec.schedulerName alone) or a scheduler's name. */
+export function schedulerNameFlag(value: string | undefined): string {
+  const name = value ?? '';
+  if (name && !isSubdomain(name)) throw new UsageError(`--scheduler-name: ${JSON.stringify(name)} is not a valid scheduler name (lower-case DNS-1123 subdomain)`);
+  return name;
 }
 
-const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const options = Object.fromEntries(serveFlags.map(f => [f.name, { type: f.kind, ...(f.multiple ? { multiple: true } : {}) }]));
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: options as never, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | string[] | undefined> });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see --help`);
-  }
+  const values = parseFlags(serveFlags, argv, '', '--help');
   const get = (f: Flag): string | boolean | string[] | undefined => {
     const v = values[f.name];
     if (v !== undefined) return v;
@@ -121,18 +112,17 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const host = str('host')!;
   if (!host) throw new UsageError('--host: must not be empty');
 
-  const certMode = str('cert-mode');
-  if (certMode !== undefined) oneOf('cert-mode', certMode, ['self', 'files', 'secret'] as const);
+  const certModeText = str('cert-mode');
+  const certMode = certModeText === undefined ? undefined : oneOf('--cert-mode', certModeText, ['self', 'files', 'secret'] as const);
   const certSans = list('cert-san');
   for (const s of certSans) {
-    if (!isIP(s) && !DNS1123.test(s) && !/^\*\.[a-z0-9.-]+$/.test(s)) throw new UsageError(`--cert-san: ${JSON.stringify(s)} is neither an IP address nor a lower-case DNS name`);
+    if (!isIP(s) && !isSubdomain(s) && !/^\*\.[a-z0-9.-]+$/.test(s)) throw new UsageError(`--cert-san: ${JSON.stringify(s)} is neither an IP address nor a lower-case DNS name`);
   }
   const tlsCertFile = str('tls-cert-file');
   const tlsKeyFile = str('tls-key-file');
   if (!!tlsCertFile !== !!tlsKeyFile) throw new UsageError('--tls-cert-file and --tls-key-file go together: give both or neither');
-  const logLevel = oneOf('log-level', str('log-level')!, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
-  const schedulerName = str('scheduler-name') ?? '';
-  if (schedulerName && !DNS1123.test(schedulerName)) throw new UsageError(`--scheduler-name: ${JSON.stringify(schedulerName)} is not a valid scheduler name (lower-case DNS-1123 subdomain)`);
+  const logLevel = oneOf('--log-level', str('log-level')!, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+  const schedulerName = schedulerNameFlag(str('scheduler-name'));
 
   return {
     host,
@@ -140,7 +130,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     standalone: bool('standalone'),
     kubeconfig: str('kubeconfig'),
     resources: str('resources'),
-    certMode: certMode as ServeConfig['certMode'],
+    certMode,
     certDir: str('cert-dir')!,
     tlsCertFile,
     tlsKeyFile,
@@ -152,7 +142,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     validatingWebhookConfiguration: str('validating-webhook-configuration')!,
     caValidityMs: parseDuration('ca-validity', str('ca-validity')!),
     certValidityMs: parseDuration('cert-validity', str('cert-validity')!),
-    sidecarMode: oneOf('sidecar-mode', str('sidecar-mode')!, ['injected', 'native'] as const),
+    sidecarMode: oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES),
     schedulerName,
     bodyLimit: parseSize('body-limit', str('body-limit')!),
     shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')!),

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServeConfig } from './config.js';
-import { UsageError } from './config.js';
+import { UsageError } from './flags.js';
 import { MemoryStore } from './cluster/memory-store.js';
 import { readManifests } from './cluster/resources.js';
 import { findClusterConfig, SA_DIR } from './cluster/kubeconfig.js';
@@ -22,6 +22,7 @@ import { filesInDir, startFilesMode } from './certs/files-mode.js';
 import { startSecretMode } from './certs/secret-mode.js';
 import { followCertificates } from './certs/hot-reload.js';
 import { certFacts } from './certs/pem.js';
+import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
 
 export interface Running {
   app: App;
@@ -49,7 +50,7 @@ function ownNamespace(flag: string | undefined): string {
   if (flag) return flag;
   const file = join(SA_DIR, 'namespace');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  return 'vineyard-system';
+  return WEBHOOK_NAMESPACE;
 }
 
 /** The store, and the cluster configuration when there is one (the certificates use it too). */
@@ -80,7 +81,7 @@ function certMetrics(m: Metrics): CertEvents {
   };
 }
 
-async function createCertSource(cfg: ServeConfig, kc: KubeConfig | undefined, log: Logger, metrics: Metrics): Promise<CertSource> {
+async function createCertSource(cfg: ServeConfig, kc: KubeConfig | undefined, namespace: string, log: Logger, metrics: Metrics): Promise<CertSource> {
   const mode = cfg.certMode ?? (kc ? 'secret' : 'self');
   const events = certMetrics(metrics);
   if (mode === 'self') {
@@ -104,7 +105,7 @@ async function createCertSource(cfg: ServeConfig, kc: KubeConfig | undefined, lo
   ].filter(r => r.name !== '');
   return startSecretMode({
     api: createKubeCertApi(kc),
-    namespace: ownNamespace(cfg.namespace),
+    namespace,
     secretName: cfg.secretName,
     serviceName: cfg.serviceName,
     webhookConfigurations,
@@ -121,7 +122,7 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
   const cluster = kc !== undefined;
   const namespace = ownNamespace(cfg.namespace);
   const metrics = new Metrics();
-  const certs = await createCertSource(cfg, kc, log, metrics);
+  const certs = await createCertSource(cfg, kc, namespace, log, metrics);
   let apiAnswered = !cluster;
   const app = buildApp({
     tls: certs.current(),

@@ -21,7 +21,7 @@ import * as names from '../src/vineyard/names.js';
 import { FakeApiServer } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';
 import { h1, podReview, testCerts } from './helpers/server.js';
-import { applyOps } from './helpers/fixtures.js';
+import { patchedCopy } from '../src/patched-copy.js';
 
 const NS = 'vineyard-job';
 const RS = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'job-deployment-55664458f8', uid: '3c1e1a2b-6f1e-4a9a-9a57-0c2b8d1f4e11', controller: true, blockOwnerDeletion: true };
@@ -149,7 +149,7 @@ t.test('skip reasons', async t => {
   const first = pod({ app: 'x' });
   const { outcome } = await decide('operation', request(first));
   t.equal(outcome.decision, 'patched');
-  const again = request(applyOps(first, outcome.patch));
+  const again = request(patchedCopy(first, outcome.patch));
   t.equal(skipOf(byName('operation'), again, (await decide('operation', again)).outcome)?.reason, 'nothing-to-change', 'a pod that already has it all');
 });
 

@@ -6,7 +6,8 @@ import { basename } from 'node:path';
 import { endpoints } from '../src/pipeline/endpoints.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import type { AdmissionReview } from '../src/admission/types.js';
-import { applyOps, fixtureDirs, fixtureStore, loadFixture, writeExpected } from './helpers/fixtures.js';
+import { fixtureDirs, fixtureStore, loadFixture, writeExpected } from './helpers/fixtures.js';
+import { patchedCopy } from '../src/patched-copy.js';
 
 const update = process.env.UPDATE_FIXTURES === '1';
 
@@ -32,7 +33,7 @@ for (const endpoint of endpoints) {
         t.equal(out.response.allowed, true, `allowed (${out.response.status?.message ?? ''})`);
         t.equal(!!out.response.patch, out.patch.length > 0, 'patch field only with a change');
         t.equal(!!out.response.patchType, out.patch.length > 0, 'patchType only with a patch');
-        const result = applyOps(fx.review.request.object, out.patch);
+        const result = patchedCopy(fx.review.request.object, out.patch);
         if (update) writeExpected(dir, result);
         else t.same(result, fx.expected, 'patched object is expected.yaml');
 

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { V1MutatingWebhookConfiguration, V1Pod } from '@kubernetes/client-node';
-import { UsageError } from '../src/config.js';
+import { UsageError } from '../src/flags.js';
 import { runMutateCommand, mutateFlags } from '../src/mutate/command.js';
 import { mutateManifests } from '../src/mutate/mutate-manifests.js';
 import { admitPod } from '../src/mutate/admit-pod.js';
@@ -25,7 +25,8 @@ import { endpoints } from '../src/pipeline/endpoints.js';
 import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import * as names from '../src/vineyard/names.js';
-import { applyOps, endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
+import { endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
+import { patchedCopy } from '../src/patched-copy.js';
 import { kustomize } from './helpers/kustomize.js';
 import { selectorMatches as apiServerMatches, type LabelSelector } from './helpers/k8s-semantics.js';
 
@@ -119,7 +120,7 @@ t.test('every pod fixture: the CLI path gives the object the server path gives',
           t.equal(report!.denial, undefined, `not denied (${report!.denial?.message ?? ''})`);
           t.same(doc, fx.expected, 'the CLI gives expected.yaml');
           const server = await runPipeline(endpoint, req, { store: fixtureStore(fx.resources), config: fx.config });
-          t.same(doc, applyOps(object, server.patch), 'the CLI gives what the server answers');
+          t.same(doc, patchedCopy(object, server.patch), 'the CLI gives what the server answers');
           if (!reached) t.same(fx.expected, object, 'a pod the API server would not send: the server leaves it unchanged too');
           for (const w of reached ? fx.expectedWarnings : []) t.ok(report!.warnings.some(x => x.includes(w)), `a warning contains ${JSON.stringify(w)}`);
         });

@@ -11,7 +11,8 @@ import { createKubeStore } from '../src/cluster/kube-store.js';
 import { defaultPipelineConfig, type Progress } from '../src/pipeline/endpoint.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { OPERATION_LABELLED_ANNOTATION } from '../src/vineyard/names.js';
-import { applyOps, endpointByName, fixtureStore, FIXTURES, loadFixture } from './helpers/fixtures.js';
+import { endpointByName, fixtureStore, FIXTURES, loadFixture } from './helpers/fixtures.js';
+import { patchedCopy } from '../src/patched-copy.js';
 import { FakeApiServer } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';
 
@@ -111,7 +112,7 @@ t.test('reinvocation: no second round of writes; only jobs added since are label
   const first = await runPipeline(endpoint, req, { store, config });
   const writes = store.writes.length;
   t.equal(writes, 2);
-  const patched = applyOps(req.object, first.patch) as V1Pod;
+  const patched = patchedCopy(req.object, first.patch) as V1Pod;
   t.equal(patched.metadata?.annotations?.[OPERATION_LABELLED_ANNOTATION], 'producer-a', 'the marker records the labelled job');
 
   // A labelled pod loses its label (e.g. the driver removed it): a reinvocation still does not write.
@@ -125,7 +126,7 @@ t.test('reinvocation: no second round of writes; only jobs added since are label
   patched.metadata!.annotations!['scheduling.k8s.v6d.io/required'] = 'producer-a,producer-b';
   const third = await runPipeline(endpoint, { ...req, uid: 'u3', object: patched as never }, { store, config });
   t.same(store.writes.slice(writes).map(w => w.name), ['producer-b-1']);
-  t.equal((applyOps(patched, third.patch) as V1Pod).metadata?.annotations?.[OPERATION_LABELLED_ANNOTATION], 'producer-a,producer-b');
+  t.equal((patchedCopy(patched, third.patch) as V1Pod).metadata?.annotations?.[OPERATION_LABELLED_ANNOTATION], 'producer-a,producer-b');
 });
 
 t.test('a denied pod writes nothing, though its required job has pods', async t => {

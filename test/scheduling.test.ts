@@ -12,7 +12,8 @@ import { ApiError, type ClusterStore } from '../src/cluster/store.js';
 import type { Vineyardd } from '../src/vineyard/sidecar.js';
 import { defaultPipelineConfig, type Progress } from '../src/pipeline/endpoint.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { applyOps, endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
+import { endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
+import { patchedCopy } from '../src/patched-copy.js';
 
 const endpoint = endpointByName('scheduling');
 const config = defaultPipelineConfig;
@@ -58,7 +59,7 @@ t.test('a Vineyardd that cannot be read: default socket path and a warning, neve
     t.equal(out.response.allowed, true, err.reason);
     t.same(store.steps, ['get vineyardds vineyard-system/vineyardd-sample'], 'progress named the call');
     t.match(out.response.warnings, [new RegExp(`could not read Vineyardd vineyard-system/vineyardd-sample \\(.*${err.reason === 'Forbidden' ? 'forbidden' : 'no answer'}.*\\); its socket is assumed to be in the default directory ${DEFAULT_PATH}`)]);
-    const pod = applyOps(request(samplePod()).object, out.patch) as V1Pod;
+    const pod = patchedCopy(request(samplePod()).object, out.patch) as V1Pod;
     t.same(pod.spec?.volumes, [{ name: 'vineyard-socket', hostPath: { path: DEFAULT_PATH } }]);
   }
 });
@@ -146,7 +147,7 @@ t.test('any pod: the result is one the API server accepts, and reinvocation give
       // Only an ambiguous vineyardd label is refused.
       return out.patch.length === 0 && /names another/.test(out.response.status?.message ?? '');
     }
-    const result = applyOps(pod, out.patch);
+    const result = patchedCopy(pod, out.patch);
     const volumeNames = (result.spec?.volumes ?? []).map(v => v.name);
     if (dupes(volumeNames).length) throw new Error(`duplicate volumes ${volumeNames}`);
     for (const c of result.spec!.containers) {

@@ -7,7 +7,8 @@ import { runPipeline } from '../src/pipeline/run.js';
 import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
 import { getPath, SIDECAR_DEFAULTS, sidecarSpecWithDefaults } from '../src/vineyard/sidecar-defaults.js';
 import type { Sidecar } from '../src/vineyard/sidecar.js';
-import { applyOps, endpointByName, fixtureStore } from './helpers/fixtures.js';
+import { endpointByName, fixtureStore } from './helpers/fixtures.js';
+import { patchedCopy } from '../src/patched-copy.js';
 
 const NS = 'vineyard-job';
 const NAME = 'sidecar-sample';
@@ -27,7 +28,7 @@ function request(operation: AdmissionRequest['operation'], object: unknown, oldO
 const sidecar = (spec: unknown, metadata: Record<string, unknown> = { name: NAME, namespace: NS }): Sidecar =>
   ({ apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata, ...(spec === undefined ? {} : { spec }) }) as Sidecar;
 
-const defaulted = (obj: Sidecar, req = request('CREATE', obj)): Sidecar => applyOps(obj, defaultSidecarSpec(req, obj).patch);
+const defaulted = (obj: Sidecar, req = request('CREATE', obj)): Sidecar => patchedCopy(obj, defaultSidecarSpec(req, obj).patch);
 
 const validate = (spec: unknown, operation: AdmissionRequest['operation'] = 'CREATE', oldSpec?: unknown) => {
   const obj = sidecar(spec);
@@ -44,7 +45,7 @@ t.test('defaulting', async t => {
     const obj = sidecar({});
     const out = defaultSidecarSpec(request('CREATE', obj), obj);
     t.same(out.warnings, []);
-    const result = applyOps(obj, out.patch);
+    const result = patchedCopy(obj, out.patch);
     for (const d of SIDECAR_DEFAULTS) t.same(getPath(result.spec, d.path), d.value(NS, NAME), d.path.join('.'));
     t.equal(getPath(result.spec, ['vineyard', 'socket']), '/var/run/vineyard-kubernetes/vineyard-job/sidecar-sample');
     t.same(result.spec, sidecarSpecWithDefaults(obj), 'agrees with the injector\'s view of the same CR');
@@ -89,7 +90,7 @@ t.test('defaulting', async t => {
   t.test('without a name (generateName) the socket is left unset with a warning, everything else is filled', async t => {
     const obj = sidecar({}, { generateName: 'sc-', namespace: NS });
     const out = defaultSidecarSpec(request('CREATE', obj), obj);
-    const result = applyOps(obj, out.patch);
+    const result = patchedCopy(obj, out.patch);
     t.equal(result.spec?.vineyard?.socket, undefined);
     t.equal(result.spec?.vineyard?.image, 'vineyardcloudnative/vineyardd:latest');
     t.match(out.warnings, [/generateName "sc-": spec\.vineyard\.socket is left unset/]);
@@ -142,7 +143,7 @@ t.test('defaulting', async t => {
     fc.assert(fc.property(fc.jsonValue(), fc.jsonValue(), (spec, metadata) => {
       const obj = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata, spec } as unknown as Sidecar;
       const out = defaultSidecarSpec(request('UPDATE', obj), obj);
-      applyOps(obj, out.patch);
+      patchedCopy(obj, out.patch);
       return true;
     }));
     t.pass('property held');
@@ -323,7 +324,7 @@ t.test('validation', async t => {
     await fc.assert(fc.asyncProperty(validSpec, async spec => {
       const obj = sidecar(spec);
       const d = await runPipeline(mutate, request('CREATE', obj), deps);
-      const result = applyOps(obj, d.patch);
+      const result = patchedCopy(obj, d.patch);
       const v = await runPipeline(check, request('CREATE', result), deps);
       return d.response.allowed && v.response.allowed;
     }), { numRuns: 50 });
@@ -352,7 +353,7 @@ t.test('validation', async t => {
       const obj = { metadata, spec } as unknown as Sidecar;
       const out = validateSidecarSpec(request('UPDATE', obj, sidecar(oldSpec)), obj);
       const d = defaultSidecarSpec(request('CREATE', obj), obj);
-      applyOps(obj, d.patch);
+      patchedCopy(obj, d.patch);
       return out.patch.length === 0 && (out.denial === undefined || out.denial.code === 422);
     }), { numRuns: 300 });
     t.pass('property held');

@@ -16,7 +16,7 @@ export const CA_CERT_KEY = 'ca.crt';
 export const CA_KEY_KEY = 'ca.key';
 /** The CA that `ca.crt` replaced, kept (and trusted) until it expires. */
 export const PREVIOUS_CERT_KEY = 'previous-ca.crt';
-export const PREVIOUS_KEY_KEY = 'previous-ca.key';
+const PREVIOUS_KEY_KEY = 'previous-ca.key';
 
 export const CA_COMMON_NAME = 'vineyard-webhook-ca';
 const MAX_ATTEMPTS = 6;
@@ -75,7 +75,7 @@ function parseSecret(secret: V1Secret): Parsed {
   };
 }
 
-export function stateOf(secret: V1Secret, now: number): CaState {
+function stateOf(secret: V1Secret, now: number): CaState {
   const p = parseSecret(secret);
   const cas = [p.current, p.previous].filter((c): c is CaEntry => !!c && !expired(c.facts, now));
   return { cas, resourceVersion: secret.metadata?.resourceVersion ?? '' };
@@ -84,7 +84,7 @@ export function stateOf(secret: V1Secret, now: number): CaState {
 type Plan = { reason: string; newCa: boolean; keepPrevious?: CaEntry } | null;
 
 /** What, if anything, the Secret needs: a first CA, a replacement, a rotation, or dropping an expired previous CA. */
-export function planCa(p: Parsed, now: number): Plan {
+function planCa(p: Parsed, now: number): Plan {
   const cur = p.current;
   if (!cur) return { reason: p.problems.length ? `the CA in the Secret is unusable (${p.problems.join('; ')})` : 'the Secret holds no CA', newCa: true, keepPrevious: p.previous && !expired(p.previous.facts, now) ? p.previous : undefined };
   if (expired(cur.facts, now)) return { reason: `the CA expired at ${cur.facts.notAfter.toISOString()}`, newCa: true };

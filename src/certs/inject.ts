@@ -22,10 +22,10 @@ export type InjectOutcome =
 
 export const refName = (r: WebhookRef): string => `${r.kind} ${r.name}`;
 
-export const encodeBundle = (cas: readonly CertFacts[]): string => Buffer.from(cas.map(c => c.pem).join(''), 'utf8').toString('base64');
+const encodeBundle = (cas: readonly CertFacts[]): string => Buffer.from(cas.map(c => c.pem).join(''), 'utf8').toString('base64');
 
 /** Indexes of the webhooks whose clientConfig.service is ours. */
-export function ourWebhooks(cfg: WebhookConfiguration, svc: ServiceRef): number[] {
+function ourWebhooks(cfg: WebhookConfiguration, svc: ServiceRef): number[] {
   const out: number[] = [];
   (cfg.webhooks ?? []).forEach((w, i) => {
     const s = w.clientConfig?.service;
@@ -34,12 +34,15 @@ export function ourWebhooks(cfg: WebhookConfiguration, svc: ServiceRef): number[
   return out;
 }
 
+/** The certificates in the caBundle of webhook `i`. */
+const bundleOf = (cfg: WebhookConfiguration, i: number): CertFacts[] =>
+  bundleFacts(Buffer.from(cfg.webhooks![i]!.clientConfig.caBundle ?? '', 'base64').toString('utf8'));
+
 function trustedBy(cfg: WebhookConfiguration, indexes: number[]): Set<string> | null {
   if (indexes.length === 0) return null;
   let common: Set<string> | undefined;
   for (const i of indexes) {
-    const b64 = cfg.webhooks![i]!.clientConfig.caBundle ?? '';
-    const fps = new Set(bundleFacts(Buffer.from(b64, 'base64').toString('utf8')).map(f => f.fingerprint));
+    const fps = new Set(bundleOf(cfg, i).map(f => f.fingerprint));
     common = common ? new Set([...common].filter(fp => fps.has(fp))) : fps;
   }
   return common!;
@@ -49,8 +52,7 @@ function newerThanOurs(cfg: WebhookConfiguration, indexes: number[], cas: readon
   const known = new Set(cas.map(c => c.fingerprint));
   const newest = Math.max(...cas.map(c => c.notBefore.getTime()));
   for (const i of indexes) {
-    const b64 = cfg.webhooks![i]!.clientConfig.caBundle ?? '';
-    for (const f of bundleFacts(Buffer.from(b64, 'base64').toString('utf8'))) {
+    for (const f of bundleOf(cfg, i)) {
       if (!known.has(f.fingerprint) && f.notBefore.getTime() > newest && f.notAfter.getTime() > now) return f;
     }
   }

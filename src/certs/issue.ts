@@ -43,12 +43,17 @@ export function serialNumber(): string {
   return bytes.toString('hex');
 }
 
-function setValidity(cert: forge.pki.Certificate, opts: IssueOptions, notAfterCap?: Date): void {
+/** A certificate body for `key`: a fresh serial and the validity, never past `notAfterCap` (its CA's expiry). */
+function newCertificate(key: NewKey, opts: IssueOptions, notAfterCap?: Date): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = key.publicKey;
+  cert.serialNumber = serialNumber();
   const now = opts.now ?? new Date();
   cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   let notAfter = new Date(now.getTime() + opts.validityMs);
   if (notAfterCap && notAfter > notAfterCap) notAfter = new Date(notAfterCap.getTime());
   cert.validity.notAfter = notAfter;
+  return cert;
 }
 
 const getTBSCertificate = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
@@ -64,10 +69,7 @@ async function signCertificate(cert: forge.pki.Certificate, key: KeyObject): Pro
 
 export async function issueCa(commonName: string, opts: IssueOptions): Promise<KeyPairPem> {
   const key = await newKey();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = key.publicKey;
-  cert.serialNumber = serialNumber();
-  setValidity(cert, opts);
+  const cert = newCertificate(key, opts);
   const subject = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'vineyard-webhook' }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -97,10 +99,7 @@ export async function issueServing(ca: KeyPairPem, opts: ServingOptions): Promis
   if (caCert.subject.getField('CN')?.value === opts.commonName) throw new Error(`serving certificate subject ${opts.commonName} must differ from its CA's`);
   if (opts.sans.length === 0) throw new Error('a serving certificate needs at least one subject alternative name');
   const key = await newKey();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = key.publicKey;
-  cert.serialNumber = serialNumber();
-  setValidity(cert, opts, caCert.validity.notAfter);
+  const cert = newCertificate(key, opts, caCert.validity.notAfter);
   cert.setSubject([{ name: 'commonName', value: opts.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
   const altNames = [...new Set(opts.sans)].map(s => (isIP(s) ? { type: 7, ip: s } : { type: 2, value: s }));
@@ -113,18 +112,4 @@ export async function issueServing(ca: KeyPairPem, opts: ServingOptions): Promis
     { name: 'authorityKeyIdentifier', keyIdentifier: keyIdentifier(caCert) },
   ]);
   return { key: key.pem, cert: await signCertificate(cert, createPrivateKey(ca.key)) };
-}
-
-export interface CertInfo { notBefore: Date; notAfter: Date; subject: string; sans: string[]; issuer: string }
-
-export function certInfo(pem: string): CertInfo {
-  const c = forge.pki.certificateFromPem(pem);
-  const san = c.getExtension('subjectAltName') as { altNames?: Array<{ type: number; value?: string; ip?: string }> } | null;
-  return {
-    notBefore: c.validity.notBefore,
-    notAfter: c.validity.notAfter,
-    subject: c.subject.getField('CN')?.value ?? '',
-    issuer: c.issuer.getField('CN')?.value ?? '',
-    sans: (san?.altNames ?? []).map(a => a.ip ?? a.value ?? ''),
-  };
 }

@@ -1,9 +1,9 @@
 // CertApi in memory, with the API server's concurrency rules: AlreadyExists on
 // create, Conflict on a stale resourceVersion, 422 on a failed JSON Patch test.
 // Used by tests and by anything that wants secret mode without a cluster.
-import fjp from 'fast-json-patch';
 import type { V1Secret } from '@kubernetes/client-node';
 import { ApiError } from '../cluster/store.js';
+import { patchedCopy } from '../patched-copy.js';
 import { resourceOf, type CertApi, type JsonPatchOp, type WebhookConfiguration, type WebhookKind } from './api.js';
 
 export interface ApiWrite { verb: 'create' | 'update' | 'patch'; resource: string; name: string }
@@ -45,11 +45,7 @@ export class MemoryCertApi implements CertApi {
     const name = secret.metadata!.name!;
     const key = `${namespace}/${name}`;
     if (this.secrets.has(key)) throw new ApiError(`create secrets ${key}`, 409, 'AlreadyExists', `secrets "${name}" already exists`);
-    const s = clone(secret);
-    s.metadata = { ...s.metadata, namespace, resourceVersion: String(++this.version) };
-    this.secrets.set(key, s);
-    this.writes.push({ verb: 'create', resource: 'secrets', name: key });
-    return clone(s);
+    return this.storeSecret('create', namespace, key, secret);
   }
 
   async replaceSecret(namespace: string, secret: V1Secret): Promise<V1Secret> {
@@ -62,10 +58,15 @@ export class MemoryCertApi implements CertApi {
     if (secret.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
       throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on secrets "${name}": the object has been modified; please apply your changes to the latest version and try again`);
     }
+    return this.storeSecret('update', namespace, key, secret);
+  }
+
+  /** Stores a copy under a new resourceVersion, logs the write, and returns another copy (what the server answers). */
+  private storeSecret(verb: ApiWrite['verb'], namespace: string, key: string, secret: V1Secret): V1Secret {
     const s = clone(secret);
     s.metadata = { ...s.metadata, namespace, resourceVersion: String(++this.version) };
     this.secrets.set(key, s);
-    this.writes.push({ verb: 'update', resource: 'secrets', name: key });
+    this.writes.push({ verb, resource: 'secrets', name: key });
     return clone(s);
   }
 
@@ -81,7 +82,7 @@ export class MemoryCertApi implements CertApi {
     if (!cur) throw new ApiError(call, 404, 'NotFound', `${resourceOf(kind)}.admissionregistration.k8s.io "${name}" not found`);
     let next: WebhookConfiguration;
     try {
-      next = fjp.applyPatch(clone(cur), patch as fjp.Operation[], true, false).newDocument;
+      next = patchedCopy(cur, patch as Parameters<typeof patchedCopy>[1]);
     } catch (e) {
       throw new ApiError(call, 422, 'Invalid', `the server rejected our request due to an error in our request: ${(e as Error).message}`);
     }

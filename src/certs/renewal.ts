@@ -2,9 +2,9 @@
 import { BACKDATE_MS } from './issue.js';
 
 /** A serving certificate is renewed once 2/3 of its life has passed. */
-export const SERVING_RENEW_FRACTION = 2 / 3;
+const SERVING_RENEW_FRACTION = 2 / 3;
 /** A CA is rotated once less than 1/3 of its life remains. */
-export const CA_ROTATE_FRACTION = 2 / 3;
+const CA_ROTATE_FRACTION = 2 / 3;
 
 export interface Validity { notBefore: Date; notAfter: Date }
 
@@ -13,7 +13,7 @@ export interface Validity { notBefore: Date; notAfter: Date }
  * issuance, not from the back-dated notBefore, so short lifetimes (tests,
  * --cert-validity 10m) are not swallowed by the back-dating hour.
  */
-export function pointInLife(v: Validity, fraction: number): number {
+function pointInLife(v: Validity, fraction: number): number {
   const end = v.notAfter.getTime();
   const backdated = v.notBefore.getTime() + BACKDATE_MS;
   const start = backdated < end ? backdated : v.notBefore.getTime();

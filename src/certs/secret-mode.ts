@@ -59,6 +59,7 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
   const propagationMs = o.propagationMs ?? 10_000;
   const svc: ServiceRef = { name: o.serviceName, namespace: o.namespace };
   const sans = serviceSans(svc, o.extraSans);
+  const commonName = `${svc.name}.${svc.namespace}.svc`;
   const secretRef = `Secret ${o.namespace}/${o.secretName}`;
   const listeners = new Listeners();
 
@@ -130,7 +131,7 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
   }
 
   async function issue(issuer: CaEntry, why: string): Promise<void> {
-    const material = await issueServing(issuer.pair, { commonName: `${svc.name}.${svc.namespace}.svc`, sans, validityMs: o.certValidityMs });
+    const material = await issueServing(issuer.pair, { commonName, sans, validityMs: o.certValidityMs });
     const facts = checkPair(material);
     serving = { material, facts, issuer: issuer.facts.fingerprint, temporary: false, issuedAt: Date.now() };
     events.rotated('serving');
@@ -207,7 +208,7 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
     // The API is unreachable or refuses us: serve a throwaway certificate so
     // /healthz answers and /readyz explains, and keep retrying.
     const ca = await issueCa(`${CA_COMMON_NAME}-temporary`, { validityMs: o.certValidityMs });
-    const material = await issueServing(ca, { commonName: `${svc.name}.${svc.namespace}.svc`, sans, validityMs: o.certValidityMs });
+    const material = await issueServing(ca, { commonName, sans, validityMs: o.certValidityMs });
     serving = { material, facts: checkPair(material), issuer: '', temporary: true, issuedAt: Date.now() };
     log.error({ secret: secretRef, err: lastError }, 'no CA from the cluster yet: serving a temporary certificate, not ready until the CA Secret can be read');
   }

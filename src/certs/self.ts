@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { issueCa, issueServing, type KeyPairPem } from './issue.js';
 
-export const DEV_SANS = ['localhost', '127.0.0.1'];
+const DEV_SANS = ['localhost', '127.0.0.1'];
 const DAY = 86_400_000;
 
 export interface SelfCerts { ca: string; serving: KeyPairPem; reused: boolean; dir: string }
@@ -18,6 +18,11 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data, { mode });
   await rename(tmp, path);
+}
+
+/** Milliseconds until the certificate expires; 0 when it does not parse. */
+function lifeLeft(pem: string, now: number): number {
+  try { return Date.parse(new X509Certificate(pem).validTo) - now; } catch { return 0; }
 }
 
 /** True when the pair is still good for a day, signed by `ca`, and covers every SAN. */
@@ -41,7 +46,7 @@ export async function loadOrCreateSelfCerts(dir: string, extraSans: readonly str
   if (ca && cert && key && usable(ca, cert, sans, now)) return { ca, serving: { cert, key }, reused: true, dir };
 
   let caPair: KeyPairPem;
-  if (ca && caKey && (() => { try { return Date.parse(new X509Certificate(ca).validTo) - now > 7 * DAY; } catch { return false; } })()) {
+  if (ca && caKey && lifeLeft(ca, now) > 7 * DAY) {
     caPair = { cert: ca, key: caKey };
   } else {
     caPair = await issueCa('vineyard-webhook-dev-ca', { validityMs: 365 * DAY, now: new Date(now) });

@@ -19,7 +19,7 @@ import { ApiError } from './store.js';
 import { noAnswerError, type NoAnswer, type RawAnswer } from './kube-errors.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
-export const USER_AGENT = 'vineyard-webhook';
+const USER_AGENT = 'vineyard-webhook';
 
 export interface CallSpec {
   /** Names the call in errors, e.g. `get sidecars vineyard-job/sidecar-sample`. */

@@ -21,7 +21,7 @@ const HTTP_REASONS: Record<number, string> = {
   429: 'TooManyRequests', 500: 'InternalError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'Timeout',
 };
 
-export function parseStatus(text: string): KubeStatus | undefined {
+function parseStatus(text: string): KubeStatus | undefined {
   try {
     const v: unknown = JSON.parse(text);
     return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status' ? (v as KubeStatus) : undefined;
@@ -33,7 +33,7 @@ export function parseStatus(text: string): KubeStatus | undefined {
 const ok = (a: RawAnswer): boolean => a.status >= 200 && a.status < 300;
 
 /** The ApiError for an answer that is not a success. */
-export function httpError(call: string, a: RawAnswer): ApiError {
+function httpError(call: string, a: RawAnswer): ApiError {
   const status = parseStatus(a.text);
   const reason = status?.reason || HTTP_REASONS[a.status] || 'Unknown';
   // A body that is not a Status (a proxy's error page) is shown shortened, on one line.

@@ -7,11 +7,19 @@ import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import { ApiError, type ClusterStore } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
 import { cloneJson } from '../json-clone.js';
+import { SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARDD_KIND } from '../vineyard/names.js';
 
 type Kind = 'sidecars' | 'vineyardds' | 'pods';
 interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
 
 export const MAX_WRITES_KEPT = 10_000;
+const SIDECAR_RESOURCE = `${SIDECAR_PLURAL}.${VINEYARD_GROUP}`;
+
+/** Uids stable from run to run (previews that diff cleanly, fixtures), instead of random ones. */
+export function sequentialUids(): () => string {
+  let n = 0;
+  return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+}
 
 export interface MemoryWrite { verb: 'create' | 'update' | 'patch' | 'event'; kind: string; namespace: string; name: string }
 
@@ -19,10 +27,9 @@ export class MemoryStore implements ClusterStore {
   private readonly objects = new Map<string, Stored>();
   private version = 0;
   /**
-   * Every write, in order (at least the last MAX_WRITES_KEPT of them: a
-   * standalone server counts a default Sidecar per pod and must not grow for
-   * ever):
-   * tests assert dry runs leave this empty.
+   * Every write, in order, so that tests can assert a dry run leaves it
+   * empty. Only the last MAX_WRITES_KEPT (or more) are kept: a standalone
+   * server counts a default Sidecar per pod and must not grow for ever.
    */
   readonly writes: MemoryWrite[] = [];
   readonly events: CoreV1Event[] = [];
@@ -35,10 +42,10 @@ export class MemoryStore implements ClusterStore {
   /** Adds an object read from a manifest (Sidecar, Vineyardd or Pod); others are ignored. */
   load(obj: unknown): boolean {
     const o = obj as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
-    const kind = o?.kind === 'Sidecar' ? 'sidecars' : o?.kind === 'Vineyardd' ? 'vineyardds' : o?.kind === 'Pod' ? 'pods' : undefined;
+    const kind = o?.kind === SIDECAR_KIND ? 'sidecars' : o?.kind === VINEYARDD_KIND ? 'vineyardds' : o?.kind === 'Pod' ? 'pods' : undefined;
     if (!kind || !o?.metadata?.name) return false;
     const ns = o.metadata.namespace ?? 'default';
-    this.put(kind, ns, o.metadata.name, cloneJson(o) as Stored, true);
+    this.put(kind, ns, o.metadata.name, cloneJson(o) as Stored);
     return true;
   }
 
@@ -49,11 +56,11 @@ export class MemoryStore implements ClusterStore {
 
   private key(kind: Kind, ns: string, name: string): string { return `${kind}/${ns}/${name}`; }
 
-  private put(kind: Kind, ns: string, name: string, obj: Stored, fresh: boolean): Stored {
+  private put(kind: Kind, ns: string, name: string, obj: Stored): Stored {
     obj.metadata ??= {};
     obj.metadata.namespace = ns;
     obj.metadata.resourceVersion = String(++this.version);
-    if (fresh || !obj.metadata.uid) obj.metadata.uid ??= this.newUid();
+    obj.metadata.uid ??= this.newUid();
     this.objects.set(this.key(kind, ns, name), obj);
     return cloneJson(obj);
   }
@@ -71,27 +78,27 @@ export class MemoryStore implements ClusterStore {
     const name = sidecar.metadata.name ?? '';
     const call = `create sidecars ${namespace}/${name}`;
     if (this.objects.has(this.key('sidecars', namespace, name))) {
-      throw new ApiError(call, 409, 'AlreadyExists', `sidecars.k8s.v6d.io "${name}" already exists`);
+      throw new ApiError(call, 409, 'AlreadyExists', `${SIDECAR_RESOURCE} "${name}" already exists`);
     }
     const obj = cloneJson(sidecar) as Stored;
     delete obj.metadata!.resourceVersion;
     delete obj.metadata!.uid;
     this.logWrite({ verb: 'create', kind: 'sidecars', namespace, name });
-    return this.put('sidecars', namespace, name, obj, true) as Sidecar;
+    return this.put('sidecars', namespace, name, obj) as Sidecar;
   }
 
   async updateSidecar(namespace: string, sidecar: Sidecar): Promise<Sidecar> {
     const name = sidecar.metadata.name ?? '';
     const call = `update sidecars ${namespace}/${name}`;
     const cur = this.objects.get(this.key('sidecars', namespace, name));
-    if (!cur) throw new ApiError(call, 404, 'NotFound', `sidecars.k8s.v6d.io "${name}" not found`);
+    if (!cur) throw new ApiError(call, 404, 'NotFound', `${SIDECAR_RESOURCE} "${name}" not found`);
     if (sidecar.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on sidecars.k8s.v6d.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on ${SIDECAR_RESOURCE} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
     }
     const obj = cloneJson(sidecar) as Stored;
     obj.metadata!.uid = cur.metadata?.uid;
     this.logWrite({ verb: 'update', kind: 'sidecars', namespace, name });
-    return this.put('sidecars', namespace, name, obj, false) as Sidecar;
+    return this.put('sidecars', namespace, name, obj) as Sidecar;
   }
 
   async getVineyardd(namespace: string, name: string): Promise<Vineyardd | null> {

@@ -4,13 +4,15 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
+/** The file itself, or the YAML and JSON files of a directory in name order (not its subdirectories). */
+export async function manifestFiles(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return [path];
+  return (await readdir(path)).filter(f => /\.(ya?ml|json)$/i.test(f)).sort().map(f => join(path, f));
+}
+
 export async function readManifests(path: string): Promise<unknown[]> {
-  const info = await stat(path);
-  const files = info.isDirectory()
-    ? (await readdir(path)).filter(f => /\.(ya?ml|json)$/i.test(f)).sort().map(f => join(path, f))
-    : [path];
   const out: unknown[] = [];
-  for (const file of files) {
+  for (const file of await manifestFiles(path)) {
     const text = await readFile(file, 'utf8');
     for (const doc of parseAllDocuments(text)) {
       if (doc.errors.length) throw new Error(`${file}: ${doc.errors[0]!.message}`);

@@ -11,7 +11,6 @@
 // else changes the pod in between (no in-tree admission plugins, no defaults),
 // so a webhook only sees what the webhooks before it did.
 import { randomUUID } from 'node:crypto';
-import fjp from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AdmissionRequest, JsonObject } from '../admission/types.js';
 import type { ClusterStore } from '../cluster/store.js';
@@ -19,6 +18,7 @@ import { podLabels } from '../mutators/pod-helpers.js';
 import type { PipelineConfig } from '../pipeline/endpoint.js';
 import { endpointByPath } from '../pipeline/endpoints.js';
 import { runPipeline } from '../pipeline/run.js';
+import { patchedCopy } from '../patched-copy.js';
 import { POD_WEBHOOKS, reaches, type PodWebhook } from './pod-webhooks.js';
 import type { Json } from './pod-templates.js';
 
@@ -75,7 +75,7 @@ export async function admitPod(pod: Json, namespace: string, nsLabels: Readonly<
       return { webhook: hook.name, code: out.response.status?.code ?? 403, message: out.response.status?.message ?? 'denied' };
     }
     if (!out.patch.length) return 'unchanged';
-    current = fjp.applyPatch(structuredClone(current), structuredClone(out.patch), false, false).newDocument;
+    current = patchedCopy(current, out.patch, false);
     return 'changed';
   };
   const matches = (hook: PodWebhook) => reaches(hook, nsLabels, podLabels(current as V1Pod));

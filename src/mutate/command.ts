@@ -5,19 +5,16 @@
 // Exit 0: the result is on stdout; 1: a pod would be denied (stdout stays
 // empty so a pipe into kubectl applies nothing) or the input is not a
 // manifest; 2: usage.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../config.js';
-import { MemoryStore } from '../cluster/memory-store.js';
-import { readManifests } from '../cluster/resources.js';
-import { labelValueErrors, qualifiedNameErrors, subdomainErrors } from '../vineyard/label-rules.js';
+import { readFile } from 'node:fs/promises';
+import { schedulerNameFlag, SIDECAR_MODES } from '../config.js';
+import { oneOf, parseFlags, UsageError, type Flag } from '../flags.js';
+import { MemoryStore, sequentialUids } from '../cluster/memory-store.js';
+import { manifestFiles, readManifests } from '../cluster/resources.js';
+import { isDnsLabel, labelValueErrors, qualifiedNameErrors } from '../vineyard/label-rules.js';
 import { formatManifests, OUTPUT_FORMATS, parseManifests, type OutputFormat } from './manifests.js';
 import { mutateManifests } from './mutate-manifests.js';
 import { POD_WEBHOOKS } from './pod-webhooks.js';
 import type { Json } from './pod-templates.js';
-
-interface Flag { name: string; short?: string; multiple?: boolean; kind: 'string' | 'boolean'; arg?: string; def?: string; help: string }
 
 export const mutateFlags: readonly Flag[] = [
   { name: 'filename', short: 'f', kind: 'string', multiple: true, arg: 'FILE|DIR|-', help: 'manifest to admit: a YAML or JSON file of one or more documents, a directory of them, or - for stdin (repeatable)' },
@@ -30,7 +27,7 @@ export const mutateFlags: readonly Flag[] = [
   { name: 'help', short: 'h', kind: 'boolean', help: 'show this help' },
 ];
 
-export function mutateHelp(): string {
+function mutateHelp(): string {
   const lines = mutateFlags.map(f => {
     const left = `  ${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
     return `${left.padEnd(36)} ${f.help}${f.def ? ` (default ${f.def})` : ''}`;
@@ -58,12 +55,6 @@ Example:
 `;
 }
 
-/** Uids the in-memory store hands out: stable from run to run, so two previews diff cleanly. */
-export function sequentialUids(): () => string {
-  let n = 0;
-  return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-}
-
 export interface CommandIO {
   stdin: AsyncIterable<Buffer | string>;
   stdout: { write(text: string): unknown };
@@ -81,17 +72,10 @@ interface MutateArgs {
   help: boolean;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function parseMutateArgs(argv: readonly string[]): MutateArgs {
-  const options = Object.fromEntries(mutateFlags.map(f => [f.name, { type: f.kind, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]));
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: options as never, strict: true, allowPositionals: false }) as { values: typeof values });
-  } catch (e) {
-    throw new UsageError(`mutate: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see vineyard-webhook mutate --help`);
-  }
-  const str = (name: string) => values[name] as string | undefined;
+function parseMutateArgs(argv: readonly string[]): MutateArgs {
+  const values = parseFlags(mutateFlags, argv, 'mutate: ', 'vineyard-webhook mutate --help');
+  // A flag's default is the one its table row shows in --help.
+  const str = (name: string) => (values[name] as string | undefined) ?? mutateFlags.find(f => f.name === name)!.def;
   const list = (name: string) => (values[name] as string[] | undefined) ?? [];
   const help = values.help === true;
 
@@ -99,8 +83,8 @@ export function parseMutateArgs(argv: readonly string[]): MutateArgs {
   if (!filenames.length && !help) throw new UsageError('-f/--filename is required: a manifest file, a directory of them, or - for stdin');
   if (filenames.filter(f => f === '-').length > 1) throw new UsageError('-f/--filename: stdin (-) can be read only once');
 
-  const namespace = str('namespace') ?? 'default';
-  if (namespace.length > 63 || !DNS1123_LABEL.test(namespace)) throw new UsageError(`-n/--namespace: ${JSON.stringify(namespace)} is not a namespace name (lower-case letters, digits and '-', at most 63 characters)`);
+  const namespace = str('namespace')!;
+  if (!isDnsLabel(namespace)) throw new UsageError(`-n/--namespace: ${JSON.stringify(namespace)} is not a namespace name (lower-case letters, digits and '-', at most 63 characters)`);
 
   const namespaceLabels: Record<string, string> = {};
   for (const l of list('namespace-label')) {
@@ -112,14 +96,11 @@ export function parseMutateArgs(argv: readonly string[]): MutateArgs {
     namespaceLabels[key] = value;
   }
 
-  const sidecarMode = str('sidecar-mode') ?? 'injected';
-  if (sidecarMode !== 'injected' && sidecarMode !== 'native') throw new UsageError(`--sidecar-mode: ${JSON.stringify(sidecarMode)} is not one of injected, native`);
-  const schedulerName = str('scheduler-name') ?? '';
-  if (schedulerName && subdomainErrors(schedulerName).length) throw new UsageError(`--scheduler-name: ${JSON.stringify(schedulerName)} is not a valid scheduler name (lower-case DNS-1123 subdomain)`);
-  const output = str('output') ?? 'yaml';
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) throw new UsageError(`-o/--output: ${JSON.stringify(output)} is not one of ${OUTPUT_FORMATS.join(', ')}`);
+  const sidecarMode = oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES);
+  const schedulerName = schedulerNameFlag(str('scheduler-name'));
+  const output = oneOf('-o/--output', str('output')!, OUTPUT_FORMATS);
 
-  return { filenames, resources: str('resources'), namespace, namespaceLabels, sidecarMode, schedulerName, output: output as OutputFormat, help };
+  return { filenames, resources: str('resources'), namespace, namespaceLabels, sidecarMode, schedulerName, output, help };
 }
 
 async function readStream(stream: AsyncIterable<Buffer | string>): Promise<string> {
@@ -134,10 +115,7 @@ async function readInputs(filenames: readonly string[], stdin: CommandIO['stdin'
   for (const f of filenames) {
     if (f === '-') { out.push({ source: 'stdin', text: await readStream(stdin) }); continue; }
     try {
-      const files = (await stat(f)).isDirectory()
-        ? (await readdir(f)).filter(n => /\.(ya?ml|json)$/i.test(n)).sort().map(n => join(f, n))
-        : [f];
-      for (const file of files) out.push({ source: file, text: await readFile(file, 'utf8') });
+      for (const file of await manifestFiles(f)) out.push({ source: file, text: await readFile(file, 'utf8') });
     } catch (e) {
       throw new UsageError(`-f/--filename: cannot read ${f}: ${(e as Error).message}`);
     }

@@ -2,10 +2,11 @@
 // written back as a YAML stream or JSON (one object, or a v1 List). Objects
 // are re-serialized from their values, so comments and formatting are lost.
 import { parseAllDocuments, stringify } from 'yaml';
-import { isObject, type Json } from './pod-templates.js';
+import { isObject } from '../json.js';
+import type { Json } from './pod-templates.js';
 
 /** A document that is not a Kubernetes object, named by its source and position. */
-export class ManifestError extends Error {
+class ManifestError extends Error {
   constructor(message: string) { super(message); this.name = 'ManifestError'; }
 }
 

@@ -4,7 +4,8 @@
 // object passes through untouched, in order.
 import { admitPod, type AdmitDeps, type WebhookDenial } from './admit-pod.js';
 import { namespaceLabels } from './pod-webhooks.js';
-import { getAt, isObject, metadataOf, podTemplatePath, setAt, type Json } from './pod-templates.js';
+import { isObject } from '../json.js';
+import { getAt, metadataOf, podTemplatePath, setAt, type Json } from './pod-templates.js';
 
 export interface MutateOptions extends AdmitDeps {
   /** Namespace of objects that name none (--namespace). */

@@ -1,5 +1,6 @@
 // Where each workload kind keeps the pod it creates: the pod webhooks see
 // those pods, so the offline CLI admits the template in their place.
+import { isObject } from '../json.js';
 import { stringMap } from '../mutators/pod-helpers.js';
 
 /** Path from the object to its pod template; [] for a Pod, which is its own. */
@@ -15,7 +16,6 @@ const TEMPLATE_PATHS: Record<string, { groups: readonly string[]; path: readonly
 };
 
 export type Json = Record<string, unknown>;
-export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const groupOf = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
 

@@ -5,7 +5,7 @@
 // these, so the two cannot drift apart.
 import {
   NAMESPACE_LABEL_ENABLED, NAMESPACE_NAME_LABEL, OPERATION_NAMESPACE_LABEL, SIDECAR_ENABLED_LABEL,
-  SIDECAR_NAMESPACE_LABEL, VINEYARDD_LABEL,
+  SIDECAR_NAMESPACE_LABEL, VINEYARDD_LABEL, WEBHOOK_NAMESPACE,
 } from '../vineyard/names.js';
 
 /** metav1.LabelSelector. */
@@ -29,7 +29,7 @@ export interface PodWebhook {
  * failurePolicy Fail, a webhook that matched its own pods could never start
  * again once every replica is gone.
  */
-export const EXCLUDED_NAMESPACES = ['vineyard-system', 'kube-system'];
+const EXCLUDED_NAMESPACES = [WEBHOOK_NAMESPACE, 'kube-system'];
 
 const notExcluded = { key: NAMESPACE_NAME_LABEL, operator: 'NotIn' as const, values: EXCLUDED_NAMESPACES };
 

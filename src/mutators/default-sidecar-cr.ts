@@ -9,7 +9,7 @@ import { PatchBuilder } from './patch.js';
 import type { Mutation, NamedMutator } from './types.js';
 import { allow } from './types.js';
 import { isObject } from '../json.js';
-
+import { objectName } from './pod-name.js';
 
 /**
  * A default can be filled only where every parent is an object or absent: a
@@ -35,7 +35,7 @@ export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const meta: Record<string, unknown> = isObject(obj.metadata) ? obj.metadata as Record<string, unknown> : {};
   const namespace = text(meta.namespace) || req.namespace || '';
-  const name = text(meta.name) || req.name || '';
+  const name = objectName(req, obj);
   const spec: unknown = obj.spec;
   if (spec !== undefined && spec !== null && !isObject(spec)) return allow();
 

@@ -10,7 +10,7 @@ import { labelValueErrors, qualifiedNameErrors } from '../vineyard/label-rules.j
  * the CR after them would create a new Sidecar CR for each rollout or pod,
  * so they are never chosen.
  */
-export const GENERATED_LABELS: ReadonlySet<string> = new Set([
+const GENERATED_LABELS: ReadonlySet<string> = new Set([
   SIDECAR_ENABLED_LABEL,
   POD_TEMPLATE_HASH_LABEL,
   'controller-revision-hash',

@@ -2,6 +2,7 @@
 // must be ...`), so a rejection from this webhook reads like any other
 // Kubernetes validation error, and typed readers that turn a wrong JSON type
 // into such an error instead of a crash.
+import { isObject } from '../json.js';
 
 export type FieldErrorType = 'Invalid value' | 'Unsupported value' | 'Not found' | 'Duplicate value' | 'Required value';
 
@@ -10,7 +11,7 @@ export interface FieldError { path: string; type: FieldErrorType; value: unknown
 const MAX_VALUE_CHARS = 120;
 
 /** JSON rendering: strings quoted, numbers and booleans bare, long objects cut. */
-export function renderValue(value: unknown): string {
+function renderValue(value: unknown): string {
   const json = JSON.stringify(value) ?? String(value);
   return json.length > MAX_VALUE_CHARS ? `${json.slice(0, MAX_VALUE_CHARS)}...` : json;
 }
@@ -26,8 +27,6 @@ export function invalidMessage(kindGroup: string, name: string, errors: readonly
 }
 
 export type JsonRecord = Record<string, unknown>;
-
-export const isRecord = (v: unknown): v is JsonRecord => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const quoteList = (values: readonly string[]): string => values.map(v => JSON.stringify(v)).join(', ');
 
@@ -69,7 +68,7 @@ export class FieldErrors {
   }
 
   record(parent: JsonRecord, key: string, path: string): JsonRecord | undefined {
-    return this.read(parent, key, path, isRecord, 'must be an object');
+    return this.read(parent, key, path, isObject, 'must be an object');
   }
 
   array(parent: JsonRecord, key: string, path: string): unknown[] | undefined {

@@ -27,8 +27,8 @@ import { requiredJobs } from './required-jobs.js';
 import type { Mutation, NamedMutator } from './types.js';
 import { deny } from './types.js';
 
-export const ASSEMBLY_TYPES = ['local', 'distributed'] as const;
-export const REPARTITION_TYPES = ['dask'] as const;
+const ASSEMBLY_TYPES = ['local', 'distributed'] as const;
+const REPARTITION_TYPES = ['dask'] as const;
 
 export interface OperationPlan {
   /** The labels the required jobs' pods must carry; empty: the pod asks for no operation. */
@@ -87,7 +87,7 @@ export function planOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Oper
 }
 
 /** The marker value: the required jobs whose pods were labelled for this pod. */
-export const labelledJobsValue = (jobs: readonly string[]): string => [...jobs].sort().join(',');
+const labelledJobsValue = (jobs: readonly string[]): string => [...jobs].sort().join(',');
 
 export function readLabelledJobs(pod: Readonly<V1Pod>): Set<string> {
   return new Set((podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] ?? '').split(',').map(s => s.trim()).filter(Boolean));

@@ -11,12 +11,12 @@ import {
 } from '../vineyard/names.js';
 import { PatchBuilder } from './patch.js';
 import { podDisplayName } from './pod-name.js';
-import { containersOf, envIndex, isTrue, mountsOf, podAnnotations, podLabels, volumesOf } from './pod-helpers.js';
+import { containersOf, isTrue, mountsOf, podAnnotations, podLabels, volumesOf } from './pod-helpers.js';
+import { setEnvValue } from './set-env.js';
 import { socketWaitRewrite } from './socket-wait-command.js';
 import { allow, deny, type Mutation } from './types.js';
+import { isLabelValue } from '../vineyard/label-rules.js';
 import { metricsContainer, normalMountPath, sidecarLayout, sidecarVolumes, vineyarddContainer, type SidecarLayout } from './vineyardd-container.js';
-
-const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
 export interface SidecarContext {
   /** The Sidecar CR as read (or, for a dry run of a first pod, as it would be created). */
@@ -35,7 +35,7 @@ export function injectionSkipReason(pod: Readonly<V1Pod>): string | undefined {
   return undefined;
 }
 
-export function nativeMode(pod: Readonly<V1Pod>, serverMode: SidecarContext['mode']): boolean {
+function nativeMode(pod: Readonly<V1Pod>, serverMode: SidecarContext['mode']): boolean {
   const a = podAnnotations(pod)[SIDECAR_NATIVE_ANNOTATION];
   if (a !== undefined && a.trim() !== '') return isTrue(a);
   return serverMode === 'native';
@@ -110,11 +110,7 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   for (const { index, container } of containersOf(pod)) {
     const at = ['spec', 'containers', index];
     if (!mountsOf(container).some(m => m.name === SOCKET_VOLUME)) b.append([...at, 'volumeMounts'], { name: SOCKET_VOLUME, mountPath: layout.mountPath });
-    const e = envIndex(container, SOCKET_ENV);
-    if (e < 0) b.append([...at, 'env'], { name: SOCKET_ENV, value: layout.socket });
-    else if ((container.env![e] as { value?: unknown; valueFrom?: unknown }).value !== layout.socket || container.env![e]!.valueFrom) {
-      b.set([...at, 'env', e], { name: SOCKET_ENV, value: layout.socket });
-    }
+    setEnvValue(b, index, container, SOCKET_ENV, layout.socket);
     if (native) continue; // the kubelet starts app containers only after vineyardd's startup probe passes
     const rw = socketWaitRewrite(container as V1Container, layout.socket);
     if (rw.kind === 'command') b.set([...at, 'command'], rw.command);
@@ -137,8 +133,8 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   const labels = podLabels(pod);
   const wanted: Array<[string, string]> = [[RPC_LABEL, RPC_LABEL_VALUE], [ROLE_LABEL, ROLE_LABEL_VALUE]];
   // A CR name can be a 253-character subdomain; a label value cannot.
-  if (LABEL_VALUE.test(name)) wanted.push([NAME_LABEL, name]);
-  else warnings.push(`Sidecar name ${name} is not a valid label value (at most 63 characters): label ${NAME_LABEL} was not set, so the Sidecar's rpc Service will not select this pod; use a shorter Sidecar name`);
+  if (name !== '' && isLabelValue(name)) wanted.push([NAME_LABEL, name]);
+  else warnings.push(`${podRef}: Sidecar name ${name} is not a valid label value (at most 63 characters): label ${NAME_LABEL} was not set, so the Sidecar's rpc Service will not select this pod; use a shorter Sidecar name`);
   for (const [k, v] of wanted) if (labels[k] !== v) b.set(['metadata', 'labels', k], v);
   b.set(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION], JSON.stringify({ sidecar: name, mode: native ? 'native' : 'container' }));
   return { patch: b.ops, warnings };

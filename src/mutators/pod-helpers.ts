@@ -4,7 +4,6 @@
 import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isObject } from '../json.js';
 
-
 /** Own string-valued entries of a labels/annotations map (a non-string value is not a label). */
 export function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = Object.create(null);

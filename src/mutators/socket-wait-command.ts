@@ -15,7 +15,7 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function socketWait(socket: string): string {
+function socketWait(socket: string): string {
   return `while [ ! -e ${shellQuote(socket)} ]; do sleep 1; done;`;
 }
 

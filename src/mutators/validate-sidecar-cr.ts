@@ -10,7 +10,9 @@ import { normalMountPath } from './vineyardd-container.js';
 import { parseQuantity, QUANTITY_HINT, quantitySuggestions } from '../vineyard/quantity.js';
 import { equalitySelectorErrors, subdomainErrors } from '../vineyard/label-rules.js';
 import type { JsonRecord } from './field-errors.js';
-import { FieldErrors, formatFieldError, invalidMessage, isRecord, quoteList } from './field-errors.js';
+import { FieldErrors, formatFieldError, invalidMessage, quoteList } from './field-errors.js';
+import { isObject } from '../json.js';
+import { objectName } from './pod-name.js';
 import type { Mutation, NamedMutator } from './types.js';
 import { allow, deny } from './types.js';
 
@@ -20,7 +22,7 @@ const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 /** Volumes the injector adds to the pod itself; a user volume of the same name would collide. */
 const RESERVED_VOLUMES = [SOCKET_VOLUME, LOG_VOLUME];
 /** 422 Unprocessable Entity: what the API server answers for an invalid object. */
-export const INVALID_CODE = 422;
+const INVALID_CODE = 422;
 
 /** The spec §2 default of a field under `spec`, from the one table that owns them. */
 function defaultOf(path: string): unknown {
@@ -90,7 +92,7 @@ function checkSpill(f: FieldErrors, spill: JsonRecord, path: string): void {
 function checkEnv(f: FieldErrors, env: readonly unknown[], path: string): void {
   env.forEach((e, i) => {
     const p = `${path}.env[${i}]`;
-    if (!isRecord(e)) f.invalid(p, e, 'must be an environment variable, e.g. {"name": "GLOG_v", "value": "1"}');
+    if (!isObject(e)) f.invalid(p, e, 'must be an environment variable, e.g. {"name": "GLOG_v", "value": "1"}');
     else f.requiredString(e, 'name', p, 'must be a non-empty string naming the variable');
   });
 }
@@ -115,7 +117,7 @@ function checkVolumes(f: FieldErrors, volumes: readonly unknown[]): string[] {
   const names: string[] = [];
   volumes.forEach((v, i) => {
     const p = `spec.volumes[${i}]`;
-    if (!isRecord(v)) {
+    if (!isObject(v)) {
       f.invalid(p, v, 'must be a Kubernetes volume, e.g. {"name": "dev-volumes", "hostPath": {"path": "/dev"}}');
       return;
     }
@@ -137,8 +139,8 @@ function checkVolumes(f: FieldErrors, volumes: readonly unknown[]): string[] {
  * there, or two at one path, would make every injected pod invalid.
  */
 function takenMountPaths(spec: JsonRecord): Map<string, string> {
-  const volume = isRecord(spec.volume) ? spec.volume : {};
-  const metric = isRecord(spec.metric) ? spec.metric : {};
+  const volume = isObject(spec.volume) ? spec.volume : {};
+  const metric = isObject(spec.metric) ? spec.metric : {};
   const socketDir = typeof volume.mountPath === 'string' && volume.mountPath ? volume.mountPath : DEFAULT_SOCKET_DIR;
   const taken = new Map([[normalMountPath(socketDir), `the Vineyard socket directory (spec.volume.mountPath, default ${DEFAULT_SOCKET_DIR}) is mounted there`]]);
   if (metric.enable === true) taken.set(LOG_DIR, 'the metrics log volume is mounted there (spec.metric.enable)');
@@ -149,7 +151,7 @@ function checkVolumeMounts(f: FieldErrors, mounts: readonly unknown[], volumes: 
   const seen = new Map(taken);
   mounts.forEach((m, i) => {
     const p = `spec.volumeMounts[${i}]`;
-    if (!isRecord(m)) {
+    if (!isObject(m)) {
       f.invalid(p, m, 'must be a volume mount, e.g. {"name": "dev-volumes", "mountPath": "/dev"}');
       return;
     }
@@ -208,14 +210,14 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
 /** Every problem of a Sidecar CR, formatted like the API server's field errors. */
 export function sidecarProblems(obj: unknown): string[] {
   const f = new FieldErrors();
-  const spec = isRecord(obj) ? obj.spec : undefined;
-  if (isRecord(spec)) checkSpec(f, spec);
+  const spec = isObject(obj) ? obj.spec : undefined;
+  if (isObject(spec)) checkSpec(f, spec);
   else if (spec !== undefined && spec !== null) f.invalid('spec', spec, 'must be an object');
   return f.errors.map(formatFieldError);
 }
 
 const selectorOf = (obj: unknown): unknown => {
-  const s = isRecord(obj) && isRecord(obj.spec) ? obj.spec.selector : undefined;
+  const s = isObject(obj) && isObject(obj.spec) ? obj.spec.selector : undefined;
   return s ?? defaultOf('selector');
 };
 
@@ -230,31 +232,25 @@ function selectorChange(oldObj: unknown, obj: unknown): string | undefined {
   });
 }
 
-const nameOf = (req: AdmissionRequest, obj: unknown): string => {
-  const meta = isRecord(obj) ? obj.metadata : undefined;
-  const name = isRecord(meta) ? meta.name : undefined;
-  return typeof name === 'string' && name ? name : req.name ?? '';
-};
-
 export function validateSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>): Mutation {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const problems = sidecarProblems(obj);
   const warnings: string[] = [];
   let blocking = problems;
-  if (req.operation === 'UPDATE' && isRecord(req.oldObject)) {
+  if (req.operation === 'UPDATE' && isObject(req.oldObject)) {
     // Like the API server's validation ratcheting: a problem the stored object
     // already has (same field, same value) does not block an update, so a
     // Sidecar created before this webhook can still be scaled and fixed.
     const stored = new Set(sidecarProblems(req.oldObject));
     blocking = problems.filter(p => !stored.has(p));
     for (const p of problems.filter(p => stored.has(p))) {
-      warnings.push(`${KIND} ${JSON.stringify(nameOf(req, obj))}: ${p} (the stored Sidecar already has this problem, so the update is allowed; please fix it)`);
+      warnings.push(`${KIND} ${JSON.stringify(objectName(req, obj))}: ${p} (the stored Sidecar already has this problem, so the update is allowed; please fix it)`);
     }
     const changed = selectorChange(req.oldObject, obj);
     if (changed) blocking = [changed, ...blocking];
   }
   if (!blocking.length) return allow(warnings);
-  return deny(invalidMessage(KIND, nameOf(req, obj), blocking), INVALID_CODE, warnings);
+  return deny(invalidMessage(KIND, objectName(req, obj), blocking), INVALID_CODE, warnings);
 }
 
 export const validateSidecarCR: NamedMutator<Sidecar, unknown> = { name: 'validate-sidecar-cr', mutate: validateSidecarSpec };

@@ -7,7 +7,7 @@ import {
   VINEYARDD_LABEL,
   VINEYARDD_NAMESPACE_LABEL,
 } from '../vineyard/names.js';
-import { isSubdomain } from '../vineyard/label-rules.js';
+import { isDnsLabel, isSubdomain } from '../vineyard/label-rules.js';
 import { renderSocket, SOCKET_TEMPLATE } from '../vineyard/sidecar-defaults.js';
 
 export interface VineyarddRef { namespace: string; name: string }
@@ -40,9 +40,6 @@ export const defaultSocketSource = (ref: VineyarddRef): SocketSource => ({ kind:
 /** The value of the vineyardd pods' `app.kubernetes.io/instance` label. */
 export const vineyarddInstance = (ref: VineyarddRef): string => `${ref.namespace}-${ref.name}`;
 
-/** A namespace name is a DNS-1123 label: a subdomain without dots, at most 63 characters. */
-const isNamespaceName = (v: string): boolean => v.length <= 63 && !v.includes('.') && isSubdomain(v);
-
 const fix = `set ${VINEYARDD_LABEL} to the name of a Vineyardd (e.g. vineyardd-sample) and, if it is not in ${DEFAULT_VINEYARDD_NAMESPACE}, ${VINEYARDD_NAMESPACE_LABEL} to its namespace (or write both as namespace/name)`;
 
 export function readVineyarddLabel(labels: Readonly<Record<string, string>>): VineyarddLabel {
@@ -67,7 +64,7 @@ export function readVineyarddLabel(labels: Readonly<Record<string, string>>): Vi
   }
   // Both end up in labels, in a hostPath and in an affinity term: only real
   // object names can, and nothing like `..` reaches a host path.
-  if (!isNamespaceName(namespace)) {
+  if (!isDnsLabel(namespace)) {
     return { kind: 'invalid', message: `${JSON.stringify(namespace)} (from ${namespaced ? VINEYARDD_LABEL : VINEYARDD_NAMESPACE_LABEL}) is not a valid namespace name (lower-case letters, digits and '-', at most 63 characters): ${fix}` };
   }
   if (!isSubdomain(name) || name.length > 63) {

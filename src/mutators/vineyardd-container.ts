@@ -26,7 +26,7 @@ export function sidecarLayout(spec: Readonly<SidecarSpec>): SidecarLayout {
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /** The vineyardd command line; optional flags only when their field is set. */
-export function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout: SidecarLayout): string {
+function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout: SidecarLayout): string {
   const v = spec.vineyard ?? {};
   const parts = [
     '/usr/local/bin/vineyardd',
@@ -76,7 +76,8 @@ export function vineyarddContainer(sidecar: Readonly<Sidecar>, spec: Readonly<Si
   if (str(v.cpu)) quantities.cpu = str(v.cpu);
   if (str(v.memory)) quantities.memory = str(v.memory);
   if (Object.keys(quantities).length) container.resources = { requests: { ...quantities }, limits: { ...quantities } };
-  if (spec.securityContext && typeof spec.securityContext === 'object') container.securityContext = structuredClone(spec.securityContext);
+  // Shared, not copied, like env, volumes and mounts: the patch only reads it.
+  if (spec.securityContext && typeof spec.securityContext === 'object') container.securityContext = spec.securityContext;
   return container;
 }
 

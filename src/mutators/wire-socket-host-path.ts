@@ -14,7 +14,8 @@ import {
   VINEYARDD_INSTANCE_LABEL,
 } from '../vineyard/names.js';
 import { PatchBuilder } from './patch.js';
-import { containersOf, envIndex, envOf, listOf, mountsOf, volumesOf } from './pod-helpers.js';
+import { containersOf, listOf, mountsOf, volumesOf } from './pod-helpers.js';
+import { setEnvValue } from './set-env.js';
 import { podDisplayName, podNamespace } from './pod-name.js';
 import type { Mutation, NamedMutator } from './types.js';
 import { allow } from './types.js';
@@ -94,16 +95,8 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   p.append(['spec', 'volumes'], socketVolume(socket));
   for (const { index, container } of targets) {
     p.append(['spec', 'containers', index, 'volumeMounts'], { name: SOCKET_VOLUME, mountPath: SOCKET_MOUNT_PATH });
-    const at = envIndex(container, SOCKET_ENV);
-    if (at < 0) {
-      p.append(['spec', 'containers', index, 'env'], { name: SOCKET_ENV, value: SOCKET_PATH });
-      continue;
-    }
-    const old = envOf(container).find(e => e.name === SOCKET_ENV);
-    if (old?.value !== SOCKET_PATH || old.valueFrom) {
-      p.set(['spec', 'containers', index, 'env', at], { name: SOCKET_ENV, value: SOCKET_PATH });
-      warnings.push(`${who}: env ${SOCKET_ENV} of container ${container.name} was ${old?.valueFrom ? 'set from a reference' : JSON.stringify(old?.value ?? '')}; replaced by ${SOCKET_PATH}, where the socket of ${cluster} is mounted`);
-    }
+    const old = setEnvValue(p, index, container, SOCKET_ENV, SOCKET_PATH);
+    if (old) warnings.push(`${who}: env ${SOCKET_ENV} of container ${container.name} was ${old.valueFrom ? 'set from a reference' : JSON.stringify(old.value ?? '')}; replaced by ${SOCKET_PATH}, where the socket of ${cluster} is mounted`);
   }
   const namespace = podNamespace(req, pod);
   if (socket.kind === 'pvc' && namespace !== ref.namespace) {

@@ -94,7 +94,7 @@ function injectedMessage(req: AdmissionRequest, pod: V1Pod, outcome: Outcome): s
 export function admissionEvent({ endpoint, request, outcome, now, instance }: EventInput): CoreV1Event | undefined {
   if (endpoint.expects.kind !== 'Pod' || request.dryRun === true || request.operation !== 'CREATE') return undefined;
   const obj = request.object;
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
+  if (!isObject(obj)) return undefined;
   const pod = obj as V1Pod;
 
   let type: 'Normal' | 'Warning';

@@ -35,7 +35,7 @@ function newDefaultSidecar(namespace: string, id: DefaultSidecarIdentity, podOwn
   return {
     apiVersion: `${VINEYARD_GROUP}/${VINEYARD_VERSION}`,
     kind: SIDECAR_KIND,
-    metadata: { name: id.name, namespace, ...(owners?.length ? { ownerReferences: owners } : {}) },
+    metadata: { name: id.name, namespace, ...(owners.length ? { ownerReferences: owners } : {}) },
     spec: { replicas: 1, selector: id.selector },
   };
 }
@@ -46,7 +46,7 @@ const backoff = (attempt: number, signal?: AbortSignal) => new Promise<void>((re
 });
 
 /** Creates the default CR or adds one to its replicas; concurrent pods each count once. */
-export async function countDefaultSidecar(store: ClusterStore, namespace: string, id: DefaultSidecarIdentity, owners: V1OwnerReference[] | undefined, progress: Progress, call: CallOptions): Promise<Sidecar> {
+async function countDefaultSidecar(store: ClusterStore, namespace: string, id: DefaultSidecarIdentity, owners: V1OwnerReference[] | undefined, progress: Progress, call: CallOptions): Promise<Sidecar> {
   const ref = `${namespace}/${id.name}`;
   let last: unknown;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -106,7 +106,7 @@ export async function resolveSidecar({ req, obj, store, config, progress, call }
   if (req.dryRun) {
     progress.step = `get sidecars ${namespace}/${id.name}`;
     const existing = await store.getSidecar(namespace, id.name, call);
-    return { ctx: { sidecar: existing ?? { ...newDefaultSidecar(namespace, id, undefined), metadata: { name: id.name, namespace } }, mode: config.sidecarMode }, warnings };
+    return { ctx: { sidecar: existing ?? newDefaultSidecar(namespace, id, undefined), mode: config.sidecarMode }, warnings };
   }
   const sidecar = await countDefaultSidecar(store, namespace, id, pod.metadata?.ownerReferences, progress, call);
   return { ctx: { sidecar, mode: config.sidecarMode }, warnings };

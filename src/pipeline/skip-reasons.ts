@@ -7,6 +7,7 @@ import { isTrue, podLabels } from '../mutators/pod-helpers.js';
 import { SIDECAR_ENABLED_LABEL, VINEYARDD_LABEL } from '../vineyard/names.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './run.js';
+import { isObject } from '../json.js';
 
 /**
  * `operation-not-handled`: UPDATE, DELETE or CONNECT (pod endpoints act on CREATE);
@@ -19,15 +20,13 @@ export type SkipReason = 'operation-not-handled' | 'not-enabled' | 'already-inje
 
 export interface Skip { reason: SkipReason; message: string }
 
-const isPod = (v: unknown): v is V1Pod => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Why the pod got no patch; undefined when it got one, was denied, or the endpoint is not a pod endpoint. */
 export function skipOf(endpoint: Endpoint<any>, req: AdmissionRequest, outcome: Outcome): Skip | undefined {
   if (endpoint.expects.kind !== 'Pod' || !endpoint.mutating || outcome.decision !== 'allowed') return undefined;
   if (!endpoint.operations.includes(req.operation)) {
     return { reason: 'operation-not-handled', message: outcome.reason ?? `operation ${req.operation} is not handled by ${endpoint.path}` };
   }
-  const pod = isPod(req.object) ? req.object : {};
+  const pod: V1Pod = isObject(req.object) ? req.object : {};
   if (endpoint.name === 'sidecar') {
     const why = injectionSkipReason(pod);
     if (why) return { reason: isTrue(podLabels(pod)[SIDECAR_ENABLED_LABEL]) ? 'already-injected' : 'not-enabled', message: why };

@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 
-export const KEEP_ALIVE_MS = 120_000;
+const KEEP_ALIVE_MS = 120_000;
 
 export interface TlsMaterial { key: string; cert: string }
 

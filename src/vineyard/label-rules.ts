@@ -1,13 +1,16 @@
-// The rules Kubernetes applies to label keys (qualified names), label values
-// and DNS-1123 subdomains. Each check returns the reasons a string breaks the
-// rule (empty when it is valid), worded for the user who has to fix it.
+// The rules Kubernetes applies to label keys (qualified names), label values,
+// DNS-1123 subdomains and labels. Each check returns the reasons a string
+// breaks the rule (empty when it is valid), worded for the user who has to fix
+// it. The one place these patterns are written: import them, never retype them.
 
 const NAME_PART = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
-export const NAME_PART_MAX = 63;
-export const LABEL_VALUE_MAX = 63;
-export const SUBDOMAIN_MAX = 253;
+const NAME_PART_MAX = 63;
+const LABEL_VALUE_MAX = 63;
+const DNS_LABEL_MAX = 63;
+const SUBDOMAIN_MAX = 253;
 
 const NAME_CHARS = 'alphanumeric characters, "-", "_" or ".", starting and ending with an alphanumeric character';
 
@@ -23,6 +26,9 @@ export function subdomainErrors(s: string): string[] {
 }
 
 export const isSubdomain = (s: string): boolean => subdomainErrors(s).length === 0;
+
+/** A DNS-1123 label, such as a namespace name: a subdomain without dots, at most 63 characters. */
+export const isDnsLabel = (s: string): boolean => s.length <= DNS_LABEL_MAX && DNS_LABEL.test(s);
 
 /**
  * A label key: an optional DNS-1123 subdomain prefix and `/`, then a name of

@@ -83,3 +83,7 @@ export const CA_SECRET_COMPONENT = 'webhook-ca';
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 /** The `source.component` and `reportingComponent` of the Events the webhook records. */
 export const EVENT_COMPONENT = WEBHOOK_APP_NAME;
+
+// Deployment (deploy/namespace.yaml)
+/** The webhook's own namespace when nothing says otherwise; the pod webhooks never apply in it. */
+export const WEBHOOK_NAMESPACE = 'vineyard-system';

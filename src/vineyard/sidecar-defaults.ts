@@ -42,7 +42,6 @@ export const SIDECAR_DEFAULTS: readonly SidecarDefault[] = [
   fixed('volume.mountPath', ''),
 ];
 
-
 /** Reads `path` under obj; undefined when any step is missing or not an object. */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let cur = obj;

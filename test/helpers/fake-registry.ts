@@ -3,8 +3,10 @@
 // concurrency on resourceVersion), merge / strategic / JSON patch, delete and
 // dryRun, with one resourceVersion counter for every write as in etcd.
 import { randomUUID } from 'node:crypto';
-import fjp, { type Operation } from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
 import { matchesSelector, parseSelector } from '../../src/cluster/label-selector.js';
+import { isObject } from '../../src/json.js';
+import { patchedCopy } from '../../src/patched-copy.js';
 import { apiVersionOf, type ResourcePath, type ResourceTable, type ResourceType } from './fake-resources.js';
 import {
   alreadyExists, badRequest, conflict, deleted, methodNotAllowed, nameRequired, notFound, noSuchResource,
@@ -19,7 +21,6 @@ export interface KubeObject { apiVersion?: string; kind?: string; metadata?: Obj
 
 export interface RegistryRequest { method: string; path: ResourcePath; query: URLSearchParams; contentType: string; body: unknown }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const clone = <T>(v: T): T => structuredClone(v);
 const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -202,7 +203,7 @@ export class FakeRegistry {
       case 'application/json-patch+json':
         if (!Array.isArray(body)) return badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
         try {
-          next = fjp.applyPatch(clone(cur), body as Operation[], true, false).newDocument;
+          next = patchedCopy(cur, body as Operation[]);
         } catch (e) {
           return patchRejected(e instanceof Error ? e.message : String(e));
         }

@@ -7,13 +7,11 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import fjp from 'fast-json-patch';
 import type { AdmissionRequest, AdmissionReview, JsonObject } from '../../src/admission/types.js';
-import { MemoryStore } from '../../src/cluster/memory-store.js';
+import { MemoryStore, sequentialUids } from '../../src/cluster/memory-store.js';
 import { endpoints } from '../../src/pipeline/endpoints.js';
 import type { Endpoint, PipelineConfig } from '../../src/pipeline/endpoint.js';
 import { defaultPipelineConfig } from '../../src/pipeline/endpoint.js';
-import type { PatchOperation } from '../../src/mutators/types.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
@@ -73,12 +71,7 @@ export function loadFixture(endpoint: Endpoint<unknown>, dir: string): Fixture {
 
 /** A store seeded with the fixture's resources and uids that do not change between runs. */
 export function fixtureStore(resources: readonly unknown[]): MemoryStore {
-  let n = 0;
-  return new MemoryStore(resources, () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`);
-}
-
-export function applyOps<T>(obj: T, patch: readonly PatchOperation[]): T {
-  return fjp.applyPatch(structuredClone(obj), patch as PatchOperation[], true, false).newDocument;
+  return new MemoryStore(resources, sequentialUids());
 }
 
 export function writeExpected(dir: string, obj: unknown): void {

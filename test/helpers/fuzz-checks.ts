@@ -15,9 +15,10 @@ import { sidecarProblems } from '../../src/mutators/validate-sidecar-cr.js';
 import { SIDECAR_STATUS_ANNOTATION } from '../../src/vineyard/names.js';
 import { subdomainErrors } from '../../src/vineyard/label-rules.js';
 import { matchesSelector, parseSelector } from '../../src/cluster/label-selector.js';
+import { isObject } from '../../src/json.js';
+import { patchedCopy } from '../../src/patched-copy.js';
 import type { FuzzCase } from './arbitraries.js';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined');
 
@@ -130,9 +131,13 @@ export async function checkCase(endpoint: Endpoint<unknown>, c: FuzzCase, opts: 
   const original = c.request.object;
   if (original === null || original === undefined) return { first };
   await checkCreatedSidecars(store, original, c);
-  const invalid = fjp.validate(first.patch, structuredClone(original));
-  if (invalid) fail(`the patch does not apply to the original: ${invalid.message}`, c, { patch: first.patch });
-  const result = fjp.applyPatch(structuredClone(original), structuredClone(first.patch), true, false).newDocument;
+  let result: typeof original;
+  try {
+    result = patchedCopy(original, first.patch);
+  } catch (e) {
+    if (!(e instanceof fjp.JsonPatchError)) throw e;
+    fail(`the patch does not apply to the original: ${e.message}`, c, { patch: first.patch });
+  }
   if (first.patch.some(op => op.path.startsWith('/metadata/managedFields'))) fail('the patch touches managedFields', c);
 
   if (opts.structural && !injectedFromInvalidSidecar(result, c.resources)) {

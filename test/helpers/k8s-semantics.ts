@@ -1,6 +1,7 @@
 // What the API server and the kubelet do with a few fields of deploy/, so the
 // tests can check behaviour (which pods reach a webhook, what a CRD defaults,
 // what a container's args become) rather than spelling.
+import { isObject } from '../../src/json.js';
 
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
@@ -36,7 +37,6 @@ export interface Schema {
   [k: string]: unknown;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Structural-schema defaulting as the API server does it on create: a missing

@@ -11,7 +11,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import fjp from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { patchedCopy } from '../../src/patched-copy.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -110,7 +111,7 @@ function applyPatch(objects: KubeObject[], p: Patch, dir: string): KubeObject[] 
     const hits = objects.filter(o => matches(o, p.target!));
     if (!hits.length) throw new Error(`${dir}: no object matches ${JSON.stringify(p.target)}`);
     // validate=true: a failed `test` operation throws, as it fails `kustomize build`.
-    return objects.map(o => (hits.includes(o) ? fjp.applyPatch(structuredClone(o), body as fjp.Operation[], true, false).newDocument : o));
+    return objects.map(o => (hits.includes(o) ? patchedCopy(o, body as Operation[]) : o));
   }
   if (!isObject(body)) throw new Error(`${dir}: a patch must be a mapping or a list`);
   const self = body as unknown as KubeObject;
