@@ -29,7 +29,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
   { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
-  { name: 'help', kind: 'boolean', help: 'show this help' },
+  { name: 'help', kind: 'boolean', help: 'show this help', noEnv: true },
 ];
 
 export const envName = (flag: string) => `VINEYARD_WEBHOOK_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -92,7 +92,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const values = parseFlags(serveFlags, argv, '', '--help');
   const get = (f: Flag): string | boolean | string[] | undefined => {
     const v = values[f.name];
-    if (v !== undefined) return v;
+    if (v !== undefined || f.noEnv) return v ?? f.def;
     const e = env[envName(f.name)];
     if (e === undefined || e === '') return f.def;
     if (f.kind === 'boolean') {
@@ -155,7 +155,7 @@ export function serveHelp(): string {
   const lines = serveFlags.map(f => {
     const left = `  --${f.name}${f.arg ? ' ' + f.arg : ''}`;
     const def = f.def !== undefined && f.def !== '' ? ` (default ${f.def})` : '';
-    return `${left.padEnd(44)} ${f.help}${def}\n${' '.repeat(45)}env ${envName(f.name)}`;
+    return `${left.padEnd(44)} ${f.help}${def}${f.noEnv ? '' : `\n${' '.repeat(45)}env ${envName(f.name)}`}`;
   });
   return `Usage: vineyard-webhook serve [flags]\n\nRuns the admission webhook server (TLS only, HTTP/1.1 and HTTP/2).\n\nFlags:\n${lines.join('\n')}\n`;
 }

@@ -15,6 +15,8 @@ export interface Flag {
   def?: string;
   arg?: string;
   help: string;
+  /** Not read from the environment (serve's --help: a stray variable must never stop a server). */
+  noEnv?: boolean;
 }
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
