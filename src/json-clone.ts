@@ -50,6 +50,35 @@ function copy(v: unknown, depth: number, asJson: boolean): unknown {
   }
 }
 
+/**
+ * Whether v is plain JSON data that jsonCopy copies member for member
+ * (objects of Object.prototype, arrays without holes, strings, booleans,
+ * finite numbers, null): then v itself can stand for its copy wherever
+ * nothing writes to it.
+ */
+export function isJsonData(v: unknown, depth = 0): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > MAX_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !isJsonData(v[i], depth + 1)) return false;
+        return true;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+      for (const k in v) if (!isJsonData((v as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** What structuredClone(v) gives, for plain objects, arrays and primitives. */
 export function cloneJson<T>(v: T): T {
   try {

@@ -128,6 +128,35 @@ t.test('PatchBuilder leaves the object it is given alone', async t => {
   t.same(b.get(['spec', 'containers', 2, 'env']), [{ name: 'C' }]);
 });
 
+// PatchBuilder applies its operations to its working copy directly (not
+// through fast-json-patch) where it can: the working copy must always be what
+// fast-json-patch makes of the operations, and the input stay untouched.
+t.test('random PatchBuilder calls: the working copy is fast-json-patch\'s result of its operations', async t => {
+  const seg = fc.constantFrom<string | number>('metadata', 'labels', 'spec', 'containers', 'env', 'name', 0, 1, 2, 5, '0', '1', '01', '-', 'a/b', 'a~b', '', 'constructor', 'toString', 'length');
+  const call = fc.record({
+    kind: fc.constantFrom('set', 'append', 'prepend', 'remove'),
+    segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
+    value: fc.jsonValue({ maxDepth: 2 }),
+  });
+  // Unvalidated, prototype keys unbanned: how the builder always applied its operations.
+  const reference = (ops: PatchOperation[]) => fjp.applyPatch(fjp.deepClone(pod()), fjp.deepClone(ops), false, true, false).newDocument;
+  fc.assert(fc.property(fc.array(call, { maxLength: 8 }), (calls) => {
+    const input = deepFreeze(pod());
+    const b = new PatchBuilder(input);
+    for (const c of calls) {
+      try {
+        if (c.kind === 'remove') b.remove(c.segs);
+        else b[c.kind as 'set' | 'append' | 'prepend'](c.segs, c.value);
+      } catch {
+        break; // fast-json-patch's own refusal (an array length set to a string...), as before
+      }
+      if (JSON.stringify(b.doc) !== JSON.stringify(reference(b.ops))) return false;
+    }
+    t.same(input, pod());
+    return true;
+  }), { numRuns: 2000 });
+});
+
 // Mutators are given the request's object itself (no deep copy any more): any
 // write to it would throw here, where every fixture runs on a frozen object.
 for (const endpoint of endpoints) {

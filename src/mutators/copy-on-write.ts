@@ -5,12 +5,34 @@
 // handful of small copies per patch instead of a deep clone per step, which
 // was the largest cost of a review.
 import fjp from 'fast-json-patch';
-import { jsonCopy } from '../json-clone.js';
+import { isJsonData, jsonCopy } from '../json-clone.js';
 import type { PatchOperation } from './types.js';
 
 type Container = Record<string, unknown> | unknown[];
 
 const isContainer = (v: unknown): v is Container => typeof v === 'object' && v !== null;
+
+/** An array index as JSON Pointer writes it: digits, no leading zero ("01" is left to fast-json-patch). */
+function isIndex(key: string): boolean {
+  const n = key.length;
+  if (n === 0 || n > 15 || (n > 1 && key.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Keys fast-json-patch refuses (or, unbanned, follows into the prototype): always left to it. */
+const isPrototypeKey = (keys: readonly string[], t: number): boolean =>
+  keys[t] === '__proto__' || (keys[t] === 'prototype' && t > 0 && keys[t - 1] === 'constructor');
+
+/** The keys of a JSON pointer, unescaped (`/a/b~1c` is '', a, b/c: the keys start at index 1). */
+function pointerKeys(path: string): string[] {
+  const keys = path.split('/');
+  for (let t = 1; t < keys.length; t++) if (keys[t]!.indexOf('~') !== -1) keys[t] = fjp.unescapePathComponent(keys[t]!);
+  return keys;
+}
 
 export class CopyOnWrite {
   private readonly owned = new Set<object>();
@@ -53,6 +75,73 @@ export class CopyOnWrite {
     }
   }
 
+  /**
+   * The common operation done directly, without fast-json-patch: an add,
+   * replace or remove whose parents all exist as objects or arrays (array
+   * indices written canonically), at a key that exists unless it is an add,
+   * at an array index in range. fast-json-patch, validating or not, would do
+   * exactly this, and accept it. For anything else it returns false, having
+   * changed nothing but which containers are this document's own copies
+   * (equal ones), for fast-json-patch to apply (or refuse, with its error).
+   * Why: this is most of a review's patch work, and fast-json-patch parses
+   * the pointer and checks the path once more for every operation.
+   * `keys[first..]` are the operation's keys, unescaped.
+   */
+  private direct(op: string, keys: readonly string[], first: number, value: unknown): boolean {
+    const last = keys.length - 1;
+    if ((op !== 'add' && op !== 'replace' && op !== 'remove') || last < first || !isContainer(this.current)) return false;
+    let cur: Container = this.current = this.own(this.current);
+    for (let t = first; t < last; t++) {
+      const key = keys[t]!;
+      let at: string | number = key;
+      if (Array.isArray(cur)) {
+        if (!isIndex(key) || (at = +key) >= cur.length) return false;
+      } else if (isPrototypeKey(keys, t) || !Object.hasOwn(cur, key)) {
+        return false;
+      }
+      const child = (cur as Record<string | number, unknown>)[at];
+      if (!isContainer(child)) return false;
+      const copy = this.own(child);
+      if (copy !== child) (cur as Record<string | number, unknown>)[at] = copy;
+      cur = copy;
+    }
+    const key = keys[last]!;
+    if (Array.isArray(cur)) {
+      let at: number;
+      if (key === '-' && op === 'add') at = cur.length;
+      else if (!isIndex(key)) return false;
+      else {
+        at = +key;
+        if (op === 'add' ? at > cur.length : at >= cur.length || cur[at] === undefined) return false;
+      }
+      if (op === 'add') cur.splice(at, 0, value);
+      else if (op === 'replace') cur[at] = value;
+      else cur.splice(at, 1);
+      return true;
+    }
+    if (isPrototypeKey(keys, last) || (op !== 'add' && (!Object.hasOwn(cur, key) || cur[key] === undefined))) return false;
+    if (op === 'remove') delete cur[key];
+    else cur[key] = value;
+    return true;
+  }
+
+  /**
+   * What PatchBuilder applies (unvalidated, prototype keys unbanned): `keys`
+   * are the unescaped keys of `op.path`, which it already has.
+   */
+  applyAt(op: PatchOperation, keys: readonly string[]): void {
+    if (!this.direct(op.op, keys, 0, (op as { value?: unknown }).value)) this.apply(op, false, 0, false);
+  }
+
+  /** `direct` for an operation that must pass fast-json-patch's validation: only plain JSON with the members it requires. */
+  private directValidated(op: unknown): boolean {
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) return false;
+    const { op: kind, path, value } = op as { op?: unknown; path?: unknown; value?: unknown };
+    if (typeof kind !== 'string' || typeof path !== 'string' || path[0] !== '/') return false;
+    if (kind !== 'remove' && value === undefined) return false;
+    return isJsonData(op) && this.direct(kind, pointerKeys(path), 1, value);
+  }
+
   /** fjp.applyOperation on this document, writing only to its own copies. */
   apply(op: PatchOperation, validate: boolean, index: number, banPrototypeModifications = true): void {
     if (op.op === 'move' && isContainer(this.current)) {
@@ -74,8 +163,15 @@ export class CopyOnWrite {
   applyValidated(ops: readonly PatchOperation[]): InstanceType<typeof fjp.JsonPatchError> | undefined {
     try {
       if (!Array.isArray(ops)) throw new fjp.JsonPatchError('Patch sequence must be an array', 'SEQUENCE_NOT_AN_ARRAY');
-      const copy = jsonCopy(ops) as PatchOperation[];
-      for (let i = 0; i < copy.length; i++) this.apply(copy[i]!, true, i);
+      // Plain JSON operations are applied as they are: their JSON copy would
+      // be equal, and the document never writes to a value it does not own.
+      let copy: PatchOperation[] | undefined;
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i];
+        if (copy === undefined && this.directValidated(op)) continue;
+        copy ??= jsonCopy(ops) as PatchOperation[];
+        this.apply(copy[i]!, true, i);
+      }
       return undefined;
     } catch (e) {
       if (e instanceof fjp.JsonPatchError) return e;

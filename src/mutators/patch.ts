@@ -1,7 +1,6 @@
 // JSON Patch construction against a working copy, so every operation is
 // computed on the object as the previous operations left it (indices of
 // appended items, parents created earlier) and the result always applies.
-import { cloneJson } from '../json-clone.js';
 import { CopyOnWrite } from './copy-on-write.js';
 import type { PatchOperation } from './types.js';
 
@@ -9,11 +8,16 @@ export type Segment = string | number;
 
 /** RFC 6901 escaping: label keys such as `sidecar.v6d.io/name` contain `/`. */
 export function escapeSegment(seg: Segment): string {
-  return String(seg).replace(/~/g, '~0').replace(/\//g, '~1');
+  const s = String(seg);
+  // Most segments (field names, indices) need no escaping: skip the two regex passes.
+  if (!s.includes('~') && !s.includes('/')) return s;
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 export function pointer(segs: readonly Segment[]): string {
-  return segs.length === 0 ? '' : '/' + segs.map(escapeSegment).join('/');
+  let out = '';
+  for (const seg of segs) out += '/' + escapeSegment(seg);
+  return out;
 }
 
 type Container = Record<string, unknown> | unknown[];
@@ -59,12 +63,20 @@ export class PatchBuilder {
     return cur;
   }
 
-  private apply(op: PatchOperation): void {
-    // The working copy gets its own copy of the value: later operations
-    // (an append to an array this one added) must not rewrite this one.
-    const applied = 'value' in op ? { ...op, value: cloneJson(op.value) } : op;
-    this.cow.apply(applied, false, 0, false);
-    this.ops.push(op);
+  /**
+   * Records `op` at `segs` and applies it to the working copy, which is given
+   * the segments as keys: it need not parse the pointer back.
+   */
+  private apply(op: 'add' | 'replace' | 'remove', segs: readonly Segment[], value?: unknown): void {
+    const keys = segs.map(String);
+    let path = '';
+    for (const key of keys) path += '/' + escapeSegment(key);
+    const operation = (op === 'remove' ? { op, path } : { op, path, value }) as PatchOperation;
+    // The value goes into the working copy as it is, not copied: the copy
+    // writes only to containers it owns (a later append to an array this
+    // operation added copies that array first), so it never rewrites it.
+    this.cow.applyAt(operation, keys);
+    this.ops.push(operation);
   }
 
   /**
@@ -85,29 +97,29 @@ export class PatchBuilder {
       // First missing (or non-container) ancestor at segs[depth]: add it whole.
       const at = segs.slice(0, depth + 1);
       const exists = isContainer(cur) && own(cur, segs[depth]!) !== undefined;
-      this.apply({ op: exists ? 'replace' : 'add', path: pointer(at), value: nest(segs.slice(depth + 1), value) });
+      this.apply(exists ? 'replace' : 'add', at, nest(segs.slice(depth + 1), value));
       return;
     }
     const last = segs[segs.length - 1]!;
     const exists = isContainer(cur) && own(cur, last) !== undefined;
-    this.apply({ op: exists ? 'replace' : 'add', path: pointer(segs), value });
+    this.apply(exists ? 'replace' : 'add', segs, value);
   }
 
   /** Appends to the array at `segs`, creating it when missing or null. */
   append(segs: readonly Segment[], value: unknown): void {
     const arr = this.get(segs);
-    if (Array.isArray(arr)) this.apply({ op: 'add', path: pointer([...segs, '-']), value });
+    if (Array.isArray(arr)) this.apply('add', [...segs, '-'], value);
     else this.set(segs, [value]);
   }
 
   /** Inserts at the front of the array at `segs`, creating it when missing. */
   prepend(segs: readonly Segment[], value: unknown): void {
     const arr = this.get(segs);
-    if (Array.isArray(arr)) this.apply({ op: 'add', path: pointer([...segs, 0]), value });
+    if (Array.isArray(arr)) this.apply('add', [...segs, 0], value);
     else this.set(segs, [value]);
   }
 
   remove(segs: readonly Segment[]): void {
-    if (this.get(segs) !== undefined) this.apply({ op: 'remove', path: pointer(segs) });
+    if (this.get(segs) !== undefined) this.apply('remove', segs);
   }
 }

@@ -44,23 +44,54 @@ const own = (m: unknown, k: string): string | undefined =>
   typeof m === 'object' && m !== null && Object.prototype.hasOwnProperty.call(m, k) && typeof (m as Record<string, unknown>)[k] === 'string'
     ? (m as Record<string, string>)[k] : undefined;
 
-/** The first name longer than LIMITS.name, as `field is N characters long...`. */
-function longName(named: Array<[string, unknown]>): string | undefined {
-  for (const [field, name] of named) {
-    if (typeof name === 'string' && name.length > LIMITS.name) return `${field} is ${name.length} characters long, more than the webhook's limit of ${LIMITS.name}: shorten it`;
+const tooLong = (name: unknown): name is string => typeof name === 'string' && name.length > LIMITS.name;
+const longMessage = (field: string, name: string) => `${field} is ${name.length} characters long, more than the webhook's limit of ${LIMITS.name}: shorten it`;
+
+/** metadata.name or generateName longer than LIMITS.name. */
+function longMetadataName(meta: unknown): string | undefined {
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  for (const k of ['name', 'generateName']) {
+    const name = (meta as Record<string, unknown>)[k];
+    if (tooLong(name)) return longMessage(`metadata.${k}`, name);
   }
   return undefined;
 }
 
-const metadataNames = (meta: unknown): Array<[string, unknown]> =>
-  ['name', 'generateName'].map(k => [`metadata.${k}`, typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[k] : undefined]);
+/**
+ * The first name longer than LIMITS.name: metadata, then each container's
+ * name and mount names, then volume names. Field paths are spelled out only
+ * for the one reported (building one per name was most of this check's cost).
+ */
+function longPodName(pod: Readonly<V1Pod>): string | undefined {
+  const meta = longMetadataName(pod.metadata);
+  if (meta) return meta;
+  for (const field of ['containers', 'initContainers'] as const) {
+    const items = list(pod.spec?.[field]);
+    for (let i = 0; i < items.length; i++) {
+      const c = items[i] as V1Container;
+      if (tooLong(c.name)) return longMessage(`spec.${field}[${i}].name`, c.name);
+      const mounts = list(c.volumeMounts);
+      for (let j = 0; j < mounts.length; j++) {
+        const name = (mounts[j] as { name?: unknown }).name;
+        if (tooLong(name)) return longMessage(`spec.${field}[${i}].volumeMounts[${j}].name`, name);
+      }
+    }
+  }
+  const volumes = list(pod.spec?.volumes);
+  for (let i = 0; i < volumes.length; i++) {
+    const name = (volumes[i] as { name?: unknown }).name;
+    if (tooLong(name)) return longMessage(`spec.volumes[${i}].name`, name);
+  }
+  return undefined;
+}
 
 function podLimit(pod: Readonly<V1Pod>): string | undefined {
-  const containers = [...list(pod.spec?.containers), ...list(pod.spec?.initContainers)] as V1Container[];
-  if (containers.length > LIMITS.containers) {
-    return `spec.containers and spec.initContainers hold ${containers.length} containers, more than the webhook's limit of ${LIMITS.containers} per pod: run fewer containers per pod`;
+  const count = list(pod.spec?.containers).length + list(pod.spec?.initContainers).length;
+  if (count > LIMITS.containers) {
+    return `spec.containers and spec.initContainers hold ${count} containers, more than the webhook's limit of ${LIMITS.containers} per pod: run fewer containers per pod`;
   }
-  for (const [field, items] of [['containers', list(pod.spec?.containers)], ['initContainers', list(pod.spec?.initContainers)]] as const) {
+  for (const field of ['containers', 'initContainers'] as const) {
+    const items = list(pod.spec?.[field]);
     for (let i = 0; i < items.length; i++) {
       const env = list((items[i] as V1Container).env).length;
       if (env > LIMITS.env) return `spec.${field}[${i}].env has ${env} entries, more than the webhook's limit of ${LIMITS.env} per container: move variables into a ConfigMap and use envFrom`;
@@ -76,17 +107,10 @@ function podLimit(pod: Readonly<V1Pod>): string | undefined {
     const v = own(pod.metadata?.annotations, key);
     if (v !== undefined && v.length > LIMITS.annotationValue) return `annotation ${key} is ${v.length} characters long, more than the webhook's limit of ${LIMITS.annotationValue}: shorten it`;
   }
-  const jobs = requiredJobs({ [REQUIRED_ANNOTATION]: own(pod.metadata?.annotations, REQUIRED_ANNOTATION) ?? '' }).length;
+  const required = own(pod.metadata?.annotations, REQUIRED_ANNOTATION);
+  const jobs = required === undefined ? 0 : requiredJobs({ [REQUIRED_ANNOTATION]: required }).length;
   if (jobs > LIMITS.requiredJobs) return `annotation ${REQUIRED_ANNOTATION} names ${jobs} jobs, more than the webhook's limit of ${LIMITS.requiredJobs}: list only the jobs whose output this pod reads`;
-  const named: Array<[string, unknown]> = [...metadataNames(pod.metadata)];
-  for (const field of ['containers', 'initContainers'] as const) {
-    list(pod.spec?.[field]).forEach((c, i) => {
-      named.push([`spec.${field}[${i}].name`, (c as V1Container).name]);
-      list((c as V1Container).volumeMounts).forEach((m, j) => named.push([`spec.${field}[${i}].volumeMounts[${j}].name`, (m as { name?: unknown }).name]));
-    });
-  }
-  list(pod.spec?.volumes).forEach((v, i) => named.push([`spec.volumes[${i}].name`, (v as { name?: unknown }).name]));
-  return longName(named);
+  return longPodName(pod);
 }
 
 function sidecarLimit(cr: Readonly<Sidecar>): string | undefined {
@@ -99,7 +123,7 @@ function sidecarLimit(cr: Readonly<Sidecar>): string | undefined {
     const n = list(spec[field]).length;
     if (n > LIMITS.volumes) return `spec.${field} has ${n} entries, more than the webhook's limit of ${LIMITS.volumes}: use fewer volumes`;
   }
-  return longName(metadataNames(cr.metadata));
+  return longMetadataName(cr.metadata);
 }
 
 /** The object as messages name it, cut short: the name itself may be what is too long. */

@@ -11,48 +11,43 @@ import type { AdmissionRequest, JsonObject } from '../admission/types.js';
 import type { Endpoint } from './endpoint.js';
 import { isObject } from '../json.js';
 
-type Shape = 'string' | 'object' | { list: Shape } | { map: 'string' } | { fields: Record<string, Shape> };
+type Shape = 'string' | 'object' | { list: Shape } | { map: 'string' } | { fields: ReadonlyArray<readonly [string, Shape]> };
+
+/** An object with these fields; kept as entries, which the walk would otherwise build for every object it visits. */
+const fields = (f: Record<string, Shape>): Shape => ({ fields: Object.entries(f) });
 
 const strings: Shape = { list: 'string' };
 
-const METADATA: Shape = {
-  fields: {
-    name: 'string',
-    generateName: 'string',
-    namespace: 'string',
-    labels: { map: 'string' },
-    annotations: { map: 'string' },
-    ownerReferences: { list: { fields: { apiVersion: 'string', kind: 'string', name: 'string', uid: 'string' } } },
-  },
-};
+const METADATA: Shape = fields({
+  name: 'string',
+  generateName: 'string',
+  namespace: 'string',
+  labels: { map: 'string' },
+  annotations: { map: 'string' },
+  ownerReferences: { list: fields({ apiVersion: 'string', kind: 'string', name: 'string', uid: 'string' }) },
+});
 
-const CONTAINER: Shape = {
-  fields: {
-    name: 'string',
-    command: strings,
-    args: strings,
-    env: { list: { fields: { name: 'string', value: 'string', valueFrom: 'object' } } },
-    envFrom: { list: { fields: { configMapRef: { fields: { name: 'string' } } } } },
-    volumeMounts: { list: { fields: { name: 'string', mountPath: 'string' } } },
-  },
-};
+const CONTAINER: Shape = fields({
+  name: 'string',
+  command: strings,
+  args: strings,
+  env: { list: fields({ name: 'string', value: 'string', valueFrom: 'object' }) },
+  envFrom: { list: fields({ configMapRef: fields({ name: 'string' }) }) },
+  volumeMounts: { list: fields({ name: 'string', mountPath: 'string' }) },
+});
 
-const POD: Shape = {
-  fields: {
-    metadata: METADATA,
-    spec: {
-      fields: {
-        containers: { list: CONTAINER },
-        initContainers: { list: CONTAINER },
-        volumes: { list: { fields: { name: 'string', hostPath: { fields: { path: 'string' } }, persistentVolumeClaim: { fields: { claimName: 'string' } } } } },
-        affinity: { fields: { podAffinity: { fields: { requiredDuringSchedulingIgnoredDuringExecution: { list: 'object' } } } } },
-        schedulerName: 'string',
-      },
-    },
-  },
-};
+const POD: Shape = fields({
+  metadata: METADATA,
+  spec: fields({
+    containers: { list: CONTAINER },
+    initContainers: { list: CONTAINER },
+    volumes: { list: fields({ name: 'string', hostPath: fields({ path: 'string' }), persistentVolumeClaim: fields({ claimName: 'string' }) }) },
+    affinity: fields({ podAffinity: fields({ requiredDuringSchedulingIgnoredDuringExecution: { list: 'object' } }) }),
+    schedulerName: 'string',
+  }),
+});
 
-const CUSTOM_RESOURCE: Shape = { fields: { metadata: METADATA } };
+const CUSTOM_RESOURCE: Shape = fields({ metadata: METADATA });
 
 
 function describe(v: unknown): string {
@@ -70,37 +65,60 @@ const expected = (s: Shape): string =>
 /** A key as a path segment: `labels.app`, or `labels["a/b"]` when it is not a plain name. */
 const member = (path: string, key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
-/** The first field whose JSON type is not the shape's, as `path must be X, got Y`. */
-function mismatch(v: unknown, s: Shape, path: string): string | undefined {
+/**
+ * A field of the wrong type: the keys and indices leading to it, innermost
+ * first (each level adds its own on the way out), and what is wrong with it.
+ * Paths are only spelled out for the one field reported: building a path
+ * string for every field and list item visited was most of the walk's cost.
+ */
+interface Mismatch { at: Array<string | number>; problem: string }
+
+/** The first field whose JSON type is not the shape's. */
+function mismatch(v: unknown, s: Shape): Mismatch | undefined {
   const ok = s === 'string' ? typeof v === 'string' : s === 'object' || 'fields' in s || 'map' in s ? isObject(v) : Array.isArray(v);
-  if (!ok) return `${path} must be ${expected(s)}, got ${describe(v)}`;
+  if (!ok) return { at: [], problem: `must be ${expected(s)}, got ${describe(v)}` };
   if (typeof s === 'string') return undefined;
   if ('list' in s) {
     const items = v as unknown[];
     for (let i = 0; i < items.length; i++) {
-      const m = mismatch(items[i], s.list, `${path}[${i}]`);
-      if (m) return m;
+      const m = mismatch(items[i], s.list);
+      if (m) { m.at.push(i); return m; }
     }
     return undefined;
   }
   const o = v as Record<string, unknown>;
   if ('map' in s) {
-    for (const k of Object.keys(o)) if (typeof o[k] !== 'string') return `${member(path, k)} must be a string, got ${describe(o[k])}`;
+    for (const k of Object.keys(o)) if (typeof o[k] !== 'string') return { at: [k], problem: `must be a string, got ${describe(o[k])}` };
     return undefined;
   }
-  for (const [k, inner] of Object.entries(s.fields)) {
-    const child = Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
-    if (child === undefined || child === null) continue;
-    const m = mismatch(child, inner, member(path, k));
-    if (m) return m;
+  const fields = s.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const [k, inner] = fields[i]!;
+    if (!Object.hasOwn(o, k)) continue;
+    const child = o[k];
+    // Most fields read are strings that are strings: no call for them.
+    if (child === undefined || child === null || (inner === 'string' && typeof child === 'string')) continue;
+    const m = mismatch(child, inner);
+    if (m) { m.at.push(k); return m; }
   }
   return undefined;
 }
 
+/** `path must be X, got Y`, the path starting at `root`. */
+function spell(root: string, m: Mismatch): string {
+  let path = root;
+  for (let i = m.at.length - 1; i >= 0; i--) {
+    const seg = m.at[i]!;
+    path = typeof seg === 'number' ? `${path}[${seg}]` : member(path, seg);
+  }
+  return `${path} ${m.problem}`;
+}
+
 /** Why the object cannot be admitted as sent (a field of the wrong JSON type), or undefined. */
 export function shapeProblem(endpoint: Endpoint<unknown>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
-  const m = mismatch(obj, endpoint.expects.kind === 'Pod' ? POD : CUSTOM_RESOURCE, 'object');
-  if (!m) return undefined;
+  const found = mismatch(obj, endpoint.expects.kind === 'Pod' ? POD : CUSTOM_RESOURCE);
+  if (!found) return undefined;
+  const m = spell('object', found);
   const kind = endpoint.expects.kind;
   return `${endpoint.path}: ${kind} ${req.namespace || '?'}/${nameOf(req, obj)}: ${m.slice('object.'.length)}; ` +
     `the API server sends a ${kind} with the JSON types of its schema, so fix the client that built this request`;

@@ -1,7 +1,6 @@
 // The one owner of a Sidecar spec's defaults (spec §2): the CR defaulting
 // webhook fills them into the object, the injector reads a CR through them.
 import type { Sidecar, SidecarSpec } from './sidecar.js';
-import { cloneJson } from '../json-clone.js';
 import { isObject } from '../json.js';
 
 export const SOCKET_TEMPLATE = '/var/run/vineyard-kubernetes/{{.Namespace}}/{{.Name}}';
@@ -60,16 +59,30 @@ export function missingDefaults(spec: unknown): SidecarDefault[] {
   });
 }
 
-/** A copy of the CR's spec with every missing default filled in. */
+/**
+ * The CR's spec with every missing default filled in, as a new object. Only
+ * the objects a default is written into are copied (spec, spec.vineyard...);
+ * deeper values (env, volumes...) are the CR's own: read them, never write.
+ * Why not a deep copy: it runs for every injected pod.
+ */
 export function sidecarSpecWithDefaults(sidecar: Readonly<Sidecar>): SidecarSpec {
-  const spec: Record<string, unknown> = isObject(sidecar.spec) ? cloneJson(sidecar.spec) as Record<string, unknown> : {};
+  const missing = missingDefaults(sidecar.spec);
+  const spec: Record<string, unknown> = isObject(sidecar.spec) ? { ...sidecar.spec } : {};
+  const copies = new Set<object>([spec]);
   const ns = sidecar.metadata?.namespace ?? '';
   const name = sidecar.metadata?.name ?? '';
-  for (const d of missingDefaults(spec)) {
+  for (const d of missing) {
     let cur = spec;
-    for (const p of d.path.slice(0, -1)) {
-      if (!isObject(cur[p])) cur[p] = {};
-      cur = cur[p] as Record<string, unknown>;
+    for (let i = 0; i < d.path.length - 1; i++) {
+      const at = cur[d.path[i]!];
+      if (isObject(at) && copies.has(at)) {
+        cur = at;
+        continue;
+      }
+      const next: Record<string, unknown> = isObject(at) ? { ...at } : {};
+      copies.add(next);
+      cur[d.path[i]!] = next;
+      cur = next;
     }
     cur[d.path[d.path.length - 1]!] = d.value(ns, name);
   }
