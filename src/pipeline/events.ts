@@ -39,6 +39,8 @@ export interface EventInput {
   now: Date;
   /** This replica (the pod's hostname): reportingInstance. */
   instance: string;
+  /** skipOf(endpoint, request, outcome), when the caller has it already. */
+  skip?: ReturnType<typeof skipOf>;
 }
 
 /** `text` cut to at most `limit` UTF-8 bytes, never inside a character, marked with an ellipsis when cut. */
@@ -91,7 +93,8 @@ function injectedMessage(req: AdmissionRequest, pod: V1Pod, outcome: Outcome): s
 }
 
 /** The event to record for this admission, or undefined. */
-export function admissionEvent({ endpoint, request, outcome, now, instance }: EventInput): CoreV1Event | undefined {
+export function admissionEvent(input: EventInput): CoreV1Event | undefined {
+  const { endpoint, request, outcome, now, instance } = input;
   if (endpoint.expects.kind !== 'Pod' || request.dryRun === true || request.operation !== 'CREATE') return undefined;
   const obj = request.object;
   if (!isObject(obj)) return undefined;
@@ -108,7 +111,7 @@ export function admissionEvent({ endpoint, request, outcome, now, instance }: Ev
   } else if (outcome.decision === 'patched') {
     [type, reason, message] = ['Normal', EVENT_REASONS.injected, injectedMessage(request, pod, outcome)];
   } else {
-    const skip = skipOf(endpoint, request, outcome);
+    const skip = 'skip' in input ? input.skip : skipOf(endpoint, request, outcome);
     if (skip?.reason !== 'not-enabled') return undefined;
     [type, reason, message] = ['Normal', EVENT_REASONS.skipped, `Did not inject the Vineyard sidecar into ${podDisplayName(request, pod)}: ${skip.message}`];
   }

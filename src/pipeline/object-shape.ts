@@ -10,6 +10,7 @@
 import type { AdmissionRequest, JsonObject } from '../admission/types.js';
 import type { Endpoint } from './endpoint.js';
 import { isObject } from '../json.js';
+import { displayName } from '../mutators/pod-name.js';
 
 type Shape = 'string' | 'object' | { list: Shape } | { map: 'string' } | { fields: ReadonlyArray<readonly [string, Shape]> };
 
@@ -120,12 +121,6 @@ export function shapeProblem(endpoint: Endpoint<unknown>, req: AdmissionRequest,
   if (!found) return undefined;
   const m = spell('object', found);
   const kind = endpoint.expects.kind;
-  return `${endpoint.path}: ${kind} ${req.namespace || '?'}/${nameOf(req, obj)}: ${m.slice('object.'.length)}; ` +
+  return `${endpoint.path}: ${kind} ${req.namespace || '?'}/${displayName(req, obj)}: ${m.slice('object.'.length)}; ` +
     `the API server sends a ${kind} with the JSON types of its schema, so fix the client that built this request`;
-}
-
-function nameOf(req: AdmissionRequest, obj: Readonly<JsonObject>): string {
-  const meta = isObject(obj.metadata) ? obj.metadata : {};
-  const text = (v: unknown) => (typeof v === 'string' ? v : '');
-  return text(meta.name) || text(req.name) || (text(meta.generateName) ? `${text(meta.generateName)}*` : '(unnamed)');
 }

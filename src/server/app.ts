@@ -181,7 +181,7 @@ export function buildApp(opts: AppOptions): App {
     // After the answer is on its way: an event never delays or changes it.
     if (events) {
       try {
-        events.record(admissionEvent({ endpoint, request, outcome, now: new Date(), instance: opts.events!.instance }));
+        events.record(admissionEvent({ endpoint, request, outcome, now: new Date(), instance: opts.events!.instance, skip }));
       } catch (err) {
         req.log.error({ err, uid: request.uid }, 'could not build the admission event');
       }
