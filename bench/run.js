@@ -32,7 +32,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --generator G         saturation measured by: node (default), h2load or wrk when installed
                         (those send one fixed review and check only status codes)
   --no-ceiling          skip the bare https server measurements
-  --cpu-prof            run the webhook under node --cpu-prof (profile in bench/results/profiles/)
+  --cpu-prof            run the webhook under node --cpu-prof (profile in bench/results/profiles/,
+                        the ceiling's in profiles/ceiling/)
   --log-level L         the webhook's --log-level (default info, as in production)
   --node-options=FLAGS  flags for the webhook's node (default: NODE_OPTIONS of deploy/deployment.yaml)
   --out FILE            JSON results (default bench/results/latest.json, soak.json for --soak)
@@ -121,7 +122,7 @@ class Bench {
     if (profDir) mkdirSync(profDir, { recursive: true });
     this.webhook = await startWebhook({ core: this.pinned ? 0 : undefined, resourcesDir: writeResources(join(this.tmp, 'resources')), certDir, logLevel: this.opts.logLevel, cpuProfDir: profDir, nodeOptions: this.opts.nodeOptions });
     this.ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-    if (this.opts.ceiling) this.ceiling = await startCeiling({ core: this.pinned ? 0 : undefined, certDir });
+    if (this.opts.ceiling) this.ceiling = await startCeiling({ core: this.pinned ? 0 : undefined, certDir, cpuProfDir: profDir });
     this.pool = new GeneratorPool(this.opts.workers, this.opts.connections, this.ca);
     this.external = externalGenerators();
   }

@@ -117,8 +117,9 @@ export function startWebhook({ core, resourcesDir, certDir, logLevel, cpuProfDir
   });
 }
 
-export function startCeiling({ core, certDir }) {
-  return startChild('ceiling', core, ['bench/ceiling.js', '--cert-dir', certDir], (line) => {
+export function startCeiling({ core, certDir, cpuProfDir }) {
+  const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, 'ceiling')] : [];
+  return startChild('ceiling', core, [...profile, 'bench/ceiling.js', '--cert-dir', certDir], (line) => {
     try { return JSON.parse(line).port; } catch { return undefined; }
   });
 }

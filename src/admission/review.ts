@@ -43,4 +43,20 @@ export function encodeReview(apiVersion: AdmissionApiVersion, uid: string, respo
   return { apiVersion, kind: 'AdmissionReview', response: { uid, ...response } };
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * encodeReview as JSON text. The base64 patch, the bulk of a mutating answer,
+ * is spliced in rather than run through JSON.stringify: base64 never needs
+ * escaping. `patchIsBase64` says the caller made it with Buffer#toString('base64');
+ * anything else is checked first.
+ */
+export function encodeReviewJson(apiVersion: AdmissionApiVersion, uid: string, response: Omit<AdmissionResponse, 'uid'>, patchIsBase64 = false): string {
+  const { patch, ...rest } = response;
+  if (patch === undefined || (!patchIsBase64 && !BASE64.test(patch))) return JSON.stringify(encodeReview(apiVersion, uid, response));
+  const head = JSON.stringify({ apiVersion, kind: 'AdmissionReview', response: { uid, ...rest } });
+  // head ends with the two closing braces of response and the review.
+  return `${head.slice(0, -2)},"patch":"${patch}"}}`;
+}
+
 export type { AdmissionRequest };

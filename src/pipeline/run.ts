@@ -6,6 +6,7 @@ import { CopyOnWrite } from '../mutators/copy-on-write.js';
 import type { AdmissionRequest, AdmissionResponse, JsonObject } from '../admission/types.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { isApiError } from '../cluster/store.js';
+import { withManagedFields } from '../admission/managed-fields.js';
 import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint, PipelineConfig, Progress } from './endpoint.js';
 import { limitProblem } from './limits.js';
@@ -140,7 +141,7 @@ export async function runPipeline(
   // otherwise, so only then is it checked again.
   if (patch.length && obj !== object && patch.some(mayDependOnManagedFields)) {
     progress.step = 'check patch';
-    const err = new CopyOnWrite(object).applyValidated(patch);
+    const err = new CopyOnWrite(withManagedFields(object)).applyValidated(patch);
     if (err) return denied(500, `internal error: the combined patch does not apply to the original object: ${err.message}`);
   }
   return allowed(patch, warnings);

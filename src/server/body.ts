@@ -1,43 +1,53 @@
 // Parses a request body as strict UTF-8 JSON, refusing nesting deeper than
 // any Kubernetes object needs before JSON.parse and every recursive walk after
-// it (deep clone, patch validation) can be made to exhaust the stack.
+// it (deep clone, patch validation) can be made to exhaust the stack. The
+// objects' metadata.managedFields are checked but not built (json-scan.ts):
+// they stand as null, their text kept aside for the rare reader.
 import { BadReview } from '../admission/review.js';
+import { keepManagedFields } from '../admission/managed-fields.js';
+import { scanReview, type ElidedSpan } from './json-scan.js';
 
 export const MAX_JSON_DEPTH = 200;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+// For the pieces after the first: a byte order mark there is not a BOM but a
+// character JSON.parse must see (and refuse).
+const utf8Inner = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const PLACEHOLDER = 'null';
 
-const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0x5b, RBRACKET = 0x5d;
-
-/** The deepest nesting of objects and arrays in the JSON text, ignoring string contents. */
-export function jsonDepth(buf: Uint8Array, limit = Infinity): number {
-  let depth = 0, max = 0, inString = false;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === LBRACE || c === LBRACKET) {
-      if (++depth > max) { max = depth; if (max > limit) return max; }
-    } else if (c === RBRACE || c === RBRACKET) depth--;
+function decode(decoder: typeof utf8, buf: Uint8Array): string {
+  try {
+    return decoder.decode(buf);
+  } catch {
+    throw new BadReview('the request body is not valid UTF-8');
   }
-  return max;
 }
 
 export function parseJsonBody(buf: Buffer): unknown {
   if (buf.length === 0) throw new BadReview('the request body is empty: send an AdmissionReview as JSON');
+  const scan = scanReview(buf, MAX_JSON_DEPTH);
+  if (scan.tooDeep) throw new BadReview(`the request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  const kept: Array<{ span: ElidedSpan; text: string }> = [];
   let text: string;
-  try {
-    text = utf8.decode(buf);
-  } catch {
-    throw new BadReview('the request body is not valid UTF-8');
+  if (scan.spans.length === 0) {
+    text = decode(utf8, buf);
+  } else {
+    const parts: string[] = [];
+    let at = 0;
+    for (const span of scan.spans) {
+      parts.push(decode(at === 0 ? utf8 : utf8Inner, buf.subarray(at, span.start)), PLACEHOLDER);
+      kept.push({ span, text: decode(utf8Inner, buf.subarray(span.start, span.end)) });
+      at = span.end;
+    }
+    parts.push(decode(utf8Inner, buf.subarray(at)));
+    text = parts.join('');
   }
-  if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    throw new BadReview(`the request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
-  }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (e) {
     throw new BadReview(`the request body is not valid JSON: ${(e as Error).message}`);
   }
+  // With duplicate keys JSON.parse keeps the last; so does this, span by span.
+  for (const { span, text } of kept) keepManagedFields(body, span.owner, text);
+  return body;
 }
