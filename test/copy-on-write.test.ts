@@ -157,6 +157,60 @@ t.test('random PatchBuilder calls: the working copy is fast-json-patch\'s result
   }), { numRuns: 2000 });
 });
 
+// A builder's mutation carries its result only when validation would accept
+// every operation: the pipeline then takes that result instead of applying
+// the operations again, so the claim must hold for any calls.
+t.test('PatchBuilder#mutation: a result only for operations validation accepts, and it is theirs', async t => {
+  const seg = fc.constantFrom<string | number>('metadata', 'labels', 'spec', 'containers', 'env', 'name', 0, 1, 2, 5, '0', '01', '-', 'a/b', '', '__proto__', 'constructor', 'prototype', 'length');
+  const call = fc.record({
+    kind: fc.constantFrom('set', 'append', 'prepend', 'remove'),
+    segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
+    value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined), fc.constant({ a: undefined }), fc.constant([NaN])),
+  });
+  let withResult = 0;
+  fc.assert(fc.property(fc.array(call, { minLength: 1, maxLength: 6 }), (calls) => {
+    const input = deepFreeze(pod());
+    const b = new PatchBuilder(input);
+    for (const c of calls) {
+      try {
+        if (c.kind === 'remove') b.remove(c.segs);
+        else b[c.kind as 'set' | 'append' | 'prepend'](c.segs, c.value);
+      } catch {
+        return true; // fast-json-patch's own refusal: no mutation is made
+      }
+    }
+    const m = b.mutation(['w']);
+    t.equal(m.patch, b.ops);
+    if (!m.applied) return true;
+    withResult++;
+    if (m.applied.base !== input || m.applied.ops !== b.ops) return false;
+    const copy = fjp.deepClone(m.patch);
+    if (fjp.validate(copy, fjp.deepClone(pod())) !== undefined) return false;
+    return JSON.stringify(reference(pod(), copy)) === JSON.stringify(m.applied.result) && JSON.stringify(copy) === JSON.stringify(m.patch);
+  }), { numRuns: 3000 });
+  t.ok(withResult > 100, `many mutations carry their result (${withResult})`);
+
+  const undef = new PatchBuilder(pod());
+  undef.set(['metadata', 'labels', 'x'], { a: undefined });
+  t.notOk(undef.mutation().applied, 'a value that is not plain JSON: no result');
+  const proto = new PatchBuilder(pod());
+  proto.set(['metadata', '__proto__'], 'x');
+  t.notOk(proto.mutation().applied, 'an operation fast-json-patch applies unvalidated: no result');
+  t.notOk(new PatchBuilder(pod()).mutation().applied, 'no operations: nothing to take');
+});
+
+t.test('the pipeline re-applies a mutation built on another document than the one it was given', async t => {
+  const endpoint = {
+    path: '/x', name: 'x', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'] as const, mutating: true,
+    resolve: async () => ({ ctx: undefined }),
+    mutators: [{ name: 'elsewhere', mutate: () => { const b = new PatchBuilder({ spec: { nothing: { here: 0 } } }); b.set(['spec', 'nothing', 'here'], 1); return b.mutation(); } }],
+  };
+  const request = { uid: 'u', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE' as const, namespace: 'default', object: { metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'i' }] } } };
+  const out = await runPipeline(endpoint as never, request, { store: fixtureStore([]), config: { sidecarMode: 'injected', schedulerName: '' } });
+  t.equal(out.response.allowed, false);
+  t.match(out.response.status?.message, /mutator elsewhere produced a patch that does not apply/);
+});
+
 // Mutators are given the request's object itself (no deep copy any more): any
 // write to it would throw here, where every fixture runs on a frozen object.
 for (const endpoint of endpoints) {

@@ -26,10 +26,17 @@ const slow: Endpoint<undefined> = {
 const denying: Endpoint<undefined> = { path: '/deny', name: 'deny', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'no', mutate: () => deny('pod default/a: field spec.x is wrong; fix it', 403, ['careful']) }] };
 const throwing: Endpoint<undefined> = { path: '/throw', name: 'throw', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'bug', mutate: () => { throw new Error('boom'); } }] };
 const badPatch: Endpoint<undefined> = { path: '/badpatch', name: 'badpatch', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'bad', mutate: () => ({ patch: [{ op: 'replace', path: '/spec/nothing/here', value: 1 }], warnings: [] }) }] };
+// Tests the pod's metadata, which the body parser gives with managedFields
+// set aside: the mutators never see it, the final check sees it present.
+const MANAGED = [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:labels': {} } } }];
+const testsMetadata: Endpoint<undefined> = {
+  path: '/testmeta', name: 'testmeta', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }),
+  mutators: [{ name: 'test', mutate: (_r, pod: any) => ({ patch: [{ op: 'test', path: '/metadata', value: { name: 'a' } }], warnings: 'managedFields' in pod.metadata ? ['the mutator saw managedFields'] : [] }) }],
+};
 const quiet: Endpoint<undefined> = { path: '/quiet', name: 'quiet', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'none', mutate: () => allow() }] };
 
 const store = new MemoryStore([sidecarCr]);
-const srv = await startTestServer({ store, endpoints: [...endpoints, slow, denying, throwing, badPatch, quiet], bodyLimit: 64 * 1024 });
+const srv = await startTestServer({ store, endpoints: [...endpoints, slow, denying, throwing, badPatch, quiet, testsMetadata], bodyLimit: 64 * 1024 });
 t.teardown(() => srv.close());
 
 const decodePatch = (b64: string) => JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
@@ -116,6 +123,15 @@ t.test('fields the code does not know survive; managedFields are not touched', a
   t.same(patched.spec.initContainers, pod.spec.initContainers);
   t.same(patched.spec.someFutureField, { enabled: true });
   t.same(patched.metadata.managedFields, pod.metadata.managedFields);
+});
+
+t.test('managedFields set aside by the parser: unseen by mutators, present for the final check', async t => {
+  const without = (await h1(srv, 'POST', '/testmeta', podReview({ metadata: { name: 'a' }, spec: {} }))).json().response;
+  t.equal(without.allowed, true, 'a test of the metadata as sent passes');
+  const withMf = (await h1(srv, 'POST', '/testmeta', podReview({ metadata: { name: 'a', managedFields: MANAGED }, spec: {} }))).json().response;
+  t.notOk(withMf.warnings, 'the mutator did not see managedFields');
+  t.equal(withMf.allowed, false, 'the same test fails on the pod as sent, which has managedFields');
+  t.match(withMf.status.message, /the combined patch does not apply to the original object/);
 });
 
 t.test('JSON Pointer segments are escaped (label keys with / and ~)', async t => {

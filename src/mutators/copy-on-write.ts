@@ -127,10 +127,14 @@ export class CopyOnWrite {
 
   /**
    * What PatchBuilder applies (unvalidated, prototype keys unbanned): `keys`
-   * are the unescaped keys of `op.path`, which it already has.
+   * are the unescaped keys of `op.path`, which it already has. True when it
+   * went the direct way, which fast-json-patch's validation would accept as
+   * it is (given a plain JSON value).
    */
-  applyAt(op: PatchOperation, keys: readonly string[]): void {
-    if (!this.direct(op.op, keys, 0, (op as { value?: unknown }).value)) this.apply(op, false, 0, false);
+  applyAt(op: PatchOperation, keys: readonly string[]): boolean {
+    if (this.direct(op.op, keys, 0, (op as { value?: unknown }).value)) return true;
+    this.apply(op, false, 0, false);
+    return false;
   }
 
   /** `direct` for an operation that must pass fast-json-patch's validation: only plain JSON with the members it requires. */

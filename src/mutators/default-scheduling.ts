@@ -100,7 +100,7 @@ export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, c
   if (ctx.schedulerName && (!current || current === DEFAULT_SCHEDULER)) {
     p.set(['spec', 'schedulerName'], ctx.schedulerName);
   }
-  return { patch: p.ops, warnings };
+  return p.mutation(warnings);
 }
 
 export const defaultSchedulingMutator: NamedMutator<V1Pod, SchedulingContext> = { name: 'default-scheduling', mutate: defaultScheduling };

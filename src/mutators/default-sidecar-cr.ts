@@ -52,7 +52,7 @@ export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>
     }
     patch.set(['spec', ...d.path], d.value(namespace, name));
   }
-  return { patch: patch.ops, warnings };
+  return patch.mutation(warnings);
 }
 
 export const defaultSidecarCR: NamedMutator<Sidecar, unknown> = { name: 'default-sidecar-cr', mutate: defaultSidecarSpec };

@@ -114,7 +114,7 @@ export function gateOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Muta
     const marker = labelledJobsValue(plan.jobs);
     if (podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] !== marker) p.set(['metadata', 'annotations', OPERATION_LABELLED_ANNOTATION], marker);
   }
-  return { patch: p.ops, warnings: plan.warnings };
+  return p.mutation(plan.warnings);
 }
 
 export const gateOperationMutator: NamedMutator<V1Pod, unknown> = { name: 'gate-operation', mutate: gateOperation };

@@ -137,5 +137,5 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   else warnings.push(`${podRef}: Sidecar name ${name} is not a valid label value (at most 63 characters): label ${NAME_LABEL} was not set, so the Sidecar's rpc Service will not select this pod; use a shorter Sidecar name`);
   for (const [k, v] of wanted) if (labels[k] !== v) b.set(['metadata', 'labels', k], v);
   b.set(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION], JSON.stringify({ sidecar: name, mode: native ? 'native' : 'container' }));
-  return { patch: b.ops, warnings };
+  return b.mutation(warnings);
 }

@@ -2,7 +2,8 @@
 // computed on the object as the previous operations left it (indices of
 // appended items, parents created earlier) and the result always applies.
 import { CopyOnWrite } from './copy-on-write.js';
-import type { PatchOperation } from './types.js';
+import type { Mutation, PatchOperation } from './types.js';
+import { isJsonData } from '../json-clone.js';
 
 export type Segment = string | number;
 
@@ -44,8 +45,10 @@ export class PatchBuilder {
   readonly ops: PatchOperation[] = [];
   /** Copy on write: the original is never modified, and only what the operations touch is copied. */
   private readonly cow: CopyOnWrite;
+  /** Every operation so far was applied as validation would have it (see mutation()). */
+  private checked = true;
 
-  constructor(original: unknown) {
+  constructor(private readonly original: unknown) {
     this.cow = new CopyOnWrite(original);
   }
 
@@ -75,8 +78,20 @@ export class PatchBuilder {
     // The value goes into the working copy as it is, not copied: the copy
     // writes only to containers it owns (a later append to an array this
     // operation added copies that array first), so it never rewrites it.
-    this.cow.applyAt(operation, keys);
+    if (!this.cow.applyAt(operation, keys) || (op !== 'remove' && !isJsonData(value))) this.checked = false;
     this.ops.push(operation);
+  }
+
+  /**
+   * The mutator's answer: these operations and `warnings`. When every
+   * operation was applied the way fast-json-patch's validation accepts (the
+   * direct path, plain JSON values), the document they give comes with them,
+   * so the pipeline takes it instead of applying the same operations again.
+   */
+  mutation(warnings: string[] = []): Mutation {
+    const out: Mutation = { patch: this.ops, warnings };
+    if (this.checked && this.ops.length) out.applied = { base: this.original, ops: this.ops, result: this.doc };
+    return out;
   }
 
   /**

@@ -11,6 +11,11 @@ export interface Mutation {
   patch: PatchOperation[];
   warnings: string[];
   denial?: Denial;
+  /**
+   * Set by PatchBuilder#mutation: `ops` (the same array as `patch`) applied to
+   * `base`, each as fast-json-patch's validation accepts it, give `result`.
+   */
+  applied?: { base: unknown; ops: readonly PatchOperation[]; result: unknown };
 }
 
 /**

@@ -105,7 +105,7 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   }
   const term = affinityTerm(ref);
   if (!hasTerm(pod, term)) p.append([...AFFINITY_TERMS], term);
-  return { patch: p.ops, warnings };
+  return p.mutation(warnings);
 }
 
 export const wireSocketHostPathMutator: NamedMutator<V1Pod, SchedulingContext> = { name: 'wire-socket-host-path', mutate: wireSocketHostPath };

@@ -6,7 +6,6 @@ import { CopyOnWrite } from '../mutators/copy-on-write.js';
 import type { AdmissionRequest, AdmissionResponse, JsonObject } from '../admission/types.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { isApiError } from '../cluster/store.js';
-import { withManagedFields } from '../admission/managed-fields.js';
 import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint, PipelineConfig, Progress } from './endpoint.js';
 import { limitProblem } from './limits.js';
@@ -119,7 +118,7 @@ export async function runPipeline(
 
   // Mutators only read the object; patches are applied copy-on-write, so the
   // request's object is never modified and never deep-copied.
-  const doc = new CopyOnWrite(obj);
+  let doc = new CopyOnWrite(obj);
   const patch: PatchOperation[] = [];
   for (const m of endpoint.mutators) {
     progress.step = `mutator ${m.name}`;
@@ -128,9 +127,17 @@ export async function runPipeline(
     if (out.denial) return denied(out.denial.code, out.denial.message, warnings);
     if (!out.patch.length) continue;
     if (!endpoint.mutating) return denied(500, `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`);
-    // Applied as a copy of the operations, so a later append never rewrites an earlier operation's value.
-    const err = doc.applyValidated(out.patch);
-    if (err) return denied(500, `internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
+    const { applied } = out;
+    if (applied && applied.base === doc.root && applied.ops === out.patch) {
+      // A PatchBuilder applied exactly these operations to this document,
+      // each as validation would: its result is taken, not recomputed. A
+      // fresh copy-on-write owns nothing, so no operation's value is written.
+      doc = new CopyOnWrite(applied.result);
+    } else {
+      // Applied as a copy of the operations, so a later append never rewrites an earlier operation's value.
+      const err = doc.applyValidated(out.patch);
+      if (err) return denied(500, `internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
+    }
     patch.push(...out.patch);
   }
 
@@ -138,10 +145,12 @@ export async function runPipeline(
   // sent. It was just applied, validated, to that object less
   // metadata.managedFields: on the object itself only an operation that
   // reaches managedFields, or reads what it copies or tests, could fare
-  // otherwise, so only then is it checked again.
+  // otherwise, so only then is it checked again. (The body parser leaves
+  // managedFields as null: each of those operations passed without it, and
+  // fares the same on a present null as on the real value.)
   if (patch.length && obj !== object && patch.some(mayDependOnManagedFields)) {
     progress.step = 'check patch';
-    const err = new CopyOnWrite(withManagedFields(object)).applyValidated(patch);
+    const err = new CopyOnWrite(object).applyValidated(patch);
     if (err) return denied(500, `internal error: the combined patch does not apply to the original object: ${err.message}`);
   }
   return allowed(patch, warnings);

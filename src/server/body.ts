@@ -2,10 +2,11 @@
 // any Kubernetes object needs before JSON.parse and every recursive walk after
 // it (deep clone, patch validation) can be made to exhaust the stack. The
 // objects' metadata.managedFields are checked but not built (json-scan.ts):
-// they stand as null, their text kept aside for the rare reader.
+// they stand as null. Nothing reads them: mutators get the object without
+// them, and for the pipeline's final patch check (the one place the object
+// as sent is used) a present null behaves as the real value would.
 import { BadReview } from '../admission/review.js';
-import { keepManagedFields } from '../admission/managed-fields.js';
-import { scanReview, type ElidedSpan } from './json-scan.js';
+import { scanReview } from './json-scan.js';
 
 export const MAX_JSON_DEPTH = 200;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -26,7 +27,6 @@ export function parseJsonBody(buf: Buffer): unknown {
   if (buf.length === 0) throw new BadReview('the request body is empty: send an AdmissionReview as JSON');
   const scan = scanReview(buf, MAX_JSON_DEPTH);
   if (scan.tooDeep) throw new BadReview(`the request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
-  const kept: Array<{ span: ElidedSpan; text: string }> = [];
   let text: string;
   if (scan.spans.length === 0) {
     text = decode(utf8, buf);
@@ -35,19 +35,15 @@ export function parseJsonBody(buf: Buffer): unknown {
     let at = 0;
     for (const span of scan.spans) {
       parts.push(decode(at === 0 ? utf8 : utf8Inner, buf.subarray(at, span.start)), PLACEHOLDER);
-      kept.push({ span, text: decode(utf8Inner, buf.subarray(span.start, span.end)) });
+      decode(utf8Inner, buf.subarray(span.start, span.end)); // UTF-8 is checked there too
       at = span.end;
     }
     parts.push(decode(utf8Inner, buf.subarray(at)));
     text = parts.join('');
   }
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new BadReview(`the request body is not valid JSON: ${(e as Error).message}`);
   }
-  // With duplicate keys JSON.parse keeps the last; so does this, span by span.
-  for (const { span, text } of kept) keepManagedFields(body, span.owner, text);
-  return body;
 }

@@ -18,13 +18,8 @@ const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0
 const COMMA = 0x2c, COLON = 0x3a, SPACE = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;
 const MINUS = 0x2d, PLUS = 0x2b, DOT = 0x2e, ZERO = 0x30, NINE = 0x39, LOWER_E = 0x65, UPPER_E = 0x45;
 
-/** Where an elided value is: bytes [start, end) of the body. */
-export interface ElidedSpan {
-  /** `object` or `oldObject`: whose metadata.managedFields it is. */
-  owner: 'object' | 'oldObject';
-  start: number;
-  end: number;
-}
+/** Where a set-aside value is: bytes [start, end) of the body. */
+export interface ElidedSpan { start: number; end: number }
 
 export interface ScanResult {
   /** Nesting deeper than the limit somewhere (the scan stopped there). */
@@ -173,7 +168,6 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
   const isObjectAt: boolean[] = [false];
   // The containers at depths 1..onPath are the review -> request -> object|oldObject -> metadata.
   let onPath = 0;
-  let owner: ElidedSpan['owner'] = 'object';
   // The depth whose last key was the next step of the path (0: none).
   let keyMatched = 0;
   // Whether the next string is a key: after `{` or `,` in an object.
@@ -192,7 +186,7 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
         expectKey = false;
         if (depth === onPath && depth > 0) {
           const matched = depth === 1 ? keyIs(buf, start, i, REQUEST)
-            : depth === 2 ? (keyIs(buf, start, i, OBJECT) && ((owner = 'object'), true)) || (keyIs(buf, start, i, OLD_OBJECT) && ((owner = 'oldObject'), true))
+            : depth === 2 ? keyIs(buf, start, i, OBJECT) || keyIs(buf, start, i, OLD_OBJECT)
             : depth === 3 ? keyIs(buf, start, i, METADATA)
             : keyIs(buf, start, i, MANAGED_FIELDS);
           if (matched) keyMatched = depth;
@@ -207,7 +201,7 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
         if (tooDeep.value) return { tooDeep: true, spans };
         keyMatched = 0;
         if (end > 0) {
-          spans.push({ owner, start: i, end });
+          spans.push({ start: i, end });
           i = end - 1;
           continue;
         }
