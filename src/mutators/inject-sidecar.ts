@@ -30,8 +30,8 @@ export function injectionSkipReason(pod: Readonly<V1Pod>): string | undefined {
   const labels = podLabels(pod);
   if (!isTrue(labels[SIDECAR_ENABLED_LABEL])) return `label ${SIDECAR_ENABLED_LABEL} is not "true"`;
   if (podAnnotations(pod)[SIDECAR_STATUS_ANNOTATION] !== undefined) return `already injected (annotation ${SIDECAR_STATUS_ANNOTATION})`;
-  const names = [...containersOf(pod), ...containersOf(pod, 'initContainers')].map(c => c.container.name);
-  if (names.includes(SIDECAR_CONTAINER)) return `already has a container named ${SIDECAR_CONTAINER}`;
+  const named = ({ container }: { container: V1Container }) => container.name === SIDECAR_CONTAINER;
+  if (containersOf(pod).some(named) || containersOf(pod, 'initContainers').some(named)) return `already has a container named ${SIDECAR_CONTAINER}`;
   return undefined;
 }
 

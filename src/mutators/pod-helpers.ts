@@ -21,8 +21,13 @@ export const podAnnotations = (pod: Readonly<V1Pod>): Record<string, string> => 
 /** The containers of `spec.containers` or `spec.initContainers` that are objects, with their indices. */
 export function containersOf(pod: Readonly<V1Pod>, field: 'containers' | 'initContainers' = 'containers'): Array<{ index: number; container: V1Container }> {
   const list = isObject(pod.spec) ? (pod.spec as Record<string, unknown>)[field] : undefined;
-  if (!Array.isArray(list)) return [];
-  return list.flatMap((c, index) => (isObject(c) ? [{ index, container: c as unknown as V1Container }] : []));
+  const out: Array<{ index: number; container: V1Container }> = [];
+  if (!Array.isArray(list)) return out;
+  for (let index = 0; index < list.length; index++) {
+    const c: unknown = list[index];
+    if (isObject(c)) out.push({ index, container: c as unknown as V1Container });
+  }
+  return out;
 }
 
 export const listOf = <T>(v: unknown): T[] => (Array.isArray(v) ? (v.filter(isObject) as T[]) : []);

@@ -13,7 +13,6 @@ import type { Sidecar } from '../vineyard/sidecar.js';
 import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../vineyard/names.js';
 import { isSubdomain } from '../vineyard/label-rules.js';
 import type { Progress, ResolveInput, Resolved } from './endpoint.js';
-import { cloneJson } from '../json-clone.js';
 
 /** Attempts at the read-modify-write of the default CR before giving up (the deadline usually comes first). */
 const MAX_ATTEMPTS = 100;
@@ -58,10 +57,10 @@ async function countDefaultSidecar(store: ClusterStore, namespace: string, id: D
         progress.step = `create sidecars ${ref}`;
         return await store.createSidecar(namespace, newDefaultSidecar(namespace, id, owners), call);
       }
-      const next: Sidecar = cloneJson(current);
-      next.spec ??= {};
-      next.spec.replicas = (typeof next.spec.replicas === 'number' ? next.spec.replicas : 0) + 1;
-      progress.step = `update sidecars ${ref} (replicas ${next.spec.replicas})`;
+      // A new object around the one read, which is left as it is (no deep copy: only replicas changes).
+      const replicas = (typeof current.spec?.replicas === 'number' ? current.spec.replicas : 0) + 1;
+      const next: Sidecar = { ...current, spec: { ...current.spec, replicas } };
+      progress.step = `update sidecars ${ref} (replicas ${replicas})`;
       return await store.updateSidecar(namespace, next, call);
     } catch (e) {
       // Another pod won the race: AlreadyExists means "increment instead", Conflict means "re-read".
