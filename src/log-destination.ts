@@ -39,7 +39,11 @@ export class BatchedDestination {
     this.boom.write(data);
   };
 
-  /** pino's logger.flush(): everything logged so far is written when `cb` runs. */
+  /**
+   * pino's logger.flush(): everything logged so far goes to SonicBoom now,
+   * which writes it once its write in flight (if any) is done; `cb` does not
+   * wait for that. flushSync() is the one that waits.
+   */
   flush(cb?: (err?: Error) => void): void {
     this.handOver();
     this.boom.flush((err?: Error) => cb?.(err ?? undefined));

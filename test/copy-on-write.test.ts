@@ -128,16 +128,24 @@ t.test('PatchBuilder leaves the object it is given alone', async t => {
   t.same(b.get(['spec', 'containers', 2, 'env']), [{ name: 'C' }]);
 });
 
+// Random PatchBuilder calls, for the property tests below.
+interface BuilderCall { kind: 'set' | 'append' | 'prepend' | 'remove'; segs: Array<string | number>; value: unknown }
+const builderCall = (seg: fc.Arbitrary<string | number>, value: fc.Arbitrary<unknown>): fc.Arbitrary<BuilderCall> => fc.record({
+  kind: fc.constantFrom<BuilderCall['kind']>('set', 'append', 'prepend', 'remove'),
+  segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
+  value,
+});
+function callBuilder(b: PatchBuilder, c: BuilderCall): void {
+  if (c.kind === 'remove') b.remove(c.segs);
+  else b[c.kind](c.segs, c.value);
+}
+
 // PatchBuilder applies its operations to its working copy directly (not
 // through fast-json-patch) where it can: the working copy must always be what
 // fast-json-patch makes of the operations, and the input stay untouched.
 t.test('random PatchBuilder calls: the working copy is fast-json-patch\'s result of its operations', async t => {
   const seg = fc.constantFrom<string | number>('metadata', 'labels', 'spec', 'containers', 'env', 'name', 0, 1, 2, 5, '0', '1', '01', '-', 'a/b', 'a~b', '', 'constructor', 'toString', 'length');
-  const call = fc.record({
-    kind: fc.constantFrom('set', 'append', 'prepend', 'remove'),
-    segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
-    value: fc.jsonValue({ maxDepth: 2 }),
-  });
+  const call = builderCall(seg, fc.jsonValue({ maxDepth: 2 }));
   // Unvalidated, prototype keys unbanned: how the builder always applied its operations.
   const reference = (ops: PatchOperation[]) => fjp.applyPatch(fjp.deepClone(pod()), fjp.deepClone(ops), false, true, false).newDocument;
   fc.assert(fc.property(fc.array(call, { maxLength: 8 }), (calls) => {
@@ -145,8 +153,7 @@ t.test('random PatchBuilder calls: the working copy is fast-json-patch\'s result
     const b = new PatchBuilder(input);
     for (const c of calls) {
       try {
-        if (c.kind === 'remove') b.remove(c.segs);
-        else b[c.kind as 'set' | 'append' | 'prepend'](c.segs, c.value);
+        callBuilder(b, c);
       } catch {
         break; // fast-json-patch's own refusal (an array length set to a string...), as before
       }
@@ -162,19 +169,14 @@ t.test('random PatchBuilder calls: the working copy is fast-json-patch\'s result
 // the operations again, so the claim must hold for any calls.
 t.test('PatchBuilder#mutation: a result only for operations validation accepts, and it is theirs', async t => {
   const seg = fc.constantFrom<string | number>('metadata', 'labels', 'spec', 'containers', 'env', 'name', 0, 1, 2, 5, '0', '01', '-', 'a/b', '', '__proto__', 'constructor', 'prototype', 'length');
-  const call = fc.record({
-    kind: fc.constantFrom('set', 'append', 'prepend', 'remove'),
-    segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
-    value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined), fc.constant({ a: undefined }), fc.constant([NaN])),
-  });
+  const call = builderCall(seg, fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined), fc.constant({ a: undefined }), fc.constant([NaN])));
   let withResult = 0;
   fc.assert(fc.property(fc.array(call, { minLength: 1, maxLength: 6 }), (calls) => {
     const input = deepFreeze(pod());
     const b = new PatchBuilder(input);
     for (const c of calls) {
       try {
-        if (c.kind === 'remove') b.remove(c.segs);
-        else b[c.kind as 'set' | 'append' | 'prepend'](c.segs, c.value);
+        callBuilder(b, c);
       } catch {
         return true; // fast-json-patch's own refusal: no mutation is made
       }

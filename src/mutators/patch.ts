@@ -78,7 +78,8 @@ export class PatchBuilder {
     // The value goes into the working copy as it is, not copied: the copy
     // writes only to containers it owns (a later append to an array this
     // operation added copies that array first), so it never rewrites it.
-    if (!this.cow.applyAt(operation, keys) || (op !== 'remove' && !isJsonData(value))) this.checked = false;
+    const direct = this.cow.applyAt(operation, keys);
+    if (this.checked && !(direct && (op === 'remove' || isJsonData(value)))) this.checked = false;
     this.ops.push(operation);
   }
 

@@ -93,12 +93,20 @@ function literal(buf: Uint8Array, i: number, word: Uint8Array): number {
   return keyIs(buf, i, i + word.length, word) ? i + word.length : -1;
 }
 
+/** Where the value of the object member starting at `i` (its key's quote) starts, past key, colon and spaces; -1 when there is no key and colon. */
+function memberValue(buf: Uint8Array, i: number): number {
+  if (buf[i] !== QUOTE || (i = strictString(buf, i)) < 0) return -1;
+  i = skipSpace(buf, i);
+  if (buf[i] !== COLON) return -1;
+  return skipSpace(buf, i + 1);
+}
+
 /**
  * The end of the strictly valid JSON value starting at `i` (no leading
  * whitespace), nested at most `maxDepth` levels; -1 when it is not one or nests
  * deeper (`tooDeep.value` then says which).
  */
-export function strictValue(buf: Uint8Array, i: number, maxDepth: number, tooDeep: { value: boolean }): number {
+function strictValue(buf: Uint8Array, i: number, maxDepth: number, tooDeep: { value: boolean }): number {
   // The open containers: true for an object, false for an array.
   const stack: boolean[] = [];
   for (;;) {
@@ -112,13 +120,8 @@ export function strictValue(buf: Uint8Array, i: number, maxDepth: number, tooDee
       if (buf[i] === (isObject ? RBRACE : RBRACKET)) {
         stack.pop();
         i++;
-      } else if (isObject) {
-        if (buf[i] !== QUOTE || (i = strictString(buf, i)) < 0) return -1;
-        i = skipSpace(buf, i);
-        if (buf[i] !== COLON) return -1;
-        i = skipSpace(buf, i + 1);
-        continue;
       } else {
+        if (isObject && (i = memberValue(buf, i)) < 0) return -1;
         continue;
       }
     } else if (c === QUOTE) {
@@ -141,12 +144,7 @@ export function strictValue(buf: Uint8Array, i: number, maxDepth: number, tooDee
       const d = buf[i];
       if (d === COMMA) {
         i = skipSpace(buf, i + 1);
-        if (isObject) {
-          if (buf[i] !== QUOTE || (i = strictString(buf, i)) < 0) return -1;
-          i = skipSpace(buf, i);
-          if (buf[i] !== COLON) return -1;
-          i = skipSpace(buf, i + 1);
-        }
+        if (isObject && (i = memberValue(buf, i)) < 0) return -1;
         break;
       }
       if (d !== (isObject ? RBRACE : RBRACKET)) return -1;
