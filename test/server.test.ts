@@ -8,6 +8,7 @@ import type { Endpoint } from '../src/pipeline/endpoint.js';
 import { allow, deny } from '../src/mutators/types.js';
 import { PatchBuilder } from '../src/mutators/patch.js';
 import { endpoints } from '../src/pipeline/endpoints.js';
+import { pino } from 'pino';
 import { h1, h2, h2connect, podReview, startTestServer } from './helpers/server.js';
 
 const sidecarCr = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata: { name: 'sc', namespace: 'default', uid: 'u-sc' }, spec: { selector: 'app=a' } };
@@ -165,6 +166,19 @@ t.test('bad input gets a clear 4xx and the server serves the next request', asyn
   }
   const after = await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(injectablePod()));
   t.equal(after.json().response.allowed, true, 'still serving');
+});
+
+t.test('the bad-request log line keeps its reason next to the message', async t => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line)); } });
+  const own = await startTestServer({ store, logger });
+  t.teardown(() => own.close());
+  const r = await h1(own, 'POST', '/mutate-v1-pod-sidecar', '{"apiVersion":');
+  t.equal(r.status, 400);
+  const line = lines.find(l => l.msg === 'bad request');
+  t.ok(line, 'one warning line for the bad request');
+  t.equal(line?.status, 400);
+  t.equal(line?.reason, r.json().message, 'the reason is the message the client got');
 });
 
 t.test('reviews that decode but cannot be handled are denials naming the problem', async t => {

@@ -105,8 +105,9 @@ export function buildApp(opts: AppOptions): App {
       : status === 415 ? `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`
       : status === 500 ? 'internal error' : err.message;
     metrics.errors.inc({ kind: status === 500 ? 'internal' : `http_${status}` });
+    // `reason`, not `msg`: pino's own msg would come second and JSON readers keep only one.
     if (status === 500) req.log.error({ err, url: req.url }, 'request failed');
-    else req.log.warn({ url: req.url, status, msg: message }, 'bad request');
+    else req.log.warn({ url: req.url, status, reason: message }, 'bad request');
     void reply.code(status).type('application/json').send(errorBody(status, message));
   });
 

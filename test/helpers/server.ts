@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../../src/server/app.js';
 import { loadOrCreateSelfCerts } from '../../src/certs/self.js';
 import { MemoryStore } from '../../src/cluster/memory-store.js';
@@ -27,7 +27,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { endpoints?: readonly Endpoint<any>[]; store?: ClusterStore; config?: Partial<PipelineConfig>; bodyLimit?: number; readiness?: Array<() => string | undefined> } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { endpoints?: readonly Endpoint<any>[]; store?: ClusterStore; config?: Partial<PipelineConfig>; bodyLimit?: number; readiness?: Array<() => string | undefined>; logger?: Logger } = {}): Promise<TestServer> {
   const c = await testCerts();
   const store = opts.store ?? new MemoryStore();
   const app = buildApp({
@@ -35,7 +35,7 @@ export async function startTestServer(opts: { endpoints?: readonly Endpoint<any>
     endpoints: opts.endpoints ?? realEndpoints,
     store,
     config: { ...defaultPipelineConfig, ...opts.config },
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024,
     metrics: new Metrics(false),
     readiness: opts.readiness,
