@@ -32,7 +32,7 @@ export async function runExternal(generator, { scenario, port, connections, dura
   if (!externalGenerators().includes(generator)) throw new Error(`--generator ${generator}: not installed (apt-get install -y ${generator === 'h2load' ? 'nghttp2-client' : 'wrk'})`);
   const dir = mkdtempSync(join(tmpdir(), 'vineyard-bench-ext-'));
   try {
-    const body = scenario.bodyPrefix + randomUUID() + scenario.bodySuffix;
+    const body = scenario.bodyParts.join(randomUUID());
     const url = `https://127.0.0.1:${port}${scenario.path}?timeout=10s`;
     if (generator === 'h2load') {
       writeFileSync(join(dir, 'body.json'), body);

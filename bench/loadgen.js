@@ -128,15 +128,15 @@ let conns = [];
 let scenario;
 
 function requestHead(s, host) {
-  const length = Buffer.byteLength(s.bodyPrefix) + 36 + Buffer.byteLength(s.bodySuffix);
-  return `POST ${s.path}?timeout=10s HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: kube-apiserver-admission\r\nAccept: application/json, */*\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${s.bodyPrefix}`;
+  const length = s.bodyParts.reduce((n, p) => n + Buffer.byteLength(p), 0) + 36 * (s.bodyParts.length - 1);
+  return `POST ${s.path}?timeout=10s HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: kube-apiserver-admission\r\nAccept: application/json, */*\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${s.bodyParts[0]}`;
 }
 
 /** Runs one phase on this worker's connections; resolves with its counts and samples. */
 async function runPhase(msg) {
   const { mode, durationMs, rate, startAt, ceiling } = msg;
   const head = Buffer.from(requestHead(scenario, `localhost:${msg.port}`));
-  const tail = Buffer.from(scenario.bodySuffix);
+  const rest = scenario.bodyParts.slice(1).map(p => Buffer.from(p));
   const check = makeChecker(scenario, { ceiling });
   const latency = new Samples();
   const service = new Samples();
@@ -163,7 +163,10 @@ async function runPhase(msg) {
   const due = []; // open loop: due times of reviews not sent yet
   const sendOn = (c, intended) => {
     const uid = randomUUID();
-    c.send(Buffer.concat([head, Buffer.from(uid), tail]), uid, intended);
+    const id = Buffer.from(uid);
+    const pieces = [head];
+    for (const part of rest) pieces.push(id, part);
+    c.send(Buffer.concat(pieces), uid, intended);
     sent++;
     inFlight++;
   };

@@ -8,7 +8,7 @@ import { availableParallelism, cpus as cpuList, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { SCENARIOS, TARGET_SCENARIO, writeResources } from './scenarios.js';
+import { DISTINCT_SCENARIO, SCENARIOS, TARGET_SCENARIO, writeResources } from './scenarios.js';
 import { GeneratorPool } from './pool.js';
 import { cpuSecondsOf, eventLoopDelay, hasTaskset, memoryOf, pinSelf, scrapeMetrics, startCeiling, startWebhook, stopChild } from './servers.js';
 import { externalGenerators, runExternal } from './external.js';
@@ -296,7 +296,15 @@ function targets(results) {
     { target: `p99.9 <= 20 ms at ${f.rate}/s`, value: f.latencyMs.p999, ok: f.latencyMs.p999 <= 20 },
     { target: 'zero errors', value: (r.ceiling?.failed ?? 0) + r.saturation.failed + f.failed, ok: (r.saturation.failed + f.failed) === 0 },
     { target: 'RSS <= 120 MB', value: round(rss, 1), ok: rss <= 120 },
+    ...distinctLine(results),
   ];
+}
+
+/** The target scenario's pods are all alike, as in a scale-up; this says what a stream of different pods gets (not a target). */
+function distinctLine(results) {
+  const d = results.find(x => x.name === DISTINCT_SCENARIO);
+  if (!d) return [];
+  return [{ target: `(${DISTINCT_SCENARIO}: every pod different, nothing replayed; throughput x ceiling, not a target)`, value: d.saturation.ratioToCeiling, ok: null }];
 }
 
 async function main() {

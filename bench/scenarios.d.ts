@@ -3,10 +3,11 @@ import type { CheckedScenario } from './check.js';
 export interface Scenario extends CheckedScenario {
   description: string;
   path: string;
-  bodyPrefix: string;
-  bodySuffix: string;
+  /** The review's JSON text split where the request's uid goes (the object may carry it too). */
+  bodyParts: string[];
   bytes: number;
 }
 export const SCENARIOS: Scenario[];
 export const TARGET_SCENARIO: string;
+export const DISTINCT_SCENARIO: string;
 export function writeResources(dir: string): string;

@@ -10,6 +10,7 @@ import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint, PipelineConfig, Progress } from './endpoint.js';
 import { limitProblem } from './limits.js';
 import { shapeProblem } from './object-shape.js';
+import type { MutatorsResult, PipelineReplay } from './replay.js';
 
 export type Decision = 'allowed' | 'patched' | 'denied' | 'error';
 
@@ -32,7 +33,12 @@ export interface Outcome {
   category?: DenialCategory;
 }
 
-export interface RunDeps { store: ClusterStore; config: PipelineConfig }
+export interface RunDeps {
+  store: ClusterStore;
+  config: PipelineConfig;
+  /** Reuse of pure work for replayed objects (replay.ts); none when absent. */
+  replay?: PipelineReplay | undefined;
+}
 
 const kindOf = (req: AdmissionRequest) => `${req.kind?.group ? req.kind.group + '/' : ''}${req.kind?.kind ?? '?'}`;
 
@@ -46,10 +52,11 @@ export function denied(code: number, message: string, warnings: string[] = [], c
   };
 }
 
-export function allowed(patch: PatchOperation[], warnings: string[]): Outcome {
+/** `encoded`: the patch already as base64 of its JSON. */
+export function allowed(patch: PatchOperation[], warnings: string[], encoded?: string): Outcome {
   const response: Omit<AdmissionResponse, 'uid'> = { allowed: true };
   if (patch.length) {
-    response.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
+    response.patch = encoded ?? Buffer.from(JSON.stringify(patch)).toString('base64');
     response.patchType = 'JSONPatch';
   }
   if (warnings.length) response.warnings = warnings;
@@ -90,12 +97,19 @@ export async function runPipeline(
     return denied(400, `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`, [], 'bad-request');
   }
 
-  const obj = withoutManagedFields(object);
-  // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
-  const malformed = shapeProblem(endpoint, req, obj);
-  if (malformed) return denied(400, malformed, [], 'bad-request');
-  const tooMuch = limitProblem(endpoint, req, obj);
-  if (tooMuch) return denied(400, tooMuch);
+  let work = deps.replay?.find(endpoint, req);
+  let obj: JsonObject;
+  if (work) {
+    obj = work.obj;
+  } else {
+    obj = withoutManagedFields(object);
+    // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
+    const malformed = shapeProblem(endpoint, req, obj);
+    if (malformed) return denied(400, malformed, [], 'bad-request');
+    const tooMuch = limitProblem(endpoint, req, obj);
+    if (tooMuch) return denied(400, tooMuch);
+    work = deps.replay?.keep(endpoint, req, obj);
+  }
   const warnings: string[] = [];
   let ctx: unknown;
   try {
@@ -116,6 +130,29 @@ export async function runPipeline(
     throw e;
   }
 
+  const key = work && endpoint.replayKey ? endpoint.replayKey(ctx) : undefined;
+  let result = key !== undefined ? work!.results.get(key) : undefined;
+  if (result) {
+    deps.replay!.hits++;
+  } else {
+    result = runMutators(endpoint, req, object, obj, ctx, progress);
+    if (key !== undefined) deps.replay!.record(work!, key, result);
+  }
+  warnings.push(...result.warnings);
+  if (result.denial) return denied(result.denial.code, result.denial.message, warnings);
+  const outcome = allowed(result.patch, warnings, result.encoded);
+  result.encoded ??= outcome.response.patch;
+  return outcome;
+}
+
+/**
+ * The mutators in order, each on the object as the previous ones left it,
+ * and the check that the combined patch applies to the object as sent. Pure:
+ * the same request, object and context give the same result.
+ */
+function runMutators(endpoint: Endpoint, req: AdmissionRequest, object: JsonObject, obj: JsonObject, ctx: unknown, progress: Progress): MutatorsResult {
+  const warnings: string[] = [];
+  const internal = (message: string): MutatorsResult => ({ patch: [], warnings: [], denial: { code: 500, message } });
   // Mutators only read the object; patches are applied copy-on-write, so the
   // request's object is never modified and never deep-copied.
   let doc = new CopyOnWrite(obj);
@@ -124,9 +161,9 @@ export async function runPipeline(
     progress.step = `mutator ${m.name}`;
     const out = m.mutate(req, doc.root as never, ctx);
     warnings.push(...out.warnings);
-    if (out.denial) return denied(out.denial.code, out.denial.message, warnings);
+    if (out.denial) return { patch: [], warnings, denial: out.denial };
     if (!out.patch.length) continue;
-    if (!endpoint.mutating) return denied(500, `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`);
+    if (!endpoint.mutating) return internal(`internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`);
     const { applied } = out;
     if (applied && applied.base === doc.root && applied.ops === out.patch) {
       // A PatchBuilder applied exactly these operations to this document,
@@ -136,7 +173,7 @@ export async function runPipeline(
     } else {
       // Applied as a copy of the operations, so a later append never rewrites an earlier operation's value.
       const err = doc.applyValidated(out.patch);
-      if (err) return denied(500, `internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
+      if (err) return internal(`internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
     }
     patch.push(...out.patch);
   }
@@ -151,7 +188,7 @@ export async function runPipeline(
   if (patch.length && obj !== object && patch.some(mayDependOnManagedFields)) {
     progress.step = 'check patch';
     const err = new CopyOnWrite(object).applyValidated(patch);
-    if (err) return denied(500, `internal error: the combined patch does not apply to the original object: ${err.message}`);
+    if (err) return internal(`internal error: the combined patch does not apply to the original object: ${err.message}`);
   }
-  return allowed(patch, warnings);
+  return { patch, warnings };
 }

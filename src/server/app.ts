@@ -9,7 +9,8 @@ import type { Endpoint, PipelineConfig, Progress } from '../pipeline/endpoint.js
 import { denied, runPipeline, type Outcome } from '../pipeline/run.js';
 import { admissionEvent } from '../pipeline/events.js';
 import { skipOf } from '../pipeline/skip-reasons.js';
-import { parseJsonBody } from './body.js';
+import { ReplayCache, DEFAULT_REPLAY_ENTRIES } from './replay-cache.js';
+import { PipelineReplay } from '../pipeline/replay.js';
 import { budgetMs } from './deadline.js';
 import { Metrics } from './metrics.js';
 import { EventRecorder } from './event-recorder.js';
@@ -25,6 +26,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Extra readiness conditions (certificates, first API answer); each returns a reason when not ready. */
   readiness?: Array<() => string | undefined>;
+  /** Reviews of identical objects kept for reuse (replay-cache.ts); 0 turns reuse off. Default DEFAULT_REPLAY_ENTRIES. */
+  replayEntries?: number;
   /** Record Kubernetes Events through the store (src/pipeline/events.ts says which); none when absent. */
   events?: { instance: string; timeoutMs?: number; maxInFlight?: number };
 }
@@ -76,9 +79,15 @@ export function buildApp(opts: AppOptions): App {
     },
   }) as unknown as FastifyInstance;
 
+  const replayEntries = opts.replayEntries ?? DEFAULT_REPLAY_ENTRIES;
+  const bodies = new ReplayCache(replayEntries);
+  const replay = replayEntries > 0 ? new PipelineReplay() : undefined;
+  const deps = { store: opts.store, config: opts.config, replay };
+  metrics.countReplays(() => ({ parse: bodies.hits, mutators: replay?.hits ?? 0 }));
+
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(['application/json'], { parseAs: 'buffer' }, (_req, body, done) => {
-    try { done(null, parseJsonBody(body as Buffer)); } catch (e) { done(e as Error, undefined); }
+    try { done(null, bodies.parse(body as Buffer)); } catch (e) { done(e as Error, undefined); }
   });
 
   // Callback hooks: an async hook costs a promise and a microtask per request.
@@ -155,7 +164,7 @@ export function buildApp(opts: AppOptions): App {
     });
     let outcome: Outcome;
     try {
-      outcome = await Promise.race([runPipeline(endpoint, request, { store: opts.store, config: opts.config }, progress, abort.signal), deadline]);
+      outcome = await Promise.race([runPipeline(endpoint, request, deps, progress, abort.signal), deadline]);
     } catch (err) {
       req.log.error({ err, uid: request.uid, endpoint: endpoint.name }, 'pipeline failed');
       outcome = denied(500, `${endpoint.path}: internal error while ${progress.step}: ${(err as Error).message}`);

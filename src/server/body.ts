@@ -6,7 +6,7 @@
 // them, and for the pipeline's final patch check (the one place the object
 // as sent is used) a present null behaves as the real value would.
 import { BadReview } from '../admission/review.js';
-import { scanReview } from './json-scan.js';
+import { scanReview, type ElidedSpan } from './json-scan.js';
 
 export const MAX_JSON_DEPTH = 200;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -24,6 +24,11 @@ function decode(decoder: typeof utf8, buf: Uint8Array): string {
 }
 
 export function parseJsonBody(buf: Buffer): unknown {
+  return parseJsonBodyAt(buf).value;
+}
+
+/** parseJsonBody, and where request.uid's characters are in `buf` (when it is a string). */
+export function parseJsonBodyAt(buf: Buffer): { value: unknown; uid?: ElidedSpan | undefined } {
   if (buf.length === 0) throw new BadReview('the request body is empty: send an AdmissionReview as JSON');
   const scan = scanReview(buf, MAX_JSON_DEPTH);
   if (scan.tooDeep) throw new BadReview(`the request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
@@ -42,7 +47,7 @@ export function parseJsonBody(buf: Buffer): unknown {
     text = parts.join('');
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), uid: scan.uid };
   } catch (e) {
     throw new BadReview(`the request body is not valid JSON: ${(e as Error).message}`);
   }

@@ -25,11 +25,17 @@ export interface ScanResult {
   /** Nesting deeper than the limit somewhere (the scan stopped there). */
   tooDeep: boolean;
   spans: ElidedSpan[];
+  /**
+   * The characters between the quotes of request.uid when its value is a
+   * string (the last such member, as JSON.parse keeps the last): where two
+   * reviews of the same object differ (replay-cache.ts).
+   */
+  uid?: ElidedSpan;
 }
 
 const ascii = (s: string) => Uint8Array.from(s, c => c.charCodeAt(0));
 const REQUEST = ascii('request'), OBJECT = ascii('object'), OLD_OBJECT = ascii('oldObject');
-const METADATA = ascii('metadata'), MANAGED_FIELDS = ascii('managedFields');
+const METADATA = ascii('metadata'), MANAGED_FIELDS = ascii('managedFields'), UID = ascii('uid');
 
 function keyIs(buf: Uint8Array, start: number, end: number, want: Uint8Array): boolean {
   if (end - start !== want.length) return false;
@@ -170,6 +176,9 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
   let keyMatched = 0;
   // Whether the next string is a key: after `{` or `,` in an object.
   let expectKey = false;
+  // The last key was request.uid: a string next is its value.
+  let uidNext = false;
+  let uid: ElidedSpan | undefined;
   for (let i = 0; i < n; i++) {
     const c = buf[i]!;
     if (c === QUOTE) {
@@ -180,9 +189,15 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
         if (s === BACKSLASH) i++;
       }
       keyMatched = 0;
+      if (uidNext && !expectKey) uid = { start, end: i };
+      uidNext = false;
       if (expectKey) {
         expectKey = false;
-        if (depth === onPath && depth > 0) {
+        if (depth === 2 && onPath === 2 && keyIs(buf, start, i, UID)) {
+          // A later uid member replaces an earlier one, whatever its value.
+          uid = undefined;
+          uidNext = true;
+        } else if (depth === onPath && depth > 0) {
           const matched = depth === 1 ? keyIs(buf, start, i, REQUEST)
             : depth === 2 ? keyIs(buf, start, i, OBJECT) || keyIs(buf, start, i, OLD_OBJECT)
             : depth === 3 ? keyIs(buf, start, i, METADATA)
@@ -191,6 +206,7 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
         }
       }
     } else if (c === LBRACE || c === LBRACKET) {
+      uidNext = false;
       const isObject = c === LBRACE;
       if (keyMatched === 4 && !isObject) {
         // The managedFields array: checked strictly, then stepped over.
@@ -210,16 +226,19 @@ export function scanReview(buf: Uint8Array, maxDepth: number): ScanResult {
       keyMatched = 0;
       expectKey = isObject;
     } else if (c === RBRACE || c === RBRACKET) {
+      uidNext = false;
       if (onPath === depth) onPath = depth - 1;
       depth--;
       keyMatched = 0;
     } else if (c === COMMA) {
+      uidNext = false;
       expectKey = isObjectAt[depth] === true;
       keyMatched = 0;
     } else if (c !== COLON && !isSpace(c)) {
       // A scalar value: the key before it does not lead on.
       keyMatched = 0;
+      uidNext = false;
     }
   }
-  return { tooDeep: false, spans };
+  return uid ? { tooDeep: false, spans, uid } : { tooDeep: false, spans };
 }
