@@ -12,7 +12,7 @@ import { SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARDD_KIND } from '..
 type Kind = 'sidecars' | 'vineyardds' | 'pods';
 interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
 
-export const MAX_WRITES_KEPT = 10_000;
+export const MAX_WRITES_KEPT = 1_000;
 const SIDECAR_RESOURCE = `${SIDECAR_PLURAL}.${VINEYARD_GROUP}`;
 
 /** Uids stable from run to run (previews that diff cleanly, fixtures), instead of random ones. */
