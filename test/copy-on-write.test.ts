@@ -7,19 +7,12 @@ import fjp from 'fast-json-patch';
 import { basename } from 'node:path';
 import { CopyOnWrite } from '../src/mutators/copy-on-write.js';
 import { cloneJson } from '../src/json-clone.js';
+import { deepFreeze } from '../src/immutable.js';
 import { PatchBuilder } from '../src/mutators/patch.js';
 import type { PatchOperation } from '../src/mutators/types.js';
 import { endpoints } from '../src/pipeline/endpoints.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
-}
 
 const pod = () => ({
   metadata: { name: 'p', labels: { app: 'x' }, annotations: {} },

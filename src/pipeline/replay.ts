@@ -13,11 +13,12 @@
 //   summary of everything of the context its mutators read.
 import type { AdmissionRequest, JsonObject } from '../admission/types.js';
 import { isDeepFrozen } from '../immutable.js';
+import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint } from './endpoint.js';
 
 /** What the mutators gave, as runPipeline turns it into an Outcome. */
 export interface MutatorsResult {
-  patch: import('../mutators/types.js').PatchOperation[];
+  patch: PatchOperation[];
   warnings: string[];
   denial?: { code: number; message: string };
   /** The patch as the response carries it (base64 of its JSON); set once encoded. */
@@ -35,6 +36,8 @@ interface Kept extends ObjectWork { endpoint: Endpoint<any>; req: AdmissionReque
 
 /** Contexts kept per object and endpoint: a pod replayed under many different contexts is not worth keeping. */
 const MAX_CONTEXTS = 4;
+/** Request shapes kept per object (endpoints, dry runs...): few see one object. */
+const MAX_REQUESTS = 8;
 
 function sameButUid(a: AdmissionRequest, b: AdmissionRequest): boolean {
   if (a === b) return true;
@@ -64,8 +67,8 @@ export class PipelineReplay {
     if (!isDeepFrozen(req.object) || !endpoint.replayKey) return undefined;
     const list = this.byObject.get(req.object as object) ?? [];
     const work: Kept = { endpoint, req, obj, results: new Map() };
-    // Few endpoints see one object; a new request shape replaces the oldest.
-    if (list.length >= 8) list.shift();
+    // A new request shape replaces the oldest.
+    if (list.length >= MAX_REQUESTS) list.shift();
     list.push(work);
     this.byObject.set(req.object as object, list);
     return work;
