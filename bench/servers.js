@@ -99,7 +99,7 @@ export async function stopChild(proc, graceMs = 15_000) {
   return r;
 }
 
-export function startWebhook({ core, resourcesDir, certDir, logLevel, cpuProfDir, nodeOptions = [] }) {
+export function startWebhook({ core, resourcesDir, certDir, logLevel, cpuProfDir, nodeOptions = [], env = {} }) {
   const nodeArgs = [
     ...nodeOptions,
     ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
@@ -114,7 +114,7 @@ export function startWebhook({ core, resourcesDir, certDir, logLevel, cpuProfDir
     } catch {
       return undefined;
     }
-  });
+  }, env);
 }
 
 export function startCeiling({ core, certDir, cpuProfDir }) {
