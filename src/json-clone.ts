@@ -3,6 +3,11 @@
 // each giving exactly what the one it replaces gives: for anything but plain
 // data they hand over to it.
 
+/** An object or an array: what a JSON Pointer can step into. */
+export type Container = Record<string, unknown> | unknown[];
+
+export const isContainer = (v: unknown): v is Container => typeof v === 'object' && v !== null;
+
 const UNUSUAL = Symbol('not plain JSON data');
 /** Deeper than any Kubernetes object: a cycle, left to JSON.stringify to refuse. */
 const MAX_DEPTH = 1000;

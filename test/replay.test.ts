@@ -7,10 +7,9 @@ import t from 'tap';
 import { basename } from 'node:path';
 import { endpoints } from '../src/pipeline/endpoints.js';
 import { runPipeline, type Outcome } from '../src/pipeline/run.js';
-import { PipelineReplay } from '../src/pipeline/replay.js';
+import { freezeRequestObjects, PipelineReplay } from '../src/pipeline/replay.js';
 import { sidecarReplayKey } from '../src/pipeline/resolve-sidecar.js';
 import { injectSidecar, type SidecarContext } from '../src/mutators/inject-sidecar.js';
-import { deepFreeze } from '../src/immutable.js';
 import type { AdmissionRequest, JsonObject } from '../src/admission/types.js';
 import type { Sidecar } from '../src/vineyard/sidecar.js';
 import { fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
@@ -18,8 +17,7 @@ import { fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
 /** The request as the server's replay cache hands it out: objects deep-frozen, a new uid. */
 function frozenRequest(req: AdmissionRequest): AdmissionRequest {
   const copy = structuredClone(req);
-  deepFreeze(copy.object);
-  deepFreeze(copy.oldObject);
+  freezeRequestObjects(copy);
   return copy;
 }
 const withUid = (req: AdmissionRequest, uid: string): AdmissionRequest => ({ ...req, uid });

@@ -73,6 +73,22 @@ t.test('HTTP/2 over ALPN serves the same review', async t => {
   t.equal(health.status, 200);
 });
 
+t.test('HTTP/2: a body that is not JSON is a 400, without a connection header for Node to warn about', async t => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const session = h2connect(srv);
+  t.teardown(() => session.close());
+  const r = await h2(session, 'POST', '/mutate-v1-pod-sidecar', '{"apiVersion": ');
+  t.equal(r.status, 400);
+  t.match(r.json(), { code: 400 });
+  await new Promise(res => setImmediate(res));
+  t.same(warnings.filter(w => /connection header/i.test(w)), []);
+  const again = await h2(session, 'POST', '/mutate-v1-pod-sidecar', podReview(injectablePod()));
+  t.equal(again.status, 200, 'the session serves the next review');
+});
+
 t.test('no change: no patch and no patchType', async t => {
   const r = await h1(srv, 'POST', '/quiet', podReview({ metadata: { name: 'x' }, spec: {} }));
   const res = r.json().response;

@@ -75,8 +75,7 @@ function parseSecret(secret: V1Secret): Parsed {
   };
 }
 
-function stateOf(secret: V1Secret, now: number): CaState {
-  const p = parseSecret(secret);
+function stateOf(secret: V1Secret, now: number, p: Parsed = parseSecret(secret)): CaState {
   const cas = [p.current, p.previous].filter((c): c is CaEntry => !!c && !expired(c.facts, now));
   return { cas, resourceVersion: secret.metadata?.resourceVersion ?? '' };
 }
@@ -144,7 +143,7 @@ export async function syncCaSecret(o: CaSecretOptions): Promise<CaState> {
     const now = Date.now();
     const parsed = parseSecret(secret);
     const plan = planCa(parsed, now);
-    if (!plan) return stateOf(secret, now);
+    if (!plan) return stateOf(secret, now, parsed);
     const current = plan.newCa ? await newCa(o) : parsed.current!;
     const previous = plan.newCa ? plan.keepPrevious : undefined;
     try {

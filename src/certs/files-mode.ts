@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../server/tls-server.js';
 import { bundleFacts, checkPair, type PairFacts } from './pem.js';
+import { readIfExists } from './read-if-exists.js';
 import { Listeners, noCertEvents, type CertEvents, type CertSource } from './source.js';
 
 export interface FilesModeOptions {
@@ -38,11 +39,6 @@ export function filesInDir(dir: string): { certFile: string; keyFile: string; ca
   return { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
 }
 
-async function readIf(path: string | undefined): Promise<string | undefined> {
-  if (!path) return undefined;
-  try { return await readFile(path, 'utf8'); } catch { return undefined; }
-}
-
 export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSource> {
   const log = o.log.child({ component: 'certs', mode: 'files' });
   const events = o.events ?? noCertEvents;
@@ -69,7 +65,16 @@ export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSour
   }
 
   async function reportCa(): Promise<void> {
-    const ca = bundleFacts((await readIf(o.caFile)) ?? '');
+    if (!o.caFile) return;
+    let text: string | undefined;
+    try {
+      text = await readIfExists(o.caFile);
+    } catch (e) {
+      // Only the CA's expiry metric depends on it; serving goes on.
+      log.warn({ err: (e as Error).message }, 'CA file unreadable: its expiry is not reported');
+      return;
+    }
+    const ca = bundleFacts(text ?? '');
     if (ca.length > 0) events.expiry('ca', new Date(Math.min(...ca.map(c => c.notAfter.getTime()))));
   }
 

@@ -1,18 +1,15 @@
 // `self` mode (standalone and development): a CA and a serving certificate in
 // a directory, reused on the next start while valid and covering the SANs.
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { issueCa, issueServing, type KeyPairPem } from './issue.js';
+import { readIfExists } from './read-if-exists.js';
 
 const DEV_SANS = ['localhost', '127.0.0.1'];
 const DAY = 86_400_000;
 
 export interface SelfCerts { ca: string; serving: KeyPairPem; reused: boolean; dir: string }
-
-async function readIf(path: string): Promise<string | undefined> {
-  try { return await readFile(path, 'utf8'); } catch { return undefined; }
-}
 
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -42,7 +39,7 @@ function usable(ca: string, cert: string, sans: readonly string[], now: number):
 export async function loadOrCreateSelfCerts(dir: string, extraSans: readonly string[] = [], now = Date.now()): Promise<SelfCerts> {
   const sans = [...new Set([...DEV_SANS, ...extraSans])];
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const [ca, caKey, cert, key] = await Promise.all(['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map(f => readIf(join(dir, f))));
+  const [ca, caKey, cert, key] = await Promise.all(['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map(f => readIfExists(join(dir, f))));
   if (ca && cert && key && usable(ca, cert, sans, now)) return { ca, serving: { cert, key }, reused: true, dir };
 
   let caPair: KeyPairPem;

@@ -5,12 +5,8 @@
 // handful of small copies per patch instead of a deep clone per step, which
 // was the largest cost of a review.
 import fjp from 'fast-json-patch';
-import { isJsonData, jsonCopy } from '../json-clone.js';
+import { isContainer, isJsonData, jsonCopy, type Container } from '../json-clone.js';
 import type { PatchOperation } from './types.js';
-
-type Container = Record<string, unknown> | unknown[];
-
-const isContainer = (v: unknown): v is Container => typeof v === 'object' && v !== null;
 
 /** An array index as JSON Pointer writes it: digits, no leading zero ("01" is left to fast-json-patch). */
 function isIndex(key: string): boolean {

@@ -3,7 +3,7 @@
 // appended items, parents created earlier) and the result always applies.
 import { CopyOnWrite } from './copy-on-write.js';
 import type { Mutation, PatchOperation } from './types.js';
-import { isJsonData } from '../json-clone.js';
+import { isContainer, isJsonData, type Container } from '../json-clone.js';
 
 export type Segment = string | number;
 
@@ -20,10 +20,6 @@ export function pointer(segs: readonly Segment[]): string {
   for (const seg of segs) out += '/' + escapeSegment(seg);
   return out;
 }
-
-type Container = Record<string, unknown> | unknown[];
-
-const isContainer = (v: unknown): v is Container => typeof v === 'object' && v !== null;
 
 function own(obj: Container, key: Segment): unknown {
   if (Array.isArray(obj)) return typeof key === 'number' ? obj[key] : undefined;

@@ -12,11 +12,17 @@
 // - the endpoint's replayKey gives the same string for the new context: a
 //   summary of everything of the context its mutators read.
 import type { AdmissionRequest, JsonObject } from '../admission/types.js';
-import { isDeepFrozen } from '../immutable.js';
+import { deepFreeze, isDeepFrozen } from '../immutable.js';
 import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint } from './endpoint.js';
 
 /** What the mutators gave, as runPipeline turns it into an Outcome. */
+/** Freezes a request's object and oldObject, each as a root this module recognises. */
+export function freezeRequestObjects(request: { object?: unknown; oldObject?: unknown }): void {
+  deepFreeze(request.object);
+  deepFreeze(request.oldObject);
+}
+
 export interface MutatorsResult {
   patch: PatchOperation[];
   warnings: string[];

@@ -113,6 +113,9 @@ export function buildApp(opts: AppOptions): App {
     const message = status === 413 ? `the request body is larger than the limit of ${opts.bodyLimit} bytes (--body-limit)`
       : status === 415 ? `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`
       : status === 500 ? 'internal error' : err.message;
+    // fastify asks to close the connection after a body it could not parse;
+    // HTTP/2 has no such header (Node warns and drops it): the stream ends anyway.
+    if (req.raw.httpVersionMajor === 2) reply.removeHeader('connection');
     metrics.errors.inc({ kind: status === 500 ? 'internal' : `http_${status}` });
     // `reason`, not `msg`: pino's own msg would come second and JSON readers keep only one.
     if (status === 500) req.log.error({ err, url: req.url }, 'request failed');

@@ -15,6 +15,7 @@
 // managedFields) was checked on the identical bytes when the first was parsed.
 import { decodeReview } from '../admission/review.js';
 import { deepFreeze } from '../immutable.js';
+import { freezeRequestObjects } from '../pipeline/replay.js';
 import { parseJsonBodyAt } from './body.js';
 import type { ElidedSpan } from './json-scan.js';
 
@@ -105,8 +106,6 @@ export class ReplayCache {
 
 /** Freezes a review's objects, then the review (each object recorded as a frozen root the pipeline can recognise). */
 function frozenReview(review: Record<string, unknown>): NonNullable<Entry['review']> {
-  const request = review.request as Record<string, unknown>;
-  deepFreeze(request.object);
-  deepFreeze(request.oldObject);
+  freezeRequestObjects(review.request as Record<string, unknown>);
   return deepFreeze(review) as NonNullable<Entry['review']>;
 }
