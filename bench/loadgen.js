@@ -191,9 +191,26 @@ async function runPhase(msg) {
   };
   const onBroken = (c, p, reason) => {
     conns = conns.filter(x => x !== c);
+    const idle = free.indexOf(c);
+    if (idle >= 0) free.splice(idle, 1);
     if (p) { inFlight--; fail(reason); }
-    else if (!stopped) fail(reason);
+    else if (!stopped) redial();
     maybeFinish();
+  };
+  // An idle connection the server closed (its keep-alive timeout, 120 s for the
+  // webhook: an open-loop phase leaves most connections idle) is no error: a
+  // client dials a new one, as kube-apiserver's does.
+  const redial = () => {
+    // Handlers only once connected: a failed dial is one error, not another redial.
+    new Connection(msg.port, () => {}, () => {}).open().then((n) => {
+      n.onAnswer = onAnswer;
+      n.onBroken = onBroken;
+      conns.push(n);
+      if (stopped) return;
+      if (mode === 'closed') { if (performance.now() < end) sendOn(n, undefined); }
+      else if (due.length) sendOn(n, due.shift());
+      else free.push(n);
+    }, (err) => { if (!stopped) fail(`reconnecting: ${err.message}`); });
   };
   for (const c of conns) { c.onAnswer = onAnswer; c.onBroken = onBroken; }
 

@@ -64,3 +64,40 @@ t.test('npm run bench -- --quick runs end to end and writes its results', { skip
   t.ok(sc.saturation.answered > 0 && sc.fixedRate.answered > 0, 'answers were checked in both phases');
   t.ok(sc.ceiling.answered > 0, 'the ceiling ran');
 });
+
+t.test('the generator dials again when the server closes an idle connection', async t => {
+  // Open loop, a review every 500 ms: the connection in use sits idle past this
+  // server's 300 ms keep-alive timeout between reviews, as connections do past
+  // the webhook's 120 s in a soak.
+  const { loadOrCreateSelfCerts } = await import('../src/certs/self.js');
+  const { GeneratorPool } = await import('../bench/pool.js');
+  const { createServer } = await import('node:https');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-idle-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const certs = await loadOrCreateSelfCerts(join(dir, 'certs'));
+  let closedIdle = 0;
+  const server = createServer({ ...certs.serving }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+  });
+  server.keepAliveTimeout = 300;
+  (server as unknown as { keepAliveTimeoutBuffer: number }).keepAliveTimeoutBuffer = 0; // Node 24 adds 1 s by default
+  server.on('secureConnection', (sock) => sock.on('close', () => { closedIdle++; }));
+  await new Promise<void>(res => server.listen(0, '127.0.0.1', res));
+  t.teardown(() => { server.closeAllConnections(); server.close(); });
+  const pool = new GeneratorPool(1, 4, certs.ca);
+  t.teardown(() => pool.close());
+  await pool.scenario(SCENARIOS.find(x => x.name === 'inject-default-3k'));
+  const port = (server.address() as { port: number }).port;
+  await pool.connect(port);
+  const [r] = await pool.run({ mode: 'open', port, durationMs: 2600, rate: 2, ceiling: true });
+  t.ok(closedIdle > 0, `the server closed idle connections (${closedIdle})`);
+  t.equal(r!.failed, 0, `no failures: ${JSON.stringify(r!.errorCounts)}`);
+  t.equal(r!.answered, r!.sent, 'every review sent was answered');
+  t.ok(r!.sent >= 5, `the reviews due were sent (${r!.sent})`);
+});
