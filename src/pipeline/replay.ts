@@ -16,13 +16,13 @@ import { deepFreeze, isDeepFrozen } from '../immutable.js';
 import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint } from './endpoint.js';
 
-/** What the mutators gave, as runPipeline turns it into an Outcome. */
 /** Freezes a request's object and oldObject, each as a root this module recognises. */
 export function freezeRequestObjects(request: { object?: unknown; oldObject?: unknown }): void {
   deepFreeze(request.object);
   deepFreeze(request.oldObject);
 }
 
+/** What the mutators gave, as runPipeline turns it into an Outcome. */
 export interface MutatorsResult {
   patch: PatchOperation[];
   warnings: string[];
