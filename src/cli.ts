@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Entry point: `vineyard-webhook serve|mutate|help`.
 import { parseServeArgs, serveHelp } from './config.js';
-import { useTopTierOnly } from './jit-tiers.js';
 import { UsageError } from './flags.js';
 
 const USAGE = `Usage: vineyard-webhook <command> [flags]
@@ -23,7 +22,6 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') {
     const cfg = parseServeArgs(rest);
     if (cfg.help) { process.stdout.write(serveHelp()); return 0; }
-    useTopTierOnly();
     const { startServer, createLogger } = await import('./serve.js');
     const log = createLogger(cfg.logLevel);
     const running = await startServer(cfg, log);

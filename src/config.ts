@@ -27,7 +27,6 @@ export const serveFlags: readonly Flag[] = [
   { name: 'sidecar-mode', kind: 'string', def: 'injected', arg: 'MODE', help: 'injected: vineyardd as a container and a socket-wait command rewrite; native: vineyardd as a restartable init container (Kubernetes >= 1.29); a pod may choose with the sidecar.v6d.io/native annotation' },
   { name: 'scheduler-name', kind: 'string', def: '', arg: 'NAME', help: 'when set, pods of /mutate-v1-pod-scheduling still on default-scheduler get this schedulerName' },
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
-  { name: 'replay-entries', kind: 'string', def: '32', arg: 'N', help: 'recent review bodies remembered so that the same pod sent again (a scale-up\'s identical replicas) is not parsed or mutated again; 0 turns this off' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
   { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'help', kind: 'boolean', help: 'show this help', noEnv: true },
@@ -56,7 +55,6 @@ export interface ServeConfig {
   sidecarMode: 'injected' | 'native';
   schedulerName: string;
   bodyLimit: number;
-  replayEntries: number;
   shutdownTimeoutMs: number;
   logLevel: string;
   help: boolean;
@@ -79,11 +77,6 @@ function parseSize(flag: string, text: string): number {
   const n = Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
   if (n < 1024) throw new UsageError(`--${flag}: ${text} is too small; at least 1Ki`);
   return n;
-}
-
-function parseCount(flag: string, text: string, max: number): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) > max) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a whole number from 0 to ${max}`);
-  return Number(text);
 }
 
 export const SIDECAR_MODES = ['injected', 'native'] as const;
@@ -152,7 +145,6 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     sidecarMode: oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES),
     schedulerName,
     bodyLimit: parseSize('body-limit', str('body-limit')!),
-    replayEntries: parseCount('replay-entries', str('replay-entries')!, 1024),
     shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')!),
     logLevel,
     help: bool('help'),

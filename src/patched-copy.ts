@@ -3,9 +3,8 @@
 // and the result shares no object with either. One JSON copy of each is
 // enough: fast-json-patch's own copy (mutateDocument false) would be a second.
 import fjp from 'fast-json-patch';
-import { jsonCopy } from './json-clone.js';
 
 /** `doc` with `ops` applied; `validate` makes a bad operation (or a failed `test`) throw a JsonPatchError. */
 export function patchedCopy<T>(doc: T, ops: readonly fjp.Operation[], validate = true): T {
-  return fjp.applyPatch(jsonCopy(doc), jsonCopy(ops) as fjp.Operation[], validate, true).newDocument;
+  return fjp.applyPatch(fjp.deepClone(doc) as T, fjp.deepClone(ops) as fjp.Operation[], validate, true).newDocument;
 }

@@ -130,7 +130,6 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     logger: log,
     metrics,
     bodyLimit: cfg.bodyLimit,
-    replayEntries: cfg.replayEntries,
     readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet')],
     // In a cluster only: in memory, events would pile up unread. The hostname is the pod's name.
     ...(cluster ? { events: { instance: hostname() } } : {}),

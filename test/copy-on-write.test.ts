@@ -6,8 +6,15 @@ import fc from 'fast-check';
 import fjp from 'fast-json-patch';
 import { basename } from 'node:path';
 import { CopyOnWrite } from '../src/mutators/copy-on-write.js';
-import { cloneJson } from '../src/json-clone.js';
-import { deepFreeze } from '../src/immutable.js';
+
+/** Freezes parsed JSON all the way down, so a write to it throws. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
+}
 import { PatchBuilder } from '../src/mutators/patch.js';
 import type { PatchOperation } from '../src/mutators/types.js';
 import { endpoints } from '../src/pipeline/endpoints.js';
@@ -35,7 +42,7 @@ t.test('applies like fast-json-patch on a clone and never writes to the input', 
   ];
   for (const ops of cases) {
     const input = deepFreeze(pod());
-    const frozenOps = deepFreeze(cloneJson(ops));
+    const frozenOps = deepFreeze(structuredClone(ops));
     const cow = new CopyOnWrite(input);
     t.equal(cow.applyValidated(frozenOps), undefined, `${JSON.stringify(ops)} applies`);
     t.same(cow.root, reference(input, ops), `${JSON.stringify(ops)} gives fast-json-patch's result`);
@@ -243,7 +250,7 @@ t.test('the combined patch is checked against the object with its managedFields'
   const ok = await runPipeline(endpoint(writes) as never, request(true), deps);
   t.equal(ok.response.allowed, true);
   t.same(ok.patch, writes);
-  t.equal(fjp.validate(writes, cloneJson(request(true).object)), undefined, 'and it does apply to the object as sent');
+  t.equal(fjp.validate(writes, structuredClone(request(true).object)), undefined, 'and it does apply to the object as sent');
 
   const onManaged = await runPipeline(endpoint([{ op: 'add', path: '/metadata/managedFields', value: [] }]) as never, request(true), deps);
   t.equal(onManaged.response.allowed, true, 'an add over managedFields applies to both');

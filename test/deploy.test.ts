@@ -165,7 +165,7 @@ t.test('the Deployment: two spread, hardened, probed replicas that drain before 
   t.ok(pod.terminationGracePeriodSeconds! > needed, `grace period ${pod.terminationGracePeriodSeconds}s > preStop + --shutdown-timeout + webhook timeout = ${needed}s`);
 });
 
-t.test('NODE_OPTIONS: node accepts it, and the heap it sizes fits the memory limit', async t => {
+t.test('NODE_OPTIONS: node accepts it, and the young generation it sizes fits the memory limit', async t => {
   const c = webhookContainer(one<V1Deployment>(base, 'Deployment'));
   const nodeOptions = c.env?.find(e => e.name === 'NODE_OPTIONS')?.value;
   t.ok(nodeOptions, 'NODE_OPTIONS is set (npm run bench reads it too)');
@@ -175,15 +175,15 @@ t.test('NODE_OPTIONS: node accepts it, and the heap it sizes fits the memory lim
   t.equal(r.status, 0, `node starts with NODE_OPTIONS=${JSON.stringify(nodeOptions)}: ${r.stderr}`);
 
   const flag = (name: string) => Number(new RegExp(`--${name}=(\\d+)`).exec(nodeOptions ?? '')?.[1]);
-  const oldMb = flag('max-old-space-size'), semiMb = flag('max-semi-space-size');
-  t.ok(oldMb > 0 && semiMb > 0, 'old and semi-space sizes are given');
+  const semiMb = flag('max-semi-space-size');
+  t.ok(semiMb > 0, 'the semi-space size is given');
+  t.notMatch(nodeOptions, /--max-old-space-size/, 'no old-space cap: V8 sizes it from the memory limit, and a tight cap costs latency');
   const limit = /^(\d+)Mi$/.exec(String(c.resources?.limits?.memory ?? ''));
   t.ok(limit, 'the memory limit is in Mi');
-  // Outside the heap the server's RSS holds ~70 MB at saturation (node's own
-  // pages, TLS, malloc); V8's young generation is up to three semi-spaces.
-  const budgetMb = oldMb + 3 * semiMb + 70;
-  t.ok(budgetMb <= Number(limit?.[1]), `old ${oldMb} + young ${3 * semiMb} + 70 MB outside the heap = ${budgetMb} MB <= the ${limit?.[1]}Mi limit`);
-  t.ok(Number(r.stdout) / 1048576 >= oldMb, 'V8 took the old-space size');
+  // V8 sizes its heap from the cgroup limit it runs under, so only the young
+  // generation (up to three semi-spaces) is fixed here: it must leave most of
+  // the limit to the old space and what lies outside the heap (~70 MB).
+  t.ok(3 * semiMb + 70 < Number(limit?.[1]) / 2, `young ${3 * semiMb} + 70 MB outside the heap leave most of the ${limit?.[1]}Mi limit`);
 });
 
 t.test('the PodDisruptionBudget keeps one replica through drains', async t => {

@@ -3,6 +3,7 @@
 // user, the built CLI as an exec-form entrypoint, and a build context that
 // cannot carry secrets.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerignored, execForm, parseCopy, parseImageRef, parseStages, type Stage } from './helpers/dockerfile.js';
@@ -66,7 +67,9 @@ t.test('the entrypoint is the built CLI in exec form', async t => {
   const entry = runtime.instructions.filter(i => i.keyword === 'ENTRYPOINT');
   t.equal(entry.length, 1);
   const argv = execForm(entry[0]!.args);
-  t.same(argv, ['node', pkg.bin['vineyard-webhook']!.replace(/^\.\//, ''), 'serve'], 'node dist/cli.js serve, no shell');
+  t.same(argv, ['node', '--no-maglev', pkg.bin['vineyard-webhook']!.replace(/^\.\//, ''), 'serve'], 'node --no-maglev dist/cli.js serve, no shell');
+  const r = spawnSync(process.execPath, [...(argv ?? []).slice(1, -2), '-e', '0'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  t.equal(r.status, 0, `node accepts the entrypoint's flags: ${r.stderr}`);
   t.notOk(runtime.instructions.some(i => i.keyword === 'CMD'), 'no CMD: the Deployment passes flags as args');
   const workdir = runtime.instructions.filter(i => i.keyword === 'WORKDIR').at(-1)?.args.trim();
   t.ok(copies(runtime).some(c => c.dest.replace(/^\.\//, `${workdir}/`).replace(/\/$/, '') === `${workdir}/dist`), 'dist is copied where the entrypoint looks');

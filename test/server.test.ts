@@ -184,17 +184,14 @@ t.test('bad input gets a clear 4xx and the server serves the next request', asyn
   t.equal(after.json().response.allowed, true, 'still serving');
 });
 
-t.test('the same pod sent again with another uid: replayed, each answered with its own uid', async t => {
-  const pod = injectablePod({ labels: { app: 'replayed', 'sidecar.v6d.io/enabled': 'true' } });
-  const uids = ['replay-uid-1', 'replay-uid-2', 'replay-uid-3', 'replay-uid-4'];
-  const replayed = async (stage: string) => Number(new RegExp(`vineyard_webhook_replayed_total\\{stage="${stage}"\\} (\\d+)`).exec(await srv.app.metrics.registry.metrics())?.[1]);
-  const before = { parse: await replayed('parse'), mutators: await replayed('mutators') };
+t.test('the same pod sent again with another uid: each answered with its own uid', async t => {
+  const pod = injectablePod({ labels: { app: 'again', 'sidecar.v6d.io/enabled': 'true' } });
+  const uids = ['again-uid-1', 'again-uid-2', 'again-uid-3'];
   const answers: any[] = [];
   for (const uid of uids) answers.push((await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(pod, { uid }))).json());
   t.same(answers.map(a => a.response.uid), uids, 'every answer echoes its own uid');
   t.ok(answers.every(a => a.response.allowed && a.response.patch === answers[0].response.patch), 'the same patch for every one');
-  t.equal(await replayed('parse') - before.parse, 2, 'the third and fourth were not parsed again');
-  t.equal(await replayed('mutators') - before.mutators, 2, 'nor mutated again');
+  t.notMatch(await srv.app.metrics.registry.metrics(), /replayed/, 'no replay metric');
 });
 
 t.test('the bad-request log line keeps its reason next to the message', async t => {

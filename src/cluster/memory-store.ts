@@ -6,7 +6,6 @@ import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import { ApiError, type ClusterStore } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
-import { cloneJson } from '../json-clone.js';
 import { SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARDD_KIND } from '../vineyard/names.js';
 
 type Kind = 'sidecars' | 'vineyardds' | 'pods';
@@ -45,7 +44,7 @@ export class MemoryStore implements ClusterStore {
     const kind = o?.kind === SIDECAR_KIND ? 'sidecars' : o?.kind === VINEYARDD_KIND ? 'vineyardds' : o?.kind === 'Pod' ? 'pods' : undefined;
     if (!kind || !o?.metadata?.name) return false;
     const ns = o.metadata.namespace ?? 'default';
-    this.put(kind, ns, o.metadata.name, cloneJson(o) as Stored);
+    this.put(kind, ns, o.metadata.name, structuredClone(o) as Stored);
     return true;
   }
 
@@ -62,12 +61,12 @@ export class MemoryStore implements ClusterStore {
     obj.metadata.resourceVersion = String(++this.version);
     obj.metadata.uid ??= this.newUid();
     this.objects.set(this.key(kind, ns, name), obj);
-    return cloneJson(obj);
+    return structuredClone(obj);
   }
 
   private read<T>(kind: Kind, ns: string, name: string): T | null {
     const o = this.objects.get(this.key(kind, ns, name));
-    return o ? (cloneJson(o) as T) : null;
+    return o ? (structuredClone(o) as T) : null;
   }
 
   async getSidecar(namespace: string, name: string): Promise<Sidecar | null> {
@@ -80,7 +79,7 @@ export class MemoryStore implements ClusterStore {
     if (this.objects.has(this.key('sidecars', namespace, name))) {
       throw new ApiError(call, 409, 'AlreadyExists', `${SIDECAR_RESOURCE} "${name}" already exists`);
     }
-    const obj = cloneJson(sidecar) as Stored;
+    const obj = structuredClone(sidecar) as Stored;
     delete obj.metadata!.resourceVersion;
     delete obj.metadata!.uid;
     this.logWrite({ verb: 'create', kind: 'sidecars', namespace, name });
@@ -95,7 +94,7 @@ export class MemoryStore implements ClusterStore {
     if (sidecar.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
       throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on ${SIDECAR_RESOURCE} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
     }
-    const obj = cloneJson(sidecar) as Stored;
+    const obj = structuredClone(sidecar) as Stored;
     obj.metadata!.uid = cur.metadata?.uid;
     this.logWrite({ verb: 'update', kind: 'sidecars', namespace, name });
     return this.put('sidecars', namespace, name, obj) as Sidecar;
@@ -110,7 +109,7 @@ export class MemoryStore implements ClusterStore {
     const out: V1Pod[] = [];
     for (const [k, o] of this.objects) {
       if (!k.startsWith(`pods/${namespace}/`)) continue;
-      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(cloneJson(o) as V1Pod);
+      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(structuredClone(o) as V1Pod);
     }
     return out;
   }
@@ -125,7 +124,7 @@ export class MemoryStore implements ClusterStore {
   }
 
   async createEvent(namespace: string, event: CoreV1Event): Promise<void> {
-    this.events.push(cloneJson(event));
+    this.events.push(structuredClone(event));
     this.logWrite({ verb: 'event', kind: 'events', namespace, name: event.metadata?.name ?? '' });
   }
 

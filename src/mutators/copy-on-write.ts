@@ -5,7 +5,30 @@
 // handful of small copies per patch instead of a deep clone per step, which
 // was the largest cost of a review.
 import fjp from 'fast-json-patch';
-import { isContainer, isJsonData, jsonCopy, type Container } from '../json-clone.js';
+import { isContainer, type Container } from '../json.js';
+
+/** Plain JSON data: what its JSON copy would be equal to, so it can stand for that copy where nothing writes to it. */
+export function isJsonData(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object': {
+      if (v === null) return true;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !isJsonData(v[i])) return false;
+        return true;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+      for (const k in v) if (!isJsonData((v as Record<string, unknown>)[k])) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 import type { PatchOperation } from './types.js';
 
 /** An array index as JSON Pointer writes it: digits, no leading zero ("01" is left to fast-json-patch). */
@@ -169,7 +192,7 @@ export class CopyOnWrite {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i];
         if (copy === undefined && this.directValidated(op)) continue;
-        copy ??= jsonCopy(ops) as PatchOperation[];
+        copy ??= fjp.deepClone(ops) as PatchOperation[];
         this.apply(copy[i]!, true, i);
       }
       return undefined;

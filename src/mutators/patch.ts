@@ -1,9 +1,9 @@
 // JSON Patch construction against a working copy, so every operation is
 // computed on the object as the previous operations left it (indices of
 // appended items, parents created earlier) and the result always applies.
-import { CopyOnWrite } from './copy-on-write.js';
+import { CopyOnWrite, isJsonData } from './copy-on-write.js';
 import type { Mutation, PatchOperation } from './types.js';
-import { isContainer, isJsonData, type Container } from '../json-clone.js';
+import { isContainer, type Container } from '../json.js';
 
 export type Segment = string | number;
 

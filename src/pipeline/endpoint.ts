@@ -43,12 +43,6 @@ export interface Endpoint<C = unknown> {
   resolve(input: ResolveInput): Promise<Resolved<C>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   mutators: ReadonlyArray<NamedMutator<any, C>>;
-  /**
-   * Everything of a context the mutators read, as a string: two contexts with
-   * the same key give the same mutator results on the same request, so a
-   * replayed pod reuses them (replay.ts). Without it, nothing is reused.
-   */
-  replayKey?(ctx: C): string;
 }
 
 export const noContext = async (): Promise<Resolved<undefined>> => ({ ctx: undefined });

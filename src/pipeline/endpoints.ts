@@ -2,7 +2,7 @@
 // this server is a drop-in replacement behind the same webhook configurations.
 import type { Endpoint } from './endpoint.js';
 import { noContext } from './endpoint.js';
-import { resolveSidecar, sidecarReplayKey } from './resolve-sidecar.js';
+import { resolveSidecar } from './resolve-sidecar.js';
 import { injectSidecar } from '../mutators/inject-sidecar.js';
 import { defaultSidecarCR } from '../mutators/default-sidecar-cr.js';
 import { validateSidecarCR } from '../mutators/validate-sidecar-cr.js';
@@ -14,16 +14,14 @@ import { wireSocketHostPathMutator } from '../mutators/wire-socket-host-path.js'
 import { VINEYARD_GROUP, SIDECAR_KIND } from '../vineyard/names.js';
 
 const POD = { group: '', kind: 'Pod' };
-/** Replay key of endpoints whose mutators get no context (undefined): every context is the same. */
-const noKey = () => '';
 const SIDECAR = { group: VINEYARD_GROUP, kind: SIDECAR_KIND };
 
 export const endpoints: readonly Endpoint<any>[] = [
-  { path: '/mutate-v1-pod-sidecar', name: 'sidecar', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveSidecar, mutators: [{ name: 'inject-sidecar', mutate: injectSidecar }], replayKey: sidecarReplayKey },
-  { path: '/mutate-v1-pod', name: 'operation', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveOperation, mutators: [gateOperationMutator], replayKey: noKey },
-  { path: '/mutate-v1-pod-scheduling', name: 'scheduling', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveVineyardd, mutators: [defaultSchedulingMutator, wireSocketHostPathMutator], replayKey: (ctx) => JSON.stringify(ctx) },
-  { path: '/mutate-k8s-v6d-io-v1alpha1-sidecar', name: 'sidecar-default', expects: SIDECAR, operations: ['CREATE', 'UPDATE'], mutating: true, resolve: noContext, mutators: [defaultSidecarCR], replayKey: noKey },
-  { path: '/validate-k8s-v6d-io-v1alpha1-sidecar', name: 'sidecar-validate', expects: SIDECAR, operations: ['CREATE', 'UPDATE'], mutating: false, resolve: noContext, mutators: [validateSidecarCR], replayKey: noKey },
+  { path: '/mutate-v1-pod-sidecar', name: 'sidecar', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveSidecar, mutators: [{ name: 'inject-sidecar', mutate: injectSidecar }] },
+  { path: '/mutate-v1-pod', name: 'operation', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveOperation, mutators: [gateOperationMutator] },
+  { path: '/mutate-v1-pod-scheduling', name: 'scheduling', expects: POD, operations: ['CREATE'], mutating: true, resolve: resolveVineyardd, mutators: [defaultSchedulingMutator, wireSocketHostPathMutator] },
+  { path: '/mutate-k8s-v6d-io-v1alpha1-sidecar', name: 'sidecar-default', expects: SIDECAR, operations: ['CREATE', 'UPDATE'], mutating: true, resolve: noContext, mutators: [defaultSidecarCR] },
+  { path: '/validate-k8s-v6d-io-v1alpha1-sidecar', name: 'sidecar-validate', expects: SIDECAR, operations: ['CREATE', 'UPDATE'], mutating: false, resolve: noContext, mutators: [validateSidecarCR] },
 ];
 
 export const endpointByPath = new Map(endpoints.map(e => [e.path, e]));

@@ -111,15 +111,3 @@ export async function resolveSidecar({ req, obj, store, config, progress, call }
   return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
 }
 
-/**
- * The sidecar endpoint's replay key: the mode and the whole Sidecar CR but
- * what changes without changing an injection. spec.replicas is the default
- * CR's pod count (one more per pod: the key would never repeat);
- * resourceVersion, generation and managedFields change with it, and status is
- * the operator's. The mutators read none of them (test/replay.test.ts).
- */
-export function sidecarReplayKey({ sidecar, mode }: SidecarContext): string {
-  const { resourceVersion: _v, generation: _g, managedFields: _m, ...metadata } = sidecar.metadata ?? {};
-  const { replicas: _r, ...spec } = sidecar.spec ?? {};
-  return JSON.stringify([mode, sidecar.apiVersion, sidecar.kind, metadata, spec]);
-}

@@ -10,7 +10,6 @@ import type { PatchOperation } from '../mutators/types.js';
 import type { Endpoint, PipelineConfig, Progress } from './endpoint.js';
 import { limitProblem } from './limits.js';
 import { shapeProblem } from './object-shape.js';
-import type { MutatorsResult, PipelineReplay } from './replay.js';
 
 export type Decision = 'allowed' | 'patched' | 'denied' | 'error';
 
@@ -36,8 +35,13 @@ export interface Outcome {
 export interface RunDeps {
   store: ClusterStore;
   config: PipelineConfig;
-  /** Reuse of pure work for replayed objects (replay.ts); none when absent. */
-  replay?: PipelineReplay | undefined;
+}
+
+/** What the mutators gave, as runPipeline turns it into an Outcome. */
+interface MutatorsResult {
+  patch: PatchOperation[];
+  warnings: string[];
+  denial?: { code: number; message: string };
 }
 
 const kindOf = (req: AdmissionRequest) => `${req.kind?.group ? req.kind.group + '/' : ''}${req.kind?.kind ?? '?'}`;
@@ -52,11 +56,10 @@ export function denied(code: number, message: string, warnings: string[] = [], c
   };
 }
 
-/** `encoded`: the patch already as base64 of its JSON. */
-export function allowed(patch: PatchOperation[], warnings: string[], encoded?: string): Outcome {
+export function allowed(patch: PatchOperation[], warnings: string[]): Outcome {
   const response: Omit<AdmissionResponse, 'uid'> = { allowed: true };
   if (patch.length) {
-    response.patch = encoded ?? Buffer.from(JSON.stringify(patch)).toString('base64');
+    response.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
     response.patchType = 'JSONPatch';
   }
   if (warnings.length) response.warnings = warnings;
@@ -97,19 +100,12 @@ export async function runPipeline(
     return denied(400, `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`, [], 'bad-request');
   }
 
-  let work = deps.replay?.find(endpoint, req);
-  let obj: JsonObject;
-  if (work) {
-    obj = work.obj;
-  } else {
-    obj = withoutManagedFields(object);
-    // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
-    const malformed = shapeProblem(endpoint, req, obj);
-    if (malformed) return denied(400, malformed, [], 'bad-request');
-    const tooMuch = limitProblem(endpoint, req, obj);
-    if (tooMuch) return denied(400, tooMuch);
-    work = deps.replay?.keep(endpoint, req, obj);
-  }
+  const obj = withoutManagedFields(object);
+  // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
+  const malformed = shapeProblem(endpoint, req, obj);
+  if (malformed) return denied(400, malformed, [], 'bad-request');
+  const tooMuch = limitProblem(endpoint, req, obj);
+  if (tooMuch) return denied(400, tooMuch);
   const warnings: string[] = [];
   let ctx: unknown;
   try {
@@ -130,18 +126,10 @@ export async function runPipeline(
     throw e;
   }
 
-  const key = work && endpoint.replayKey ? endpoint.replayKey(ctx) : undefined;
-  let result = key !== undefined ? work!.results.get(key) : undefined;
-  if (result) {
-    deps.replay!.hits++;
-  } else {
-    result = runMutators(endpoint, req, object, obj, ctx, progress);
-    if (key !== undefined) deps.replay!.record(work!, key, result);
-  }
+  const result = runMutators(endpoint, req, object, obj, ctx, progress);
   warnings.push(...result.warnings);
   if (result.denial) return denied(result.denial.code, result.denial.message, warnings);
-  const outcome = allowed(result.patch, warnings, result.encoded);
-  result.encoded ??= outcome.response.patch;
+  const outcome = allowed(result.patch, warnings);
   return outcome;
 }
 
@@ -182,9 +170,7 @@ function runMutators(endpoint: Endpoint, req: AdmissionRequest, object: JsonObje
   // sent. It was just applied, validated, to that object less
   // metadata.managedFields: on the object itself only an operation that
   // reaches managedFields, or reads what it copies or tests, could fare
-  // otherwise, so only then is it checked again. (The body parser leaves
-  // managedFields as null: each of those operations passed without it, and
-  // fares the same on a present null as on the real value.)
+  // otherwise, so only then is it checked again.
   if (patch.length && obj !== object && patch.some(mayDependOnManagedFields)) {
     progress.step = 'check patch';
     const err = new CopyOnWrite(object).applyValidated(patch);

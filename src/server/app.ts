@@ -9,8 +9,7 @@ import type { Endpoint, PipelineConfig, Progress } from '../pipeline/endpoint.js
 import { denied, runPipeline, type Outcome } from '../pipeline/run.js';
 import { admissionEvent } from '../pipeline/events.js';
 import { skipOf } from '../pipeline/skip-reasons.js';
-import { ReplayCache, DEFAULT_REPLAY_ENTRIES } from './replay-cache.js';
-import { PipelineReplay } from '../pipeline/replay.js';
+import { parseJsonBody } from './body.js';
 import { budgetMs } from './deadline.js';
 import { Metrics } from './metrics.js';
 import { EventRecorder } from './event-recorder.js';
@@ -26,8 +25,6 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Extra readiness conditions (certificates, first API answer); each returns a reason when not ready. */
   readiness?: Array<() => string | undefined>;
-  /** Reviews of identical objects kept for reuse (replay-cache.ts); 0 turns reuse off. Default DEFAULT_REPLAY_ENTRIES. */
-  replayEntries?: number;
   /** Record Kubernetes Events through the store (src/pipeline/events.ts says which); none when absent. */
   events?: { instance: string; timeoutMs?: number; maxInFlight?: number };
 }
@@ -79,15 +76,11 @@ export function buildApp(opts: AppOptions): App {
     },
   }) as unknown as FastifyInstance;
 
-  const replayEntries = opts.replayEntries ?? DEFAULT_REPLAY_ENTRIES;
-  const bodies = new ReplayCache(replayEntries);
-  const replay = replayEntries > 0 ? new PipelineReplay() : undefined;
-  const deps = { store: opts.store, config: opts.config, replay };
-  metrics.countReplays(() => ({ parse: bodies.hits, mutators: replay?.hits ?? 0 }));
+  const deps = { store: opts.store, config: opts.config };
 
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(['application/json'], { parseAs: 'buffer' }, (_req, body, done) => {
-    try { done(null, bodies.parse(body as Buffer)); } catch (e) { done(e as Error, undefined); }
+    try { done(null, parseJsonBody(body as Buffer)); } catch (e) { done(e as Error, undefined); }
   });
 
   // Callback hooks: an async hook costs a promise and a microtask per request.

@@ -17,25 +17,6 @@ export class Metrics {
   readonly certRotations = new Counter({ name: 'vineyard_webhook_certificate_rotations_total', help: 'Certificates issued or reloaded, by role.', labelNames: ['role'], registers: [this.registry] });
   readonly caBundleErrors = new Counter({ name: 'vineyard_webhook_cabundle_injection_errors_total', help: 'Failed caBundle injections into webhook configurations.', registers: [this.registry] });
 
-  private replaySource?: () => { parse: number; mutators: number };
-  readonly replayed = new Counter({
-    name: 'vineyard_webhook_replayed_total',
-    help: 'Reviews of an object seen just before whose work was reused, by stage (parse: the body was not parsed again; mutators: the patch was not computed again).',
-    labelNames: ['stage'],
-    registers: [this.registry],
-    // Read from the counts at scrape time: nothing to do per review.
-    collect: () => {
-      const counts = this.replaySource?.();
-      if (!counts) return;
-      this.replayed.reset();
-      this.replayed.inc({ stage: 'parse' }, counts.parse);
-      this.replayed.inc({ stage: 'mutators' }, counts.mutators);
-    },
-  });
-
-  /** Where vineyard_webhook_replayed_total reads its counts. */
-  countReplays(source: () => { parse: number; mutators: number }): void { this.replaySource = source; }
-
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });
   }
