@@ -2,6 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import type { AdmissionRequest, JsonObject } from '../src/admission/types.js';
 import { defaultSidecarSpec } from '../src/mutators/default-sidecar-cr.js';
+import { runMutator } from './helpers/mutate.js';
 import { sidecarProblems, validateSidecarSpec } from '../src/mutators/validate-sidecar-cr.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
@@ -28,11 +29,11 @@ function request(operation: AdmissionRequest['operation'], object: unknown, oldO
 const sidecar = (spec: unknown, metadata: Record<string, unknown> = { name: NAME, namespace: NS }): Sidecar =>
   ({ apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata, ...(spec === undefined ? {} : { spec }) }) as Sidecar;
 
-const defaulted = (obj: Sidecar, req = request('CREATE', obj)): Sidecar => patchedCopy(obj, defaultSidecarSpec(req, obj).patch);
+const defaulted = (obj: Sidecar, req = request('CREATE', obj)): Sidecar => patchedCopy(obj, runMutator(defaultSidecarSpec, req, obj).patch);
 
 const validate = (spec: unknown, operation: AdmissionRequest['operation'] = 'CREATE', oldSpec?: unknown) => {
   const obj = sidecar(spec);
-  return validateSidecarSpec(request(operation, obj, oldSpec === undefined ? undefined : sidecar(oldSpec)), obj);
+  return runMutator(validateSidecarSpec, request(operation, obj, oldSpec === undefined ? undefined : sidecar(oldSpec)), obj);
 };
 
 /** The field errors inside a denial message, without the `Kind "name" is invalid:` head. */
@@ -43,7 +44,7 @@ function errorsOf(message: string | undefined): string {
 t.test('defaulting', async t => {
   t.test('an empty spec gets exactly the spec §2 defaults, socket rendered with namespace and name', async t => {
     const obj = sidecar({});
-    const out = defaultSidecarSpec(request('CREATE', obj), obj);
+    const out = runMutator(defaultSidecarSpec, request('CREATE', obj), obj);
     t.same(out.warnings, []);
     const result = patchedCopy(obj, out.patch);
     for (const d of SIDECAR_DEFAULTS) t.same(getPath(result.spec, d.path), d.value(NS, NAME), d.path.join('.'));
@@ -58,7 +59,7 @@ t.test('defaulting', async t => {
       let parent: Record<string, unknown> = obj.spec as Record<string, unknown>;
       for (const seg of d.path.slice(0, -1)) parent = parent[seg] as Record<string, unknown>;
       delete parent[d.path[d.path.length - 1]!];
-      const out = defaultSidecarSpec(request('CREATE', obj), obj);
+      const out = runMutator(defaultSidecarSpec, request('CREATE', obj), obj);
       t.same(out.patch, [{ op: 'add', path: `/spec/${d.path.join('/')}`, value: d.value(NS, NAME) }], d.path.join('.'));
     }
   });
@@ -89,7 +90,7 @@ t.test('defaulting', async t => {
 
   t.test('without a name (generateName) the socket is left unset with a warning, everything else is filled', async t => {
     const obj = sidecar({}, { generateName: 'sc-', namespace: NS });
-    const out = defaultSidecarSpec(request('CREATE', obj), obj);
+    const out = runMutator(defaultSidecarSpec, request('CREATE', obj), obj);
     const result = patchedCopy(obj, out.patch);
     t.equal(result.spec?.vineyard?.socket, undefined);
     t.equal(result.spec?.vineyard?.image, 'vineyardcloudnative/vineyardd:latest');
@@ -100,7 +101,7 @@ t.test('defaulting', async t => {
   t.test('fields of the wrong type are never overwritten', async t => {
     for (const spec of ['big', 7, [], true]) {
       const obj = sidecar(spec);
-      t.same(defaultSidecarSpec(request('CREATE', obj), obj).patch, [], `spec ${JSON.stringify(spec)}`);
+      t.same(runMutator(defaultSidecarSpec, request('CREATE', obj), obj).patch, [], `spec ${JSON.stringify(spec)}`);
     }
     const obj = sidecar({ vineyard: 'big', service: { port: '9600' }, metric: { enable: 'yes' } });
     const result = defaulted(obj);
@@ -113,7 +114,7 @@ t.test('defaulting', async t => {
   t.test('DELETE and CONNECT: no patch', async t => {
     for (const op of ['DELETE', 'CONNECT'] as const) {
       const obj = sidecar({});
-      t.same(defaultSidecarSpec(request(op, obj), obj), { patch: [], warnings: [] }, op);
+      t.same(runMutator(defaultSidecarSpec, request(op, obj), obj), { patch: [], warnings: [] }, op);
     }
   });
 
@@ -133,7 +134,7 @@ t.test('defaulting', async t => {
       const result = defaulted(obj);
       const kept = chosen.every((d, i) => JSON.stringify(getPath(result.spec, d.path)) === JSON.stringify(values[i]));
       const filled = SIDECAR_DEFAULTS.every(d => chosen.includes(d) || JSON.stringify(getPath(result.spec, d.path)) === JSON.stringify(d.value(NS, NAME)));
-      const again = defaultSidecarSpec(request('CREATE', result), result).patch.length === 0;
+      const again = runMutator(defaultSidecarSpec, request('CREATE', result), result).patch.length === 0;
       return kept && filled && again;
     }));
     t.pass('property held');
@@ -142,7 +143,7 @@ t.test('defaulting', async t => {
   t.test('never throws, whatever JSON the spec holds', async t => {
     fc.assert(fc.property(fc.jsonValue(), fc.jsonValue(), (spec, metadata) => {
       const obj = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata, spec } as unknown as Sidecar;
-      const out = defaultSidecarSpec(request('UPDATE', obj), obj);
+      const out = runMutator(defaultSidecarSpec, request('UPDATE', obj), obj);
       patchedCopy(obj, out.patch);
       return true;
     }));
@@ -351,8 +352,8 @@ t.test('validation', async t => {
   t.test('wrong JSON types never throw', async t => {
     fc.assert(fc.property(shaped, shaped, anything, (spec, oldSpec, metadata) => {
       const obj = { metadata, spec } as unknown as Sidecar;
-      const out = validateSidecarSpec(request('UPDATE', obj, sidecar(oldSpec)), obj);
-      const d = defaultSidecarSpec(request('CREATE', obj), obj);
+      const out = runMutator(validateSidecarSpec, request('UPDATE', obj, sidecar(oldSpec)), obj);
+      const d = runMutator(defaultSidecarSpec, request('CREATE', obj), obj);
       patchedCopy(obj, d.patch);
       return out.patch.length === 0 && (out.denial === undefined || out.denial.code === 422);
     }), { numRuns: 300 });

@@ -1,34 +1,10 @@
 // Applying JSON Patch operations without deep-copying the document: before an
 // operation, the objects and arrays on its path are copied (shallowly, once
 // each), so it mutates only those copies. The input (the request's object,
-// values of earlier operations) is never written, and a 10 KB pod costs a
-// handful of small copies per patch instead of a deep clone per step, which
-// was the largest cost of a review.
+// values of operations) is never written, and a pod costs a handful of small
+// copies per patch instead of a deep clone.
 import fjp from 'fast-json-patch';
 import { isContainer, type Container } from '../json.js';
-
-/** Plain JSON data: what its JSON copy would be equal to, so it can stand for that copy where nothing writes to it. */
-export function isJsonData(v: unknown): boolean {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v);
-    case 'object': {
-      if (v === null) return true;
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (!(i in v) || !isJsonData(v[i])) return false;
-        return true;
-      }
-      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-      for (const k in v) if (!isJsonData((v as Record<string, unknown>)[k])) return false;
-      return true;
-    }
-    default:
-      return false;
-  }
-}
 import type { PatchOperation } from './types.js';
 
 /** An array index as JSON Pointer writes it: digits, no leading zero ("01" is left to fast-json-patch). */
@@ -46,20 +22,21 @@ function isIndex(key: string): boolean {
 const isPrototypeKey = (keys: readonly string[], t: number): boolean =>
   keys[t] === '__proto__' || (keys[t] === 'prototype' && t > 0 && keys[t - 1] === 'constructor');
 
-/** The keys of a JSON pointer, unescaped (`/a/b~1c` is '', a, b/c: the keys start at index 1). */
-function pointerKeys(path: string): string[] {
-  const keys = path.split('/');
-  for (let t = 1; t < keys.length; t++) if (keys[t]!.indexOf('~') !== -1) keys[t] = fjp.unescapePathComponent(keys[t]!);
-  return keys;
-}
-
 export class CopyOnWrite {
-  private readonly owned = new Set<object>();
+  private owned = new Set<object>();
 
   constructor(private current: unknown) {}
 
-  /** The document as the operations so far have left it (share it read-only). */
+  /** The document as the operations so far have left it. */
   get root(): unknown { return this.current; }
+
+  /**
+   * Makes the current document read-only: later operations copy what they
+   * touch again, so whoever was handed `root` keeps seeing it unchanged.
+   */
+  seal(): void {
+    this.owned = new Set();
+  }
 
   private own<V extends Container>(v: V): V {
     if (this.owned.has(v)) return v;
@@ -104,13 +81,13 @@ export class CopyOnWrite {
    * (equal ones), for fast-json-patch to apply (or refuse, with its error).
    * Why: this is most of a review's patch work, and fast-json-patch parses
    * the pointer and checks the path once more for every operation.
-   * `keys[first..]` are the operation's keys, unescaped.
+   * `keys` are the operation's keys, unescaped.
    */
-  private direct(op: string, keys: readonly string[], first: number, value: unknown): boolean {
+  private direct(op: string, keys: readonly string[], value: unknown): boolean {
     const last = keys.length - 1;
-    if ((op !== 'add' && op !== 'replace' && op !== 'remove') || last < first || !isContainer(this.current)) return false;
+    if ((op !== 'add' && op !== 'replace' && op !== 'remove') || last < 0 || !isContainer(this.current)) return false;
     let cur: Container = this.current = this.own(this.current);
-    for (let t = first; t < last; t++) {
+    for (let t = 0; t < last; t++) {
       const key = keys[t]!;
       let at: string | number = key;
       if (Array.isArray(cur)) {
@@ -145,28 +122,11 @@ export class CopyOnWrite {
   }
 
   /**
-   * What PatchBuilder applies (unvalidated, prototype keys unbanned): `keys`
-   * are the unescaped keys of `op.path`, which it already has. True when it
-   * went the direct way, which fast-json-patch's validation would accept as
-   * it is (given a plain JSON value).
+   * What PatchBuilder applies (unvalidated, prototype keys unbanned, as it
+   * always has): `keys` are the unescaped keys of `op.path`, which it already has.
    */
-  applyAt(op: PatchOperation, keys: readonly string[]): boolean {
-    if (this.direct(op.op, keys, 0, (op as { value?: unknown }).value)) return true;
-    this.apply(op, false, 0, false);
-    return false;
-  }
-
-  /** `direct` for an operation that must pass fast-json-patch's validation: only plain JSON with the members it requires. */
-  private directValidated(op: unknown): boolean {
-    if (typeof op !== 'object' || op === null || Array.isArray(op)) return false;
-    const { op: kind, path, value } = op as { op?: unknown; path?: unknown; value?: unknown };
-    if (typeof kind !== 'string' || typeof path !== 'string' || path[0] !== '/') return false;
-    if (kind !== 'remove' && value === undefined) return false;
-    return isJsonData(op) && this.direct(kind, pointerKeys(path), 1, value);
-  }
-
-  /** fjp.applyOperation on this document, writing only to its own copies. */
-  apply(op: PatchOperation, validate: boolean, index: number, banPrototypeModifications = true): void {
+  applyAt(op: PatchOperation, keys: readonly string[]): void {
+    if (this.direct(op.op, keys, (op as { value?: unknown }).value)) return;
     if (op.op === 'move' && isContainer(this.current)) {
       // A move removes, then adds at a path whose array indices may have
       // shifted: the simple path copy cannot know what it will touch.
@@ -174,31 +134,6 @@ export class CopyOnWrite {
       this.owned.add(this.current as object);
     }
     this.ownPath(op.path);
-    this.current = fjp.applyOperation(this.current, op, validate, true, banPrototypeModifications, index).newDocument;
-  }
-
-  /**
-   * What fjp.validate(ops, document) checks, without its deep copy of the
-   * document: a JSON copy of the operations (the one fjp.validate makes) is
-   * applied with validation. Returns the error, or undefined with the
-   * operations applied. After an error the document is half patched: drop it.
-   */
-  applyValidated(ops: readonly PatchOperation[]): InstanceType<typeof fjp.JsonPatchError> | undefined {
-    try {
-      if (!Array.isArray(ops)) throw new fjp.JsonPatchError('Patch sequence must be an array', 'SEQUENCE_NOT_AN_ARRAY');
-      // Plain JSON operations are applied as they are: their JSON copy would
-      // be equal, and the document never writes to a value it does not own.
-      let copy: PatchOperation[] | undefined;
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i];
-        if (copy === undefined && this.directValidated(op)) continue;
-        copy ??= fjp.deepClone(ops) as PatchOperation[];
-        this.apply(copy[i]!, true, i);
-      }
-      return undefined;
-    } catch (e) {
-      if (e instanceof fjp.JsonPatchError) return e;
-      throw e;
-    }
+    this.current = fjp.applyOperation(this.current, op, false, true, false).newDocument;
   }
 }

@@ -14,11 +14,11 @@ import {
   VINEYARDD_NAMESPACE_LABEL,
 } from '../vineyard/names.js';
 import { isLabelValue, isSubdomain } from '../vineyard/label-rules.js';
-import { PatchBuilder } from './patch.js';
+import type { PatchBuilder } from './patch.js';
 import { containersOf, envIndex, envOf, listOf, podAnnotations, podLabels } from './pod-helpers.js';
 import { podDisplayName } from './pod-name.js';
 import { requiredJobs } from './required-jobs.js';
-import type { Mutation, NamedMutator } from './types.js';
+import type { NamedMutator, Verdict } from './types.js';
 import { allow, deny } from './types.js';
 import { readVineyarddLabel, type SchedulingContext } from './vineyardd-cluster.js';
 
@@ -74,7 +74,7 @@ function wireRequiredJobs(req: AdmissionRequest, pod: Readonly<V1Pod>, jobs: rea
   }
 }
 
-export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SchedulingContext): Mutation {
+export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SchedulingContext, p: PatchBuilder): Verdict {
   const labels = podLabels(pod);
   const vineyardd = readVineyarddLabel(labels);
   if (vineyardd.kind === 'absent') return allow();
@@ -86,7 +86,6 @@ export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, c
     return deny(`${podDisplayName(req, pod)}: annotation ${REQUIRED_ANNOTATION} names job ${JSON.stringify(badJob)}, which cannot be a job name (the Vineyard scheduler keeps each job's objects in a ConfigMap named after it: lower-case letters, digits, '-' and '.'); list the required jobs' ${JOB_LABEL} values separated by commas, or none`);
   }
 
-  const p = new PatchBuilder(pod);
   const warnings: string[] = [];
   const { ref } = vineyardd;
   // Label values cannot hold `/`: the API server would reject the pod as written.
@@ -100,7 +99,7 @@ export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, c
   if (ctx.schedulerName && (!current || current === DEFAULT_SCHEDULER)) {
     p.set(['spec', 'schedulerName'], ctx.schedulerName);
   }
-  return p.mutation(warnings);
+  return allow(warnings);
 }
 
 export const defaultSchedulingMutator: NamedMutator<V1Pod, SchedulingContext> = { name: 'default-scheduling', mutate: defaultScheduling };

@@ -5,8 +5,8 @@ import type { AdmissionRequest } from '../admission/types.js';
 import type { Sidecar } from '../vineyard/sidecar.js';
 import type { SidecarDefault } from '../vineyard/sidecar-defaults.js';
 import { missingDefaults } from '../vineyard/sidecar-defaults.js';
-import { PatchBuilder } from './patch.js';
-import type { Mutation, NamedMutator } from './types.js';
+import type { PatchBuilder } from './patch.js';
+import type { NamedMutator, Verdict } from './types.js';
 import { allow } from './types.js';
 import { isObject } from '../json.js';
 import { objectName } from './pod-name.js';
@@ -31,7 +31,7 @@ const dependsOnName = (d: SidecarDefault): boolean => d.value('namespace', 'a') 
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>): Mutation {
+export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>, _ctx: unknown, patch: PatchBuilder): Verdict {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const meta: Record<string, unknown> = isObject(obj.metadata) ? obj.metadata as Record<string, unknown> : {};
   const namespace = text(meta.namespace) || req.namespace || '';
@@ -39,7 +39,6 @@ export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>
   const spec: unknown = obj.spec;
   if (spec !== undefined && spec !== null && !isObject(spec)) return allow();
 
-  const patch = new PatchBuilder(obj);
   const warnings: string[] = [];
   for (const d of missingDefaults(spec)) {
     if (!parentsFillable(spec, d.path)) continue;
@@ -52,7 +51,7 @@ export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>
     }
     patch.set(['spec', ...d.path], d.value(namespace, name));
   }
-  return patch.mutation(warnings);
+  return allow(warnings);
 }
 
 export const defaultSidecarCR: NamedMutator<Sidecar, unknown> = { name: 'default-sidecar-cr', mutate: defaultSidecarSpec };

@@ -20,12 +20,12 @@ import {
   REQUIRED_ANNOTATION,
 } from '../vineyard/names.js';
 import { isLabelValue } from '../vineyard/label-rules.js';
-import { PatchBuilder } from './patch.js';
+import type { PatchBuilder } from './patch.js';
 import { containersOf, envIndex, isTrue, podAnnotations, podLabels } from './pod-helpers.js';
 import { podDisplayName } from './pod-name.js';
 import { requiredJobs } from './required-jobs.js';
-import type { Mutation, NamedMutator } from './types.js';
-import { deny } from './types.js';
+import type { NamedMutator, Verdict } from './types.js';
+import { allow, deny } from './types.js';
 
 const ASSEMBLY_TYPES = ['local', 'distributed'] as const;
 const REPARTITION_TYPES = ['dask'] as const;
@@ -98,10 +98,9 @@ const FIELD_ENV = [
   { name: POD_NAMESPACE_ENV, fieldPath: 'metadata.namespace' },
 ] as const;
 
-export function gateOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Mutation {
+export function gateOperation(req: AdmissionRequest, pod: Readonly<V1Pod>, _ctx: unknown, p: PatchBuilder): Verdict {
   const plan = planOperation(req, pod);
   if (plan.denial) return deny(plan.denial, 403, plan.warnings);
-  const p = new PatchBuilder(pod);
   for (const field of ['initContainers', 'containers'] as const) {
     for (const { index, container } of containersOf(pod, field)) {
       for (const { name, fieldPath } of FIELD_ENV) {
@@ -114,7 +113,7 @@ export function gateOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Muta
     const marker = labelledJobsValue(plan.jobs);
     if (podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] !== marker) p.set(['metadata', 'annotations', OPERATION_LABELLED_ANNOTATION], marker);
   }
-  return p.mutation(plan.warnings);
+  return allow(plan.warnings);
 }
 
 export const gateOperationMutator: NamedMutator<V1Pod, unknown> = { name: 'gate-operation', mutate: gateOperation };

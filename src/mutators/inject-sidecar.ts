@@ -3,18 +3,18 @@
 // a second call (reinvocation) changes nothing.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../admission/types.js';
-import type { Sidecar } from '../vineyard/sidecar.js';
+import type { Sidecar, SidecarMode } from '../vineyard/sidecar.js';
 import { sidecarSpecWithDefaults } from '../vineyard/sidecar-defaults.js';
 import {
   METRICS_CONTAINER, NAME_LABEL, ROLE_LABEL, ROLE_LABEL_VALUE, RPC_LABEL, RPC_LABEL_VALUE, SIDECAR_CONTAINER,
   SIDECAR_ENABLED_LABEL, SIDECAR_NATIVE_ANNOTATION, SIDECAR_STATUS_ANNOTATION, SOCKET_ENV, SOCKET_VOLUME,
 } from '../vineyard/names.js';
-import { PatchBuilder } from './patch.js';
+import type { PatchBuilder } from './patch.js';
 import { podDisplayName } from './pod-name.js';
 import { containersOf, isTrue, mountsOf, podAnnotations, podLabels, volumesOf } from './pod-helpers.js';
 import { setEnvValue } from './set-env.js';
 import { socketWaitRewrite } from './socket-wait-command.js';
-import { allow, deny, type Mutation } from './types.js';
+import { allow, deny, type Verdict } from './types.js';
 import { isLabelValue } from '../vineyard/label-rules.js';
 import { metricsContainer, normalMountPath, sidecarLayout, sidecarVolumes, vineyarddContainer, type SidecarLayout } from './vineyardd-container.js';
 
@@ -22,7 +22,7 @@ export interface SidecarContext {
   /** The Sidecar CR as read (or, for a dry run of a first pod, as it would be created). */
   sidecar: Sidecar;
   /** Server default, overridden per pod by the sidecar.v6d.io/native annotation. */
-  mode: 'injected' | 'native';
+  mode: SidecarMode;
 }
 
 /** Why a pod gets no injection, or undefined when it should get one. Shared with the resolver, which must not write for skipped pods. */
@@ -84,7 +84,7 @@ function ownMountClashes(vineyardd: Readonly<V1Container>, sidecar: Readonly<Sid
   return problems;
 }
 
-export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SidecarContext): Mutation {
+export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SidecarContext, b: PatchBuilder): Verdict {
   if (injectionSkipReason(pod)) return allow();
   const podRef = podDisplayName(req, pod);
   if (!Array.isArray(pod.spec?.containers)) return deny(`${podRef}: spec.containers must be a list of containers`, 400);
@@ -103,7 +103,6 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   ];
   if (problems.length) return deny(problems.join('; '), 400);
 
-  const b = new PatchBuilder(pod);
   const warnings: string[] = [];
 
   // App containers first: their indices are those of the original pod.
@@ -137,5 +136,5 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   else warnings.push(`${podRef}: Sidecar name ${name} is not a valid label value (at most 63 characters): label ${NAME_LABEL} was not set, so the Sidecar's rpc Service will not select this pod; use a shorter Sidecar name`);
   for (const [k, v] of wanted) if (labels[k] !== v) b.set(['metadata', 'labels', k], v);
   b.set(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION], JSON.stringify({ sidecar: name, mode: native ? 'native' : 'container' }));
-  return b.mutation(warnings);
+  return allow(warnings);
 }

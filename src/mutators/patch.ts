@@ -1,8 +1,11 @@
-// JSON Patch construction against a working copy, so every operation is
-// computed on the object as the previous operations left it (indices of
-// appended items, parents created earlier) and the result always applies.
-import { CopyOnWrite, isJsonData } from './copy-on-write.js';
-import type { Mutation, PatchOperation } from './types.js';
+// JSON Patch construction against one copy-on-write draft of the object,
+// shared by an endpoint's mutators in turn: every operation is computed on
+// the object as the previous operations left it (indices of appended items,
+// parents created earlier), so the combined patch applies to the object as
+// sent. The fixture and fuzz tests apply every combined patch with
+// validation; the pipeline does not check it again per review.
+import { CopyOnWrite } from './copy-on-write.js';
+import type { PatchOperation } from './types.js';
 import { isContainer, type Container } from '../json.js';
 
 export type Segment = string | number;
@@ -40,21 +43,26 @@ function nest(rest: readonly Segment[], value: unknown): unknown {
 export class PatchBuilder {
   readonly ops: PatchOperation[] = [];
   /** Copy on write: the original is never modified, and only what the operations touch is copied. */
-  private readonly cow: CopyOnWrite;
-  /** Every operation so far was applied as validation would have it (see mutation()). */
-  private checked = true;
+  private readonly draft: CopyOnWrite;
 
-  constructor(private readonly original: unknown) {
-    this.cow = new CopyOnWrite(original);
+  constructor(original: unknown) {
+    this.draft = new CopyOnWrite(original);
   }
 
-  private get working(): unknown { return this.cow.root; }
-
   /** The document as the operations so far have left it. */
-  get doc(): unknown { return this.working; }
+  get doc(): unknown { return this.draft.root; }
+
+  /**
+   * `doc`, from now on unchanged by later operations: what the pipeline hands
+   * the next mutator to read while it writes through this builder.
+   */
+  snapshot(): unknown {
+    this.draft.seal();
+    return this.draft.root;
+  }
 
   get(segs: readonly Segment[]): unknown {
-    let cur: unknown = this.working;
+    let cur: unknown = this.draft.root;
     for (const s of segs) {
       if (!isContainer(cur)) return undefined;
       cur = own(cur, s);
@@ -63,32 +71,18 @@ export class PatchBuilder {
   }
 
   /**
-   * Records `op` at `segs` and applies it to the working copy, which is given
-   * the segments as keys: it need not parse the pointer back.
+   * Records `op` at `segs` and applies it to the draft, which is given the
+   * segments as keys: it need not parse the pointer back. The value goes in
+   * as it is, not copied: the draft writes only to containers it owns (a
+   * later append to an array this operation added copies that array first).
    */
-  private apply(op: 'add' | 'replace' | 'remove', segs: readonly Segment[], value?: unknown): void {
+  private apply(op: 'add' | 'replace', segs: readonly Segment[], value: unknown): void {
     const keys = segs.map(String);
     let path = '';
     for (const key of keys) path += '/' + escapeSegment(key);
-    const operation = (op === 'remove' ? { op, path } : { op, path, value }) as PatchOperation;
-    // The value goes into the working copy as it is, not copied: the copy
-    // writes only to containers it owns (a later append to an array this
-    // operation added copies that array first), so it never rewrites it.
-    const direct = this.cow.applyAt(operation, keys);
-    if (this.checked && !(direct && (op === 'remove' || isJsonData(value)))) this.checked = false;
+    const operation: PatchOperation = { op, path, value };
+    this.draft.applyAt(operation, keys);
     this.ops.push(operation);
-  }
-
-  /**
-   * The mutator's answer: these operations and `warnings`. When every
-   * operation was applied the way fast-json-patch's validation accepts (the
-   * direct path, plain JSON values), the document they give comes with them,
-   * so the pipeline takes it instead of applying the same operations again.
-   */
-  mutation(warnings: string[] = []): Mutation {
-    const out: Mutation = { patch: this.ops, warnings };
-    if (this.checked && this.ops.length) out.applied = { base: this.original, ops: this.ops, result: this.doc };
-    return out;
   }
 
   /**
@@ -98,7 +92,7 @@ export class PatchBuilder {
    */
   set(segs: readonly Segment[], value: unknown): void {
     if (segs.length === 0) throw new Error('PatchBuilder.set: empty path');
-    let cur: unknown = this.working;
+    let cur: unknown = this.draft.root;
     let depth = 0;
     for (; depth < segs.length - 1; depth++) {
       const next = isContainer(cur) ? own(cur, segs[depth]!) : undefined;
@@ -129,9 +123,5 @@ export class PatchBuilder {
     const arr = this.get(segs);
     if (Array.isArray(arr)) this.apply('add', [...segs, 0], value);
     else this.set(segs, [value]);
-  }
-
-  remove(segs: readonly Segment[]): void {
-    if (this.get(segs) !== undefined) this.apply('remove', segs);
   }
 }

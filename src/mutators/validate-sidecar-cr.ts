@@ -13,7 +13,7 @@ import type { JsonRecord } from './field-errors.js';
 import { FieldErrors, formatFieldError, invalidMessage, quoteList } from './field-errors.js';
 import { isObject } from '../json.js';
 import { objectName } from './pod-name.js';
-import type { Mutation, NamedMutator } from './types.js';
+import type { NamedMutator, Verdict } from './types.js';
 import { allow, deny } from './types.js';
 
 const KIND = `${SIDECAR_KIND}.${VINEYARD_GROUP}`;
@@ -232,7 +232,7 @@ function selectorChange(oldObj: unknown, obj: unknown): string | undefined {
   });
 }
 
-export function validateSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>): Mutation {
+export function validateSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>): Verdict {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const problems = sidecarProblems(obj);
   const warnings: string[] = [];

@@ -13,11 +13,11 @@ import {
   SOCKET_VOLUME,
   VINEYARDD_INSTANCE_LABEL,
 } from '../vineyard/names.js';
-import { PatchBuilder } from './patch.js';
+import type { PatchBuilder } from './patch.js';
 import { containersOf, listOf, mountsOf, volumesOf } from './pod-helpers.js';
 import { setEnvValue } from './set-env.js';
 import { podDisplayName, podNamespace } from './pod-name.js';
-import type { Mutation, NamedMutator } from './types.js';
+import type { NamedMutator, Verdict } from './types.js';
 import { allow } from './types.js';
 import { vineyarddInstance, type SchedulingContext, type SocketSource, type VineyarddRef } from './vineyardd-cluster.js';
 
@@ -67,7 +67,7 @@ function hasTerm(pod: Readonly<V1Pod>, term: V1PodAffinityTerm): boolean {
   return existing.some(t => canonical(t) === want);
 }
 
-export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SchedulingContext): Mutation {
+export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SchedulingContext, p: PatchBuilder): Verdict {
   const { vineyardd: ref, socket } = ctx;
   if (!ref || !socket) return allow();
   const volumes = volumesOf(pod);
@@ -91,7 +91,6 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   });
   if (!targets.length) return allow(warnings);
 
-  const p = new PatchBuilder(pod);
   p.append(['spec', 'volumes'], socketVolume(socket));
   for (const { index, container } of targets) {
     p.append(['spec', 'containers', index, 'volumeMounts'], { name: SOCKET_VOLUME, mountPath: SOCKET_MOUNT_PATH });
@@ -105,7 +104,7 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   }
   const term = affinityTerm(ref);
   if (!hasTerm(pod, term)) p.append([...AFFINITY_TERMS], term);
-  return p.mutation(warnings);
+  return allow(warnings);
 }
 
 export const wireSocketHostPathMutator: NamedMutator<V1Pod, SchedulingContext> = { name: 'wire-socket-host-path', mutate: wireSocketHostPath };

@@ -3,11 +3,11 @@
 // mutators. The endpoint table is the only place the server and Vineyard meet.
 import type { AdmissionRequest, JsonObject, Operation } from '../admission/types.js';
 import type { ClusterStore, CallOptions } from '../cluster/store.js';
-import type { Mutation, NamedMutator } from '../mutators/types.js';
+import type { SidecarMode } from '../vineyard/sidecar.js';
+import type { NamedMutator, Verdict } from '../mutators/types.js';
 
 export interface PipelineConfig {
-  /** `injected`: vineyardd as a regular container plus the socket-wait rewrite; `native`: a restartable init container. */
-  sidecarMode: 'injected' | 'native';
+  sidecarMode: SidecarMode;
   /** When set, pods still on `default-scheduler` are moved to this scheduler. */
   schedulerName: string;
 }
@@ -19,7 +19,7 @@ export interface Progress { step: string }
 
 export interface ResolveInput {
   req: AdmissionRequest;
-  /** The object without metadata.managedFields. */
+  /** request.object, checked to be an object of the endpoint's kind. */
   obj: JsonObject;
   store: ClusterStore;
   config: PipelineConfig;
@@ -28,7 +28,7 @@ export interface ResolveInput {
 }
 
 /** Either the mutators' context, or a final answer reached while resolving (e.g. a denial). */
-export type Resolved<C> = { ctx: C; warnings?: string[] } | { done: Mutation };
+export type Resolved<C> = { ctx: C; warnings?: string[] } | { done: Verdict };
 
 export interface Endpoint<C = unknown> {
   path: string;

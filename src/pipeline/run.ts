@@ -1,8 +1,7 @@
 // Runs one endpoint's pipeline on one admission request: resolve the context,
-// run the mutators in order (each sees the object as the previous ones left
-// it), and check that the combined patch applies to the original before it is
-// ever sent.
-import { CopyOnWrite } from '../mutators/copy-on-write.js';
+// then run the mutators in order over one draft of the object, each seeing it
+// as the previous ones left it.
+import { PatchBuilder } from '../mutators/patch.js';
 import type { AdmissionRequest, AdmissionResponse, JsonObject } from '../admission/types.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { isApiError } from '../cluster/store.js';
@@ -66,21 +65,6 @@ export function allowed(patch: PatchOperation[], warnings: string[]): Outcome {
   return { response, decision: patch.length ? 'patched' : 'allowed', patch };
 }
 
-/** Shallow copy of the object without metadata.managedFields, which no mutator needs. */
-function withoutManagedFields(obj: JsonObject): JsonObject {
-  const meta = obj.metadata;
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta) || !('managedFields' in meta)) return obj;
-  const { managedFields: _ignored, ...rest } = meta;
-  return { ...obj, metadata: rest };
-}
-
-const WRITES_IN_PLACE = new Set(['add', 'replace', 'remove']);
-const MANAGED_FIELDS = '/metadata/managedFields';
-
-function mayDependOnManagedFields(op: PatchOperation): boolean {
-  return !WRITES_IN_PLACE.has(op.op) || op.path === MANAGED_FIELDS || op.path.startsWith(`${MANAGED_FIELDS}/`);
-}
-
 export async function runPipeline(
   endpoint: Endpoint,
   req: AdmissionRequest,
@@ -100,7 +84,7 @@ export async function runPipeline(
     return denied(400, `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`, [], 'bad-request');
   }
 
-  const obj = withoutManagedFields(object);
+  const obj = object;
   // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
   const malformed = shapeProblem(endpoint, req, obj);
   if (malformed) return denied(400, malformed, [], 'bad-request');
@@ -114,7 +98,7 @@ export async function runPipeline(
     if ('done' in resolved) {
       const m = resolved.done;
       if (m.denial) return denied(m.denial.code, m.denial.message, m.warnings);
-      return { ...allowed(m.patch, m.warnings) };
+      return allowed([], m.warnings);
     }
     ctx = resolved.ctx;
     if (resolved.warnings) warnings.push(...resolved.warnings);
@@ -126,7 +110,7 @@ export async function runPipeline(
     throw e;
   }
 
-  const result = runMutators(endpoint, req, object, obj, ctx, progress);
+  const result = runMutators(endpoint, req, obj, ctx, progress);
   warnings.push(...result.warnings);
   if (result.denial) return denied(result.denial.code, result.denial.message, warnings);
   const outcome = allowed(result.patch, warnings);
@@ -134,47 +118,24 @@ export async function runPipeline(
 }
 
 /**
- * The mutators in order, each on the object as the previous ones left it,
- * and the check that the combined patch applies to the object as sent. Pure:
- * the same request, object and context give the same result.
+ * The mutators in order, each reading the object as the previous ones left
+ * it and writing through the one builder. Pure: the same request, object and
+ * context give the same result. Mutators only read the object; the builder
+ * copies what it writes, so the request's object is never modified and never
+ * deep-copied.
  */
-function runMutators(endpoint: Endpoint, req: AdmissionRequest, object: JsonObject, obj: JsonObject, ctx: unknown, progress: Progress): MutatorsResult {
+function runMutators(endpoint: Endpoint, req: AdmissionRequest, obj: JsonObject, ctx: unknown, progress: Progress): MutatorsResult {
   const warnings: string[] = [];
-  const internal = (message: string): MutatorsResult => ({ patch: [], warnings: [], denial: { code: 500, message } });
-  // Mutators only read the object; patches are applied copy-on-write, so the
-  // request's object is never modified and never deep-copied.
-  let doc = new CopyOnWrite(obj);
-  const patch: PatchOperation[] = [];
+  const draft = new PatchBuilder(obj);
   for (const m of endpoint.mutators) {
     progress.step = `mutator ${m.name}`;
-    const out = m.mutate(req, doc.root as never, ctx);
+    const before = draft.ops.length;
+    const out = m.mutate(req, draft.snapshot() as never, ctx, draft);
     warnings.push(...out.warnings);
     if (out.denial) return { patch: [], warnings, denial: out.denial };
-    if (!out.patch.length) continue;
-    if (!endpoint.mutating) return internal(`internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`);
-    const { applied } = out;
-    if (applied && applied.base === doc.root && applied.ops === out.patch) {
-      // A PatchBuilder applied exactly these operations to this document,
-      // each as validation would: its result is taken, not recomputed. A
-      // fresh copy-on-write owns nothing, so no operation's value is written.
-      doc = new CopyOnWrite(applied.result);
-    } else {
-      // Applied as a copy of the operations, so a later append never rewrites an earlier operation's value.
-      const err = doc.applyValidated(out.patch);
-      if (err) return internal(`internal error: mutator ${m.name} produced a patch that does not apply: ${err.message}`);
+    if (!endpoint.mutating && draft.ops.length > before) {
+      return { patch: [], warnings: [], denial: { code: 500, message: `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})` } };
     }
-    patch.push(...out.patch);
   }
-
-  // The promise to the API server: this exact patch applies to the object it
-  // sent. It was just applied, validated, to that object less
-  // metadata.managedFields: on the object itself only an operation that
-  // reaches managedFields, or reads what it copies or tests, could fare
-  // otherwise, so only then is it checked again.
-  if (patch.length && obj !== object && patch.some(mayDependOnManagedFields)) {
-    progress.step = 'check patch';
-    const err = new CopyOnWrite(object).applyValidated(patch);
-    if (err) return internal(`internal error: the combined patch does not apply to the original object: ${err.message}`);
-  }
-  return { patch, warnings };
+  return { patch: draft.ops, warnings };
 }

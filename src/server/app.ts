@@ -34,8 +34,6 @@ export interface App {
   server: WebhookServer;
   metrics: Metrics;
   events?: EventRecorder;
-  /** Stop being ready at once, answer in-flight and late requests with Connection: close. */
-  startDrain(): void;
   /**
    * Graceful shutdown: drain, stop accepting connections, send HTTP/2 GOAWAY,
    * wait for in-flight reviews (at most `timeoutMs`), then close everything.
@@ -221,7 +219,6 @@ export function buildApp(opts: AppOptions): App {
     metrics,
     events,
     shutdown,
-    startDrain() { draining = true; },
     get draining() { return draining; },
     inFlight: () => inFlight,
   };

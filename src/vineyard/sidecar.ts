@@ -57,3 +57,6 @@ export interface Vineyardd {
     [k: string]: unknown;
   };
 }
+
+/** How vineyardd joins a pod: `injected`, a regular container plus the socket-wait rewrite; `native`, a restartable init container. */
+export type SidecarMode = 'injected' | 'native';

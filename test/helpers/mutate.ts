@@ -1,0 +1,11 @@
+// One mutator run on its own, as the pipeline runs it: over a fresh draft of
+// the object, its operations collected with its verdict.
+import type { AdmissionRequest } from '../../src/admission/types.js';
+import { PatchBuilder } from '../../src/mutators/patch.js';
+import type { Mutator, PatchOperation, Verdict } from '../../src/mutators/types.js';
+
+export function runMutator<O, C>(mutate: Mutator<O, C>, req: AdmissionRequest, obj: O, ctx?: C): Verdict & { patch: PatchOperation[] } {
+  const draft = new PatchBuilder(obj);
+  const verdict = mutate(req, draft.snapshot() as O, ctx as C, draft);
+  return { patch: verdict.denial ? [] : draft.ops, ...verdict };
+}
