@@ -9,10 +9,12 @@ import * as names from '../src/vineyard/names.js';
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 t.test('every serve flag is documented', async t => {
+  t.ok(serveFlags.length > 10, 'found the flags');
   for (const f of serveFlags) t.ok(readme.includes(`--${f.name}`), `--${f.name}`);
 });
 
 t.test('every webhook path is documented', async t => {
+  t.ok(endpoints.length > 0, 'found the endpoints');
   for (const e of endpoints) t.ok(readme.includes(e.path), e.path);
 });
 
@@ -26,7 +28,9 @@ t.test('every label and annotation key is documented', async t => {
 });
 
 t.test('the sample reviews the README sends with curl exist', async t => {
-  for (const m of readme.matchAll(/--data @(\S+)/g)) {
+  const samples = [...readme.matchAll(/--data @(\S+)/g)];
+  t.ok(samples.length > 0, 'the README sends at least one sample review');
+  for (const m of samples) {
     t.doesNotThrow(() => JSON.parse(readFileSync(new URL(`../${m[1]}`, import.meta.url), "utf8")), m[1]!);
   }
 });

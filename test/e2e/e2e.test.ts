@@ -1,0 +1,235 @@
+// The webhook against a real kube-apiserver and etcd (see env.ts): the seed
+// workloads, reinvocation, dry run, a concurrent burst, certificates in
+// secret mode, and what each admission costs the API server.
+import t, { type Test } from 'tap';
+import { issueCa, issueServing } from '../../src/certs/issue.js';
+import { delta, formatCost, perPod, requestTotals, webhookCalls } from './api-cost.js';
+import { configPath, createObject, startE2E, waitUntil, type E2E, type WebhookConfig } from './env.js';
+import { loadWorkloadFixture, notContained, type WorkloadFixture } from './fixture-workloads.js';
+import { KubeStatusError, resourcePath, type KubeObject } from './kube-client.js';
+import { startWrongPatchWebhook } from './wrong-patch-webhook.js';
+
+t.setTimeout(300_000);
+
+const started = await startE2E();
+if ('skipped' in started) {
+  const line = `e2e suite skipped: ${started.skipped}`;
+  process.stderr.write(`${line}\n`);
+  // CI must never pass without having talked to a real API server.
+  if (process.env.CI === 'true') t.fail(`${line} (CI=true: the e2e suite must run)`);
+  else t.plan(0, line);
+  process.exit();
+}
+const env: E2E = started;
+t.teardown(() => env.stop());
+t.comment(`kube-apiserver ${env.serverVersion.gitVersion} at ${env.cluster.url}; vineyard-webhook at ${env.server.url}`);
+const { admin } = env;
+
+const JOB_NS = 'vineyard-job';
+const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+
+/**
+ * Each pod endpoint's fixtures run in a namespace of their own, labelled the
+ * way the README tells a user to opt in to that webhook only: a pod there
+ * meets every webhook that matches it, as in a cluster, and the fixture's
+ * expected object is that endpoint's alone.
+ */
+const ENDPOINT_NAMESPACES: Record<string, { renames: Record<string, string>; labels: Record<string, string> }> = {
+  sidecar: { renames: {}, labels: { 'sidecar-injection': 'enabled' } },
+  operation: { renames: { [JOB_NS]: `${JOB_NS}-operation` }, labels: { 'operation-injection': 'enabled' } },
+  scheduling: { renames: { [JOB_NS]: `${JOB_NS}-scheduling` }, labels: {} },
+};
+const fixtureNamespaces = new Set<string>();
+
+/** Creates `name` with `labels`, or adds them to it. */
+async function ensureNamespace(name: string, labels: Record<string, string>): Promise<void> {
+  if (!fixtureNamespaces.has(name)) {
+    await createObject(admin, ns(name, labels));
+    fixtureNamespaces.add(name);
+  } else if (Object.keys(labels).length > 0) {
+    await admin.mergePatch(resourcePath('v1', 'namespaces', undefined, name), { metadata: { labels } });
+  }
+}
+
+interface Loaded extends WorkloadFixture { labels: Record<string, string> }
+function fixture(name: string): Loaded {
+  const setup = ENDPOINT_NAMESPACES[name.split('/')[0]!] ?? { renames: {}, labels: {} };
+  return { ...loadWorkloadFixture(name, setup.renames), labels: setup.labels };
+}
+
+const podsPath = (namespace: string) => resourcePath('v1', 'pods', namespace);
+const sidecarsPath = (namespace: string, name?: string) => resourcePath('k8s.v6d.io/v1alpha1', 'sidecars', namespace, name);
+
+/** Deletes what a test left in the fixture namespaces, so each test starts from the same cluster. */
+async function cleanNamespaces(): Promise<void> {
+  for (const n of [...fixtureNamespaces, 'vineyard-system']) {
+    await admin.raw('DELETE', `${podsPath(n)}`, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 });
+    for (const r of ['sidecars', 'vineyardds']) await admin.raw('DELETE', resourcePath('k8s.v6d.io/v1alpha1', r, n));
+    await admin.raw('DELETE', resourcePath('v1', 'configmaps', n));
+  }
+}
+
+/** Creates the fixture's resources and then its object, as a controller would; returns the stored object. */
+async function replay(f: Loaded, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+  await ensureNamespace(f.namespace, f.labels);
+  for (const r of f.resources) {
+    if (r.metadata?.namespace) await ensureNamespace(r.metadata.namespace, {});
+    await createObject(admin, r);
+  }
+  return createObject(admin, f.object, opts);
+}
+
+const containerNames = (pod: KubeObject): string[] => (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+
+async function checkFixture(tt: Test, name: string): Promise<KubeObject | undefined> {
+  const f = fixture(name);
+  await cleanNamespaces();
+  if (f.expectedDenial) {
+    const err = await replay(f).then(() => undefined, (e: unknown) => e);
+    tt.type(err, KubeStatusError, `${name}: the API server refuses the object`);
+    tt.match((err as KubeStatusError).message, f.expectedDenial, `${name}: the denial says why`);
+    return undefined;
+  }
+  const stored = await replay(f);
+  tt.same(notContained(stored, f.expected), [], `${name}: the stored ${f.object.kind} holds what expected.yaml says`);
+  return stored;
+}
+
+t.test('certificates in secret mode: the CA the server keeps is the caBundle of deploy/\'s configurations', async tt => {
+  for (const config of Object.values(env.injected)) {
+    for (const w of config.webhooks) {
+      tt.equal(Buffer.from(w.clientConfig.caBundle!, 'base64').toString('utf8'), env.secretCa, `${config.kind} webhook ${w.name}: caBundle is the CA of Secret vineyard-webhook-ca`);
+      tt.ok(w.clientConfig.service, `${w.name} calls the Service as deploy/ says`);
+    }
+  }
+  // The url twins carry that bundle: the API server trusting it is what every admission below proves.
+  const live = await admin.get<WebhookConfig>(configPath('MutatingWebhookConfiguration', 'vineyard-webhook'));
+  tt.ok(live.webhooks.every(w => w.clientConfig.url?.startsWith(env.server.url)), 'the mutating configuration now calls the server by url');
+});
+
+t.test('seed workloads are stored as the fixtures say', async tt => {
+  const seeds = [
+    'sidecar/default-deployment',
+    'sidecar/custom-sidecar-sample',
+    'sidecar/metrics-spill-pvc',
+    'scheduling/seed-workflow-job1',
+    'scheduling/seed-workflow-job2',
+    'operation/seed-assembly-job2',
+    'sidecar-default/seed-sidecar-sample-with-volumes',
+    'sidecar-validate/spill-rate-out-of-range',
+  ];
+  for (const name of seeds) await tt.test(name, async t2 => { await checkFixture(t2, name); });
+});
+
+t.test('the default Sidecar is created by the first pod, with the name and uid the pod carries', async tt => {
+  const pod = await checkFixture(tt, 'sidecar/default-deployment');
+  const sidecar = await admin.get(sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar'));
+  const vineyardd = pod!.spec.containers.find((c: { name: string }) => c.name === 'vineyard-sidecar');
+  const uidEnv = vineyardd?.env?.find((e: { name: string }) => e.name === 'VINEYARDD_UID');
+  tt.equal(uidEnv?.value, sidecar.metadata!.uid, 'VINEYARDD_UID is the uid the API server gave the Sidecar');
+});
+
+t.test('assembly: the required job\'s pods in the pod\'s namespace are labelled, other namespaces untouched', async tt => {
+  await checkFixture(tt, 'operation/seed-assembly-job2');
+  const job1 = await admin.list(podsPath(`${JOB_NS}-operation`), 'app=assembly-job1');
+  tt.equal(job1.items.length, 2);
+  for (const p of job1.items) tt.equal(p.metadata!.labels!['need-injected-assembly'], 'true', `${p.metadata!.name} labelled`);
+  const other = await admin.list(podsPath('other-team'), 'app=assembly-job1');
+  tt.equal(other.items[0]?.metadata!.labels!['need-injected-assembly'], undefined, 'other-team\'s pod of the same job name not labelled');
+});
+
+t.test('reinvocation: with a second copy of the sidecar webhook the stored pod has one vineyard-sidecar', async tt => {
+  await cleanNamespaces();
+  const mutating = env.urlTwin(env.injected.MutatingWebhookConfiguration, 'vineyard-webhook-copy');
+  const COPY = 'sidecar-copy.vineyard-webhook.v6d.io';
+  mutating.webhooks = mutating.webhooks.filter(w => w.name.startsWith('sidecar.')).map(w => ({ ...w, name: COPY }));
+  await admin.create(configPath('MutatingWebhookConfiguration'), mutating);
+  tt.teardown(() => admin.delete(configPath('MutatingWebhookConfiguration', 'vineyard-webhook-copy')));
+  const f = fixture('sidecar/custom-sidecar-sample');
+  // The API server sees a new configuration a moment later: dry runs until it calls the copy.
+  await ensureNamespace(f.namespace, f.labels);
+  for (const r of f.resources) await createObject(admin, r);
+  await waitUntil('the copy of the sidecar webhook called', async () => {
+    await createObject(admin, f.object, { dryRun: true });
+    return (await webhookCalls(admin, COPY)) > 0;
+  });
+  const calls = await webhookCalls(admin, COPY);
+  const stored = await createObject(admin, f.object);
+  tt.ok(await webhookCalls(admin, COPY) > calls, 'the API server called the copy for this pod');
+  tt.same(containerNames(stored).filter(n => n === 'vineyard-sidecar'), ['vineyard-sidecar'], 'exactly one vineyard-sidecar');
+  tt.same(notContained(stored, f.expected), [], 'and the pod is what the fixture expects');
+});
+
+t.test('dry run: the answer shows the injection, nothing is written', async tt => {
+  await cleanNamespaces();
+  const f = fixture('sidecar/default-deployment');
+  await ensureNamespace(f.namespace, f.labels);
+  const answer = await createObject(admin, f.object, { dryRun: true });
+  tt.ok(containerNames(answer).includes('vineyard-sidecar'), 'the dry-run answer is injected');
+  tt.same((await admin.list(podsPath(JOB_NS))).items, [], 'no pod stored');
+  tt.equal(await admin.find(sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar')), null, 'no default Sidecar created');
+});
+
+t.test('native sidecars need Kubernetes >= 1.29', { skip: env.serverVersion.minor < 29 ? `the API server is ${env.serverVersion.gitVersion}: native sidecars (restartable init containers) need 1.29` : false }, async tt => {
+  await cleanNamespaces();
+  const f = fixture('sidecar/native-annotation');
+  const stored = await replay(f);
+  tt.same(notContained(stored, f.expected), []);
+});
+
+t.test('a burst of 50 default-Sidecar pods created concurrently: all admitted, the count right, the API cost printed', async tt => {
+  await cleanNamespaces();
+  const f = fixture('sidecar/default-deployment');
+  await ensureNamespace(f.namespace, f.labels);
+  const before = await requestTotals(admin);
+  const N = 50;
+  const results = await Promise.allSettled(Array.from({ length: N }, () => createObject(admin, f.object)));
+  const after = await requestTotals(admin);
+  const failed = results.filter(r => r.status === 'rejected').map(r => String((r as PromiseRejectedResult).reason));
+  tt.same(failed, [], 'every pod admitted');
+  const pods = (await admin.list(podsPath(JOB_NS), 'app=job-deployment')).items;
+  tt.equal(pods.length, N);
+  tt.ok(pods.every(p => containerNames(p).filter(n => n === 'vineyard-sidecar').length === 1), 'each injected once');
+  const replicas = await waitUntil('the default Sidecar counts every pod', async () => {
+    const s = await admin.get(sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar'));
+    return s.spec?.replicas === N ? s.spec.replicas as number : undefined;
+  }, 10_000).catch(async () => (await admin.get(sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar'))).spec?.replicas);
+  tt.equal(replicas, N, 'spec.replicas of the default Sidecar is the number of pods');
+  // The suite's own requests: the pod creates and the two /metrics reads.
+  const own = new Map([['POST pods', N], ['GET ', 1]]);
+  const rows = perPod(delta(before, after), N, own);
+  tt.comment(`API requests per admitted pod (burst of ${N} default-Sidecar pods, all at once):\n${formatCost(rows)}`);
+});
+
+t.test('a deliberately wrong patch is rejected by the API server', async tt => {
+  const ca = await issueCa('e2e-wrong-patch-ca', { validityMs: 3_600_000 });
+  const serving = await issueServing(ca, { commonName: 'wrong-patch', sans: ['127.0.0.1'], validityMs: 3_600_000 });
+  const hook = await startWrongPatchWebhook(serving);
+  tt.teardown(() => hook.close());
+  await createObject(admin, ns('e2e-wrong-patch', { 'e2e-wrong-patch': 'true' }));
+  const config = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'e2e-wrong-patch' },
+    webhooks: [{
+      name: 'wrong-patch.e2e.v6d.io', clientConfig: { url: `${hook.url}/mutate`, caBundle: Buffer.from(ca.cert).toString('base64') },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: 'Namespaced' }],
+      namespaceSelector: { matchLabels: { 'e2e-wrong-patch': 'true' } },
+      sideEffects: 'None', failurePolicy: 'Fail', admissionReviewVersions: ['v1'], timeoutSeconds: 5,
+    }],
+  };
+  await admin.create(configPath('MutatingWebhookConfiguration'), config);
+  tt.teardown(() => admin.delete(configPath('MutatingWebhookConfiguration', 'e2e-wrong-patch')));
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'wrong-', namespace: 'e2e-wrong-patch' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+  const err = await waitUntil('the wrong-patch webhook called', async () => {
+    const e = await createObject(admin, pod).then(() => undefined, (x: unknown) => x);
+    return e && hook.calls() > 0 ? e : undefined;
+  });
+  tt.type(err, KubeStatusError);
+  tt.equal((err as KubeStatusError).status, 500);
+  tt.match((err as KubeStatusError).message, /add operation does not apply/, 'the API server says the patch does not apply');
+  tt.same((await admin.list(podsPath('e2e-wrong-patch'))).items, [], 'nothing stored');
+});
+
+t.test('the webhook server wrote no error while the suite ran', async tt => {
+  const errors = env.server.output().split('\n').filter(l => /"level":(50|60)/.test(l));
+  tt.same(errors, []);
+});
