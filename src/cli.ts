@@ -23,14 +23,17 @@ async function main(argv: string[]): Promise<number> {
     const cfg = parseServeArgs(rest);
     if (cfg.help) { process.stdout.write(serveHelp()); return 0; }
     const { startServer, createLogger } = await import('./serve.js');
-    const log = createLogger(cfg.logLevel);
+    const { log, destination } = createLogger(cfg.logLevel, cfg.logFormat);
     const running = await startServer(cfg, log);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => { log.info({ signal }, 'shutting down'); void running.shutdown().then(resolve); };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
-    return 0;
+    // Exit explicitly: a log write blocked on a stdout nobody reads would
+    // otherwise keep the process alive. The last lines get a moment first.
+    await destination.drained(2000);
+    process.exit(0);
   }
   if (command === 'mutate') {
     const { runMutateCommand } = await import('./mutate/command.js');

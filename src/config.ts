@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { oneOf, parseFlags, UsageError, type Flag } from './flags.js';
 import { isSubdomain } from './vineyard/label-rules.js';
+import { LOG_FORMATS, type LogFormat } from './log-format.js';
 import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
 
 export const serveFlags: readonly Flag[] = [
@@ -29,6 +30,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
   { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'log-format', kind: 'string', arg: 'FORMAT', help: 'json (one object a line, numeric pino levels) or text (local time, level name, key=value fields); default: text when stdout is a terminal, else json' },
   { name: 'help', kind: 'boolean', help: 'show this help', noEnv: true },
 ];
 
@@ -57,6 +59,8 @@ export interface ServeConfig {
   bodyLimit: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  /** Undefined: text on a terminal, JSON otherwise (decided where stdout is known). */
+  logFormat?: LogFormat;
   help: boolean;
 }
 
@@ -123,6 +127,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (!!tlsCertFile !== !!tlsKeyFile) throw new UsageError('--tls-cert-file and --tls-key-file go together: give both or neither');
   const logLevel = oneOf('--log-level', str('log-level')!, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   const schedulerName = schedulerNameFlag(str('scheduler-name'));
+  const logFormatText = str('log-format');
+  const logFormat = logFormatText === undefined ? undefined : oneOf('--log-format', logFormatText, LOG_FORMATS);
 
   return {
     host,
@@ -147,6 +153,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     bodyLimit: parseSize('body-limit', str('body-limit')!),
     shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')!),
     logLevel,
+    logFormat,
     help: bool('help'),
   };
 }

@@ -1,61 +1,179 @@
-// Where the server's log lines go: stdout, in batches. Lines logged during one
-// turn of the event loop are joined and handed to one SonicBoom write at the
-// end of it; SonicBoom writes asynchronously and sends whatever piled up while
-// a write was in flight with the next. A busy server makes one write for many
-// reviews, a quiet one writes each line at once. (SonicBoom's own buffering,
-// minLength, measured the byte length of its whole pending buffer on every
-// line: 4 us a line, more than formatting it.)
-import sonicBoom, { type SonicBoom } from 'sonic-boom';
+// Where the server's log lines go: a file descriptor (stdout), written
+// asynchronously. Logging must never stop serving: in a cluster stdout is a
+// pipe owned by the container runtime, and a webhook with failurePolicy Fail
+// that hangs blocks every pod creation it matches. Hence:
+// - writes go through libuv's thread pool (fs.write), never blocking the
+//   event loop, and lines logged in one turn of the loop go out in one write;
+// - stdout and stderr are made non-blocking when they are pipes, so that no
+//   write waits in a thread either: Node joins its thread pool on exit, and a
+//   write blocked on a pipe nobody reads would hold the process forever;
+// - a write error other than EAGAIN/EBUSY (EPIPE when the reader is gone,
+//   EBADF when the descriptor was closed) stops logging for good and says so
+//   once on stderr; the server goes on;
+// - a reader that is slow or stalled lets lines queue up to a bound, past
+//   which lines are dropped and counted (`dropped`);
+// - on exit, what is queued is written synchronously, giving up on EAGAIN
+//   after a moment.
+// Not pino.destination (sonic-boom): its flushSync retries a failed write
+// forever whatever the error, EPIPE included, and pino's guard handles EPIPE
+// only, so a dead stdout froze the server in its exit handler.
+import { write, writeSync } from 'node:fs';
 
-// A CommonJS module whose class is module.exports itself.
-const SonicBoomClass = sonicBoom as unknown as typeof SonicBoom;
+/** Characters queued behind a stalled reader before lines are dropped. */
+export const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
+const RETRY_MS = 50;
+/** Longest an exit path waits on a full pipe. */
+const EXIT_RETRY_MS = 500;
 
-export class BatchedDestination {
-  private pending: string[] = [];
+type State = 'idle' | 'writing' | 'waiting' | 'stopped';
+
+export interface LogDestinationOptions {
+  maxQueuedChars?: number;
+  /** Told once when logging stops; default: one line on stderr. */
+  onStop?: (err: NodeJS.ErrnoException) => void;
+}
+
+export class LogDestination {
+  /** Lines refused because the queue was full (a stalled reader). */
+  dropped = 0;
+  private queue: string[] = [];
+  private queuedChars = 0;
   private scheduled = false;
-  private readonly boom: SonicBoom;
+  private state: State = 'idle';
+  /** The bytes of the write in flight ('writing') or waiting to be retried ('waiting'). */
+  private pending: Buffer | undefined;
+  private waiters: Array<() => void> = [];
+  private readonly maxQueuedChars: number;
+  private readonly onStop: (err: NodeJS.ErrnoException) => void;
 
-  constructor(fd = 1) {
-    this.boom = new SonicBoomClass({ fd, sync: false, minLength: 0 });
-    // Lines still pending when the process exits are written synchronously.
+  constructor(private readonly fd = 1, opts: LogDestinationOptions = {}) {
+    this.maxQueuedChars = opts.maxQueuedChars ?? MAX_QUEUED_CHARS;
+    // Node's stdio streams open a pipe through libuv, which sets O_NONBLOCK on
+    // it: a full pipe then answers EAGAIN (retried here) instead of blocking.
+    if (fd === 1) void process.stdout;
+    void process.stderr;
+    this.onStop = opts.onStop ?? ((err) => {
+      const text = `vineyard-webhook: cannot write logs to file descriptor ${fd} (${err.code ?? err.message}): logging stopped, the server keeps serving\n`;
+      // Asynchronous and unchecked: stderr may be the same dead pipe.
+      try { write(2, text, () => {}); } catch { /* nowhere left to say it */ }
+    });
     process.once('exit', () => this.flushSync());
   }
 
+  get stopped(): boolean { return this.state === 'stopped'; }
+
   /** What pino calls with each line. */
   write(line: string): boolean {
-    this.pending.push(line);
-    if (!this.scheduled) {
+    if (this.state === 'stopped') return true;
+    if (this.queuedChars + line.length > this.maxQueuedChars) {
+      this.dropped++;
+      return true;
+    }
+    this.queue.push(line);
+    this.queuedChars += line.length;
+    if (!this.scheduled && this.state === 'idle') {
       this.scheduled = true;
-      setImmediate(this.handOver);
+      setImmediate(this.next);
     }
     return true;
   }
 
-  private readonly handOver = (): void => {
+  private readonly next = (): void => {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
-    this.pending = [];
-    this.boom.write(data);
+    if (this.state !== 'idle') return;
+    if (this.queue.length === 0) return this.wake();
+    const data = Buffer.from(this.queue.length === 1 ? this.queue[0]! : this.queue.join(''));
+    this.queue = [];
+    this.queuedChars = 0;
+    this.send(data);
   };
 
-  /**
-   * pino's logger.flush(): everything logged so far goes to SonicBoom now,
-   * which writes it once its write in flight (if any) is done; `cb` does not
-   * wait for that. flushSync() is the one that waits.
-   */
-  flush(cb?: (err?: Error) => void): void {
-    this.handOver();
-    this.boom.flush((err?: Error) => cb?.(err ?? undefined));
+  private send(data: Buffer): void {
+    this.pending = data;
+    this.state = 'writing';
+    write(this.fd, data, 0, data.length, null, (err, n) => this.written(err, n));
   }
 
-  /** For exit paths: everything logged so far is written before this returns. */
+  private written(err: NodeJS.ErrnoException | null, n: number): void {
+    if (this.state !== 'writing') return;
+    const data = this.pending!;
+    if (err) {
+      if (err.code !== 'EAGAIN' && err.code !== 'EBUSY') return this.stop(err);
+      this.state = 'waiting';
+      // Unref'd: a full pipe must not keep a finished process alive; the exit handler writes what is left.
+      setTimeout(() => { if (this.state === 'waiting') this.send(data); }, RETRY_MS).unref();
+      return;
+    }
+    if (n < data.length) return this.send(data.subarray(n));
+    this.pending = undefined;
+    this.state = 'idle';
+    this.next();
+  }
+
+  private stop(err: NodeJS.ErrnoException): void {
+    this.state = 'stopped';
+    this.queue = [];
+    this.queuedChars = 0;
+    this.pending = undefined;
+    this.wake();
+    this.onStop(err);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Resolves once everything logged so far is written (or logging stopped),
+   * or after `timeoutMs`: a stalled reader must not hold a shutdown. True
+   * when everything was written.
+   */
+  drained(timeoutMs: number): Promise<boolean> {
+    const done = () => this.state === 'stopped' || (this.state === 'idle' && this.queue.length === 0);
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      // Ref'd: whoever waits is owed an answer, and the wait is bounded.
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const check = () => {
+        if (done()) { clearTimeout(timer); resolve(true); }
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+      if (this.state === 'idle' && !this.scheduled) this.next();
+    });
+  }
+
+  /** pino's logger.flush(cb): `cb` runs once what was logged so far is written. */
+  flush(cb?: (err?: Error) => void): void {
+    void this.drained(EXIT_RETRY_MS * 4).then(() => cb?.());
+  }
+
+  /**
+   * For exit paths: what is queued is written before this returns. Not when a
+   * write is still in flight: its thread may be blocked on a full pipe, and a
+   * second write would wait behind it for as long, so those lines are lost.
+   */
   flushSync(): void {
-    this.handOver();
-    try {
-      this.boom.flushSync();
-    } catch {
-      // Nothing more can be done about stdout at exit (closed pipe, EAGAIN past retries).
+    if (this.state === 'stopped' || this.state === 'writing') return;
+    const parts = this.pending ? [this.pending, Buffer.from(this.queue.join(''))] : [Buffer.from(this.queue.join(''))];
+    this.queue = [];
+    this.queuedChars = 0;
+    this.pending = undefined;
+    let data = Buffer.concat(parts);
+    const giveUpAt = Date.now() + EXIT_RETRY_MS;
+    while (data.length > 0) {
+      try {
+        data = data.subarray(writeSync(this.fd, data));
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if ((err.code !== 'EAGAIN' && err.code !== 'EBUSY') || Date.now() > giveUpAt) {
+          this.state = 'stopped';
+          return;
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
     }
   }
 }

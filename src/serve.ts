@@ -4,14 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { isatty } from 'node:tty';
 import { pino, type Logger } from 'pino';
-import { BatchedDestination } from './log-destination.js';
+import { LogDestination } from './log-destination.js';
+import { TextDestination, type LogFormat } from './log-format.js';
+import { VERSION } from './version.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServeConfig } from './config.js';
 import { UsageError } from './flags.js';
 import { MemoryStore } from './cluster/memory-store.js';
 import { readManifests } from './cluster/resources.js';
-import { findClusterConfig, SA_DIR } from './cluster/kubeconfig.js';
+import { findClusterConfig, SA_DIR, type ClusterSource } from './cluster/kubeconfig.js';
 import type { ClusterStore } from './cluster/store.js';
 import { endpoints } from './pipeline/endpoints.js';
 import { buildApp, type App } from './server/app.js';
@@ -34,15 +37,27 @@ export interface Running {
   shutdown(): Promise<void>;
 }
 
-/**
- * JSON lines on stdout, written asynchronously in batches (log-destination.ts):
- * a synchronous write per review cost ~7% of a review's CPU. What is pending
- * is written on exit, and shutdown flushes explicitly. No redaction pass: log
- * calls carry chosen fields only, never objects that could hold keys or tokens.
- */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'vineyard-webhook' } }, new BatchedDestination(1));
+export interface ServerLog {
+  log: Logger;
+  /** Where the lines go; cli.ts waits on it (bounded) before exiting. */
+  destination: LogDestination;
 }
+
+/**
+ * Lines on stdout (log-destination.ts: asynchronous, and a dead stdout stops
+ * logging, never serving): JSON, or text for a person (`format` undefined:
+ * text when stdout is a terminal). No redaction pass: log calls carry chosen
+ * fields only, never objects that could hold keys or tokens.
+ */
+export function createLogger(level: string, format?: LogFormat, fd = 1): ServerLog {
+  const destination = new LogDestination(fd);
+  const text = (format ?? (isatty(fd) ? 'text' : 'json')) === 'text';
+  const log = pino({ level, base: { service: 'vineyard-webhook' } }, text ? new TextDestination(destination) : destination);
+  return { log, destination };
+}
+
+/** `https://host:port`, brackets around an IPv6 address. */
+export const urlOf = (scheme: 'http' | 'https', host: string, port: number) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 function ownNamespace(flag: string | undefined): string {
   if (flag) return flag;
@@ -52,8 +67,7 @@ function ownNamespace(flag: string | undefined): string {
 }
 
 /** The store, and the cluster configuration when there is one (the certificates use it too). */
-async function createStore(cfg: ServeConfig, log: Logger): Promise<{ store: ClusterStore; kc?: KubeConfig }> {
-  const source = cfg.standalone ? { kind: 'none' as const } : findClusterConfig(cfg.kubeconfig);
+async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger): Promise<{ store: ClusterStore; kc?: KubeConfig }> {
   if (source.kind === 'none') {
     if (!cfg.standalone) log.warn('no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store');
     const seed = cfg.resources ? await readManifests(cfg.resources) : [];
@@ -79,8 +93,7 @@ function certMetrics(m: Metrics): CertEvents {
   };
 }
 
-async function createCertSource(cfg: ServeConfig, kc: KubeConfig | undefined, namespace: string, log: Logger, metrics: Metrics): Promise<CertSource> {
-  const mode = cfg.certMode ?? (kc ? 'secret' : 'self');
+async function createCertSource(cfg: ServeConfig, mode: 'self' | 'files' | 'secret', kc: KubeConfig | undefined, namespace: string, log: Logger, metrics: Metrics): Promise<CertSource> {
   const events = certMetrics(metrics);
   if (mode === 'self') {
     const c = await loadOrCreateSelfCerts(cfg.certDir, cfg.certSans);
@@ -115,12 +128,25 @@ async function createCertSource(cfg: ServeConfig, kc: KubeConfig | undefined, na
   });
 }
 
-export async function startServer(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<Running> {
-  const { store, kc } = await createStore(cfg, log);
+export async function startServer(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel, cfg.logFormat).log): Promise<Running> {
+  const source: ClusterSource = cfg.standalone ? { kind: 'none' } : findClusterConfig(cfg.kubeconfig);
+  const certMode = cfg.certMode ?? (source.kind === 'none' ? 'self' : 'secret');
+  // The first line says what this is and how it runs, so that a log read
+  // later (or a bug report) answers those questions itself.
+  log.info({
+    version: VERSION,
+    node: process.version,
+    mode: source.kind === 'none' ? 'standalone' : 'cluster',
+    certMode,
+    sidecarMode: cfg.sidecarMode,
+    listen: urlOf('https', cfg.host, cfg.port),
+    webhooks: endpoints.map(e => e.path),
+  }, `vineyard-webhook ${VERSION} starting`);
+  const { store, kc } = await createStore(cfg, source, log);
   const cluster = kc !== undefined;
   const namespace = ownNamespace(cfg.namespace);
   const metrics = new Metrics();
-  const certs = await createCertSource(cfg, kc, namespace, log, metrics);
+  const certs = await createCertSource(cfg, certMode, kc, namespace, log, metrics);
   let apiAnswered = !cluster;
   const app = buildApp({
     tls: certs.current(),
@@ -141,9 +167,15 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     const t = setInterval(() => { if (apiAnswered) clearInterval(t); else void pingApi(); }, 2000);
     t.unref();
   }
-  await app.fastify.listen({ host: cfg.host, port: cfg.port });
+  // Listening here rather than through fastify.listen, which logs
+  // "Server listening at http://..." for this TLS-only server.
+  await app.fastify.ready();
+  await new Promise<void>((resolve, reject) => {
+    app.server.once('error', reject);
+    app.server.listen({ host: cfg.host, port: cfg.port }, () => { app.server.off('error', reject); resolve(); });
+  });
   const port = (app.server.address() as AddressInfo).port;
-  log.info({ host: cfg.host, port, namespace, mode: cluster ? 'cluster' : 'standalone', sidecarMode: cfg.sidecarMode }, 'vineyard-webhook listening');
+  log.info({ url: urlOf('https', cfg.host, port), host: cfg.host, port, namespace, mode: cluster ? 'cluster' : 'standalone' }, 'vineyard-webhook listening');
   log.flush();
 
   let closing: Promise<void> | undefined;
