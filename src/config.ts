@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { oneOf, parseFlags, UsageError, type Flag } from './flags.js';
 import { isSubdomain } from './vineyard/label-rules.js';
 import { LOG_FORMATS, type LogFormat } from './log-format.js';
+import { parseDuration } from './duration.js';
 import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
 
 export const serveFlags: readonly Flag[] = [
@@ -23,7 +24,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'secret-name', kind: 'string', def: 'vineyard-webhook-ca', arg: 'NAME', help: 'Secret that holds the CA in secret mode' },
   { name: 'mutating-webhook-configuration', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'MutatingWebhookConfiguration whose caBundle is kept current (secret mode)' },
   { name: 'validating-webhook-configuration', kind: 'string', def: 'vineyard-webhook', arg: 'NAME', help: 'ValidatingWebhookConfiguration whose caBundle is kept current (secret mode)' },
-  { name: 'ca-validity', kind: 'string', def: '365d', arg: 'DURATION', help: 'lifetime of a generated CA (e.g. 365d, 12h, 90s)' },
+  { name: 'ca-validity', kind: 'string', def: '365d', arg: 'DURATION', help: 'lifetime of a generated CA (Go durations such as 8760h or 1h30m, or days: 365d)' },
   { name: 'cert-validity', kind: 'string', def: '30d', arg: 'DURATION', help: 'lifetime of a generated serving certificate' },
   { name: 'sidecar-mode', kind: 'string', def: 'injected', arg: 'MODE', help: 'injected: vineyardd as a container and a socket-wait command rewrite; native: vineyardd as a restartable init container (Kubernetes >= 1.29); a pod may choose with the sidecar.v6d.io/native annotation' },
   { name: 'scheduler-name', kind: 'string', def: '', arg: 'NAME', help: 'when set, pods of /mutate-v1-pod-scheduling still on default-scheduler get this schedulerName' },
@@ -31,7 +32,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
   { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'log-format', kind: 'string', arg: 'FORMAT', help: 'json (one object a line, numeric pino levels) or text (local time, level name, key=value fields); default: text when stdout is a terminal, else json' },
-  { name: 'help', kind: 'boolean', help: 'show this help', noEnv: true },
+  { name: 'help', short: 'h', kind: 'boolean', help: 'show this help', noEnv: true },
 ];
 
 export const envName = (flag: string) => `VINEYARD_WEBHOOK_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -64,13 +65,10 @@ export interface ServeConfig {
   help: boolean;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration; use a number and a unit: 90s, 15m, 12h, 30d`);
-  const ms = Number(m[1]) * DURATION_UNITS[m[2]!]!;
-  if (ms <= 0) throw new UsageError(`--${flag}: must be greater than zero`);
+function durationFlag(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration; write it as Go does (90s, 15m, 1h30m, 720h0m0s, 500ms) or in days (30d)`);
+  if (ms <= 0) throw new UsageError(`--${flag}: ${JSON.stringify(text)} must be longer than zero`);
   return ms;
 }
 
@@ -146,12 +144,12 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     secretName: str('secret-name')!,
     mutatingWebhookConfiguration: str('mutating-webhook-configuration')!,
     validatingWebhookConfiguration: str('validating-webhook-configuration')!,
-    caValidityMs: parseDuration('ca-validity', str('ca-validity')!),
-    certValidityMs: parseDuration('cert-validity', str('cert-validity')!),
+    caValidityMs: durationFlag('ca-validity', str('ca-validity')!),
+    certValidityMs: durationFlag('cert-validity', str('cert-validity')!),
     sidecarMode: oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES),
     schedulerName,
     bodyLimit: parseSize('body-limit', str('body-limit')!),
-    shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')!),
+    shutdownTimeoutMs: durationFlag('shutdown-timeout', str('shutdown-timeout')!),
     logLevel,
     logFormat,
     help: bool('help'),
@@ -159,10 +157,20 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 }
 
 export function serveHelp(): string {
+  const left = (f: Flag) => `  ${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ' ' + f.arg : ''}`;
+  const width = Math.max(...serveFlags.map(f => left(f).length)) + 2;
   const lines = serveFlags.map(f => {
-    const left = `  --${f.name}${f.arg ? ' ' + f.arg : ''}`;
     const def = f.def !== undefined && f.def !== '' ? ` (default ${f.def})` : '';
-    return `${left.padEnd(44)} ${f.help}${def}${f.noEnv ? '' : `\n${' '.repeat(45)}env ${envName(f.name)}`}`;
+    return `${left(f).padEnd(width)}${f.help}${def}${f.noEnv ? '' : `\n${' '.repeat(width)}env ${envName(f.name)}`}`;
   });
-  return `Usage: vineyard-webhook serve [flags]\n\nRuns the admission webhook server (TLS only, HTTP/1.1 and HTTP/2).\n\nFlags:\n${lines.join('\n')}\n`;
+  return `Usage: vineyard-webhook serve [flags]
+
+Runs the admission webhook server: the webhooks over TLS (HTTP/1.1 and HTTP/2).
+Each flag can also be given as the environment variable under it; a flag wins
+over its variable. A DURATION is written as Go writes it (90s, 15m, 1h30m,
+720h0m0s, 500ms) or in days (30d).
+
+Flags:
+${lines.join('\n')}
+`;
 }

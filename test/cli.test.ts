@@ -22,6 +22,76 @@ t.test('serve --help lists every flag and its env var', async t => {
   }
 });
 
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; engines: { node: string } });
+
+t.test('--version and version print the version of package.json and Node', async t => {
+  for (const args of [['--version'], ['version']]) {
+    const r = run(args);
+    t.equal(r.status, 0, `${args.join(' ')} exits 0`);
+    t.equal(r.stdout, `vineyard-webhook ${VERSION.version} (Node.js ${process.version})\n`, args.join(' '));
+  }
+  t.equal(run(['version', '--bogus']).status, 2, 'version refuses an unknown flag');
+});
+
+t.test('-h, --help and help <command> on every command, all alike', async t => {
+  const top = run(['--help']);
+  t.equal(top.status, 0);
+  t.match(top.stdout, /^Usage: vineyard-webhook <command>/);
+  for (const c of ['serve', 'mutate', 'version']) t.match(top.stdout, new RegExp(`^  ${c} `, 'm'), `the overview names ${c}`);
+  t.equal(run(['-h']).stdout, top.stdout, '-h');
+  t.equal(run(['help']).stdout, top.stdout, 'help');
+  for (const c of ['serve', 'mutate', 'version']) {
+    const outputs = [[c, '-h'], [c, '--help'], ['help', c]].map(args => {
+      const r = run(args);
+      t.equal(r.status, 0, `${args.join(' ')} exits 0: ${r.stderr}`);
+      return r.stdout;
+    });
+    t.match(outputs[0], new RegExp(`^Usage: vineyard-webhook ${c}\\b`), `${c} -h is ${c}'s help`);
+    t.equal(outputs[1], outputs[0], `${c} --help`);
+    t.equal(outputs[2], outputs[0], `help ${c}`);
+  }
+  const bad = run(['serve', '--help'], { VINEYARD_WEBHOOK_PORT: 'abc' });
+  t.equal(bad.status, 0, 'serve --help even with a bad variable in the environment');
+  const unknown = run(['help', 'frobnicate']);
+  t.equal(unknown.status, 2);
+  t.match(unknown.stderr, /unknown command "frobnicate"; the commands are serve, mutate, version, help/);
+  t.match(run(['serve', '-h']).stdout, /-h, --help/, 'serve --help shows -h');
+});
+
+t.test('durations: Go forms and days, everywhere a duration is taken', async t => {
+  const cases: Array<[string, number]> = [
+    ['1h30m', 90 * 60_000], ['720h0m0s', 720 * 3_600_000], ['90s', 90_000], ['500ms', 500],
+    ['1.5h', 5_400_000], ['365d', 365 * 86_400_000], ['2d12h', 60 * 3_600_000], ['1m0.5s', 60_500],
+  ];
+  for (const [text, ms] of cases) {
+    const cfg = parseServeArgs(['--ca-validity', text, '--cert-validity', text, '--shutdown-timeout', text], {});
+    t.same([cfg.caValidityMs, cfg.certValidityMs, cfg.shutdownTimeoutMs], [ms, ms, ms], text);
+  }
+  t.equal(parseServeArgs([], { VINEYARD_WEBHOOK_CERT_VALIDITY: '720h' }).certValidityMs, 720 * 3_600_000, 'from the environment too');
+  for (const text of ['1year', '10', '1h30', 'h', '-1h', '1 h', '1h 30m']) {
+    t.throws(() => parseServeArgs([`--shutdown-timeout=${text}`], {}), { name: 'UsageError', message: /^--shutdown-timeout: .* is not a duration; write it as Go does \(90s, 15m, 1h30m, 720h0m0s, 500ms\) or in days \(30d\)/ }, JSON.stringify(text));
+  }
+  t.throws(() => parseServeArgs(['--ca-validity', '0s'], {}), { message: '--ca-validity: "0s" must be longer than zero' });
+});
+
+t.test('a Node.js older than 24 is refused, naming the version found', async t => {
+  const required = Number(/^>=(\d+)$/.exec(VERSION.engines.node)?.[1]);
+  t.match(readFileSync(new URL('../src/cli.ts', import.meta.url), 'utf8'), `const REQUIRED_MAJOR = ${required};`, 'cli.ts checks the major version of package.json\'s engines');
+  const candidates = [...new Set(['/usr/bin/node', '/usr/local/bin/node', ...(spawnSync('which', ['-a', 'node'], { encoding: 'utf8' }).stdout ?? '').split('\n')].filter(Boolean))];
+  const old = candidates.map(path => ({ path, version: spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '' }))
+    .find(n => /^v\d+\./.test(n.version) && Number(n.version.slice(1).split('.')[0]) < required);
+  if (!old) {
+    await t.skip(`no Node.js older than ${required} on this machine (looked at ${candidates.join(", ")})`, async () => {});
+    return;
+  }
+  for (const args of [['serve', '--standalone'], ['--version'], ['mutate', '-f', '-']]) {
+    const r = spawnSync(old.path, [CLI, ...args], { encoding: 'utf8', timeout: 10_000 });
+    t.equal(r.status, 1, `${old.path} ${args.join(' ')} exits 1`);
+    t.equal(r.stdout, '', 'nothing on stdout');
+    t.equal(r.stderr, `vineyard-webhook: Node.js ${required} or newer is required, found ${old.version.slice(1)} (${old.path}); install Node.js ${required}, or run the container image\n`, `names ${old.version}`);
+  }
+});
+
 t.test('invalid flags and values exit non-zero naming the flag', async t => {
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
     [['serve', '--port', 'abc'], {}, /--port/],

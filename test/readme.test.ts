@@ -2,7 +2,7 @@
 // annotation the code knows must be documented there.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { serveFlags } from '../src/config.js';
+import { envName, serveFlags } from '../src/config.js';
 import { endpoints } from '../src/pipeline/endpoints.js';
 import * as names from '../src/vineyard/names.js';
 
@@ -33,4 +33,29 @@ t.test('the sample reviews the README sends with curl exist', async t => {
   for (const m of samples) {
     t.doesNotThrow(() => JSON.parse(readFileSync(new URL(`../${m[1]}`, import.meta.url), "utf8")), m[1]!);
   }
+});
+
+/** The rows of the first table after `heading`, each a list of cells (`\|` kept as `|`). */
+function tableAfter(heading: string): string[][] {
+  const section = readme.slice(readme.indexOf(`\n${heading}\n`));
+  t.ok(section.length < readme.length, `the README has ${heading}`);
+  const lines = section.split('\n');
+  const start = lines.findIndex(l => l.startsWith('|'));
+  const rows: string[][] = [];
+  for (const l of lines.slice(start + 2)) {
+    if (!l.startsWith('|')) break;
+    rows.push(l.slice(1, -1).split(/(?<!\\)\|/).map(c => c.trim().replace(/\\\|/g, '|')));
+  }
+  return rows;
+}
+
+t.test('the Flags table is serve --help: every flag, its variable, default and meaning', async t => {
+  const rows = tableAfter('## Flags');
+  const expected = serveFlags.filter(f => !f.noEnv).map(f => [
+    `\`--${f.name}${f.arg ? ` ${f.arg}` : ''}\``,
+    `\`${envName(f.name)}\``,
+    f.def ? `\`${f.def}\`` : '',
+    f.help,
+  ]);
+  t.same(rows, expected);
 });
