@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { SCENARIOS, writeResources } from './scenarios.js';
 import { MemoryStore } from '../dist/cluster/memory-store.js';
 import { readManifests } from '../dist/cluster/resources.js';
-import { endpoints } from '../dist/pipeline/endpoints.js';
-import { runPipeline } from '../dist/pipeline/run.js';
+import { endpoints } from '../dist/endpoints/table.js';
+import { runPipeline } from '../dist/admission/run.js';
 import { parseJsonBody } from '../dist/server/body.js';
 
 const ROUNDS = 7, N = 1000;

@@ -39,7 +39,7 @@ const COMMANDS = ['serve', 'mutate', 'version', 'help'] as const;
 const unknown = (command: string) => new UsageError(`unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(', ')} (see vineyard-webhook --help)`);
 
 async function mutate(args: string[]): Promise<number> {
-  const { runMutateCommand } = await import('./mutate/command.js');
+  const { runMutateCommand } = await import('./cli/mutate/command.js');
   return runMutateCommand(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 }
 

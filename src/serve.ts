@@ -16,7 +16,7 @@ import { MemoryStore } from './cluster/memory-store.js';
 import { readManifests } from './cluster/resources.js';
 import { findClusterConfig, SA_DIR, type ClusterSource } from './cluster/kubeconfig.js';
 import type { ClusterStore } from './cluster/store.js';
-import { endpoints } from './pipeline/endpoints.js';
+import { endpoints } from './endpoints/table.js';
 import { buildApp, type App } from './server/app.js';
 import { tlsOptions } from './server/tls-server.js';
 import { Metrics } from './server/metrics.js';

@@ -14,8 +14,8 @@ import { buildApp } from '../src/server/app.js';
 import { tlsOptions } from '../src/server/tls-server.js';
 import { Metrics } from '../src/server/metrics.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
-import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
+import { endpoints } from '../src/endpoints/table.js';
+import { defaultPipelineConfig } from '../src/admission/endpoint.js';
 import { CONFIG, NS, SNI, SVC, bundleFingerprints, decodeBundle, issuerIn, mutatingConfig, validatingConfig } from './helpers/certs.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -1,14 +1,14 @@
-// Patches are applied copy-on-write (src/mutators/copy-on-write.ts) instead of
+// Patches are applied copy-on-write (src/jsonpatch/copy-on-write.ts) instead of
 // on deep clones: the draft must always be what fast-json-patch makes of the
 // operations, and nothing the pipeline is given may ever be written to.
 import t from 'tap';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
 import { basename } from 'node:path';
-import { PatchBuilder } from '../src/mutators/patch.js';
-import type { PatchOperation } from '../src/mutators/types.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { PatchBuilder } from '../src/jsonpatch/patch.js';
+import type { PatchOperation } from '../src/admission/mutator.js';
+import { endpoints } from '../src/endpoints/table.js';
+import { runPipeline } from '../src/admission/run.js';
 import { fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
 
 /** Freezes parsed JSON all the way down, so a write to it throws. */

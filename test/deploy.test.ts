@@ -12,7 +12,7 @@ import type {
   V1ClusterRoleBinding, V1CustomResourceDefinition, V1Deployment, V1MutatingWebhookConfiguration,
   V1PodDisruptionBudget, V1RoleBinding, V1Service,
 } from '@kubernetes/client-node';
-import { endpoints } from '../src/pipeline/endpoints.js';
+import { endpoints } from '../src/endpoints/table.js';
 import { serveFlags } from '../src/config.js';
 import { sidecarSpecWithDefaults, SIDECAR_DEFAULTS } from '../src/vineyard/sidecar-defaults.js';
 import * as names from '../src/vineyard/names.js';

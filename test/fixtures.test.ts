@@ -3,11 +3,11 @@
 // result sent through the same endpoint again gives no patch (reinvocation).
 import t from 'tap';
 import { basename } from 'node:path';
-import { endpoints } from '../src/pipeline/endpoints.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { endpoints } from '../src/endpoints/table.js';
+import { runPipeline } from '../src/admission/run.js';
 import type { AdmissionReview } from '../src/admission/types.js';
 import { fixtureDirs, fixtureStore, loadFixture, writeExpected } from './helpers/fixtures.js';
-import { patchedCopy } from '../src/patched-copy.js';
+import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 
 const update = process.env.UPDATE_FIXTURES === '1';
 

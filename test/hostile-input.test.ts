@@ -8,11 +8,11 @@ import t, { type Test } from 'tap';
 import https from 'node:https';
 import fjp from 'fast-json-patch';
 import { MemoryStore } from '../src/cluster/memory-store.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
-import type { Endpoint } from '../src/pipeline/endpoint.js';
+import { endpoints } from '../src/endpoints/table.js';
+import type { Endpoint } from '../src/admission/endpoint.js';
 import { h1, startTestServer } from './helpers/server.js';
 import { PROTOTYPES, prototypeSnapshot } from './helpers/fuzz-checks.js';
-import { podDisplayName, podNamespace } from '../src/mutators/pod-name.js';
+import { podDisplayName, podNamespace } from '../src/endpoints/pod/pod-name.js';
 
 const sidecarCr = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata: { name: 'sc', namespace: 'default', uid: 'u-sc' }, spec: { selector: 'app=a' } };
 const srv = await startTestServer({ store: new MemoryStore([sidecarCr]) });

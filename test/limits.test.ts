@@ -1,4 +1,4 @@
-// Per-request bounds (src/pipeline/limits.ts): at each limit a review is
+// Per-request bounds (src/endpoints/limits.ts): at each limit a review is
 // handled as usual; one past it is refused with code 400 naming the field, the
 // count and the limit, before any API call and any write.
 import t from 'tap';
@@ -6,14 +6,14 @@ import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import type { ClusterStore } from '../src/cluster/store.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
-import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
-import { LIMITS } from '../src/pipeline/limits.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { defaultPipelineConfig } from '../src/admission/endpoint.js';
+import { LIMITS } from '../src/endpoints/limits.js';
+import { runPipeline } from '../src/admission/run.js';
 import {
   DASK_SCHEDULER_ANNOTATION, REQUIRED_ANNOTATION, SIDECAR_ENABLED_LABEL, SIDECAR_NAME_ANNOTATION, VINEYARDD_LABEL,
 } from '../src/vineyard/names.js';
 import { endpointByName } from './helpers/fixtures.js';
-import { patchedCopy } from '../src/patched-copy.js';
+import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 
 const config = defaultPipelineConfig;
 const sidecarCr = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata: { name: 'sc', namespace: 'default', uid: 'u-sc' }, spec: { selector: 'app=a' } };

@@ -14,19 +14,19 @@ import fc from 'fast-check';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { V1MutatingWebhookConfiguration, V1Pod } from '@kubernetes/client-node';
 import { UsageError } from '../src/flags.js';
-import { runMutateCommand, mutateFlags } from '../src/mutate/command.js';
-import { mutateManifests } from '../src/mutate/mutate-manifests.js';
-import { admitPod } from '../src/mutate/admit-pod.js';
-import { namespaceLabels, POD_WEBHOOKS, reaches, selectorMatches } from '../src/mutate/pod-webhooks.js';
-import { getAt, podTemplatePath, type Json } from '../src/mutate/pod-templates.js';
+import { runMutateCommand, mutateFlags } from '../src/cli/mutate/command.js';
+import { mutateManifests } from '../src/cli/mutate/mutate-manifests.js';
+import { admitPod } from '../src/cli/mutate/admit-pod.js';
+import { namespaceLabels, POD_WEBHOOKS, reaches, selectorMatches } from '../src/cli/mutate/pod-webhooks.js';
+import { getAt, podTemplatePath, type Json } from '../src/cli/mutate/pod-templates.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
-import { podLabels } from '../src/mutators/pod-helpers.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
-import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { podLabels } from '../src/endpoints/pod/pod-helpers.js';
+import { endpoints } from '../src/endpoints/table.js';
+import { defaultPipelineConfig } from '../src/admission/endpoint.js';
+import { runPipeline } from '../src/admission/run.js';
 import * as names from '../src/vineyard/names.js';
 import { endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
-import { patchedCopy } from '../src/patched-copy.js';
+import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 import { kustomize } from './helpers/kustomize.js';
 import { selectorMatches as apiServerMatches, type LabelSelector } from './helpers/k8s-semantics.js';
 
@@ -74,7 +74,7 @@ t.test('deploy/ declares exactly these pod webhooks, with these selectors, in th
       ...(h.objectSelector ? { objectSelector: h.objectSelector } : {}),
       reinvocationPolicy: h.reinvocationPolicy,
     }));
-  t.same(declared, POD_WEBHOOKS, 'src/mutate/pod-webhooks.ts is deploy/mutating-webhook-configuration.yaml');
+  t.same(declared, POD_WEBHOOKS, 'src/cli/mutate/pod-webhooks.ts is deploy/mutating-webhook-configuration.yaml');
   t.same(POD_WEBHOOKS.map(h => h.path).sort(), endpoints.filter(e => e.expects.kind === 'Pod').map(e => e.path).sort(), 'one webhook per pod endpoint');
 });
 

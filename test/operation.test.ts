@@ -8,11 +8,11 @@ import type { AdmissionRequest } from '../src/admission/types.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
 import { ApiError, type ClusterStore } from '../src/cluster/store.js';
 import { createKubeStore } from '../src/cluster/kube-store.js';
-import { defaultPipelineConfig, type Progress } from '../src/pipeline/endpoint.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { defaultPipelineConfig, type Progress } from '../src/admission/endpoint.js';
+import { runPipeline } from '../src/admission/run.js';
 import { OPERATION_LABELLED_ANNOTATION } from '../src/vineyard/names.js';
 import { endpointByName, fixtureStore, FIXTURES, loadFixture } from './helpers/fixtures.js';
-import { patchedCopy } from '../src/patched-copy.js';
+import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 import { FakeApiServer } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { envName, serveFlags } from '../src/config.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
+import { endpoints } from '../src/endpoints/table.js';
 import * as names from '../src/vineyard/names.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

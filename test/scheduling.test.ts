@@ -10,10 +10,10 @@ import type { AdmissionRequest } from '../src/admission/types.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
 import { ApiError, type ClusterStore } from '../src/cluster/store.js';
 import type { Vineyardd } from '../src/vineyard/sidecar.js';
-import { defaultPipelineConfig, type Progress } from '../src/pipeline/endpoint.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { defaultPipelineConfig, type Progress } from '../src/admission/endpoint.js';
+import { runPipeline } from '../src/admission/run.js';
 import { endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
-import { patchedCopy } from '../src/patched-copy.js';
+import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 
 const endpoint = endpointByName('scheduling');
 const config = defaultPipelineConfig;

@@ -4,9 +4,9 @@ import t from 'tap';
 import https from 'node:https';
 import fjp from 'fast-json-patch';
 import { MemoryStore } from '../src/cluster/memory-store.js';
-import type { Endpoint } from '../src/pipeline/endpoint.js';
-import { allow, deny } from '../src/mutators/types.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
+import type { Endpoint } from '../src/admission/endpoint.js';
+import { allow, deny } from '../src/admission/mutator.js';
+import { endpoints } from '../src/endpoints/table.js';
 import { pino } from 'pino';
 import { h1, h2, h2connect, podReview, startTestServer } from './helpers/server.js';
 

@@ -1,15 +1,15 @@
 import t from 'tap';
 import fc from 'fast-check';
 import type { AdmissionRequest, JsonObject } from '../src/admission/types.js';
-import { defaultSidecarSpec } from '../src/mutators/default-sidecar-cr.js';
+import { defaultSidecarSpec } from '../src/endpoints/sidecar-cr/sidecar-cr-defaults.js';
 import { runMutator } from './helpers/mutate.js';
-import { sidecarProblems, validateSidecarSpec } from '../src/mutators/validate-sidecar-cr.js';
-import { runPipeline } from '../src/pipeline/run.js';
-import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
+import { sidecarProblems, validateSidecarSpec } from '../src/endpoints/sidecar-cr/validate-sidecar-cr.js';
+import { runPipeline } from '../src/admission/run.js';
+import { defaultPipelineConfig } from '../src/admission/endpoint.js';
 import { getPath, SIDECAR_DEFAULTS, sidecarSpecWithDefaults } from '../src/vineyard/sidecar-defaults.js';
 import type { Sidecar } from '../src/vineyard/sidecar.js';
 import { endpointByName, fixtureStore } from './helpers/fixtures.js';
-import { patchedCopy } from '../src/patched-copy.js';
+import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 
 const NS = 'vineyard-job';
 const NAME = 'sidecar-sample';

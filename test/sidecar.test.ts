@@ -2,13 +2,13 @@
 // rewrite, dry runs, and the default CR's counting against the test API
 // server (concurrency, conflicts, AlreadyExists, API failures, deadlines).
 import t from 'tap';
-import { defaultSidecarIdentity } from '../src/mutators/default-sidecar-name.js';
-import { socketWaitRewrite } from '../src/mutators/socket-wait-command.js';
+import { defaultSidecarIdentity } from '../src/endpoints/sidecar/pod-default-sidecar.js';
+import { socketWaitRewrite } from '../src/vineyard/socket-wait-command.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
 import { createKubeStore } from '../src/cluster/kube-store.js';
-import { runPipeline } from '../src/pipeline/run.js';
-import { endpoints } from '../src/pipeline/endpoints.js';
-import { defaultPipelineConfig } from '../src/pipeline/endpoint.js';
+import { runPipeline } from '../src/admission/run.js';
+import { endpoints } from '../src/endpoints/table.js';
+import { defaultPipelineConfig } from '../src/admission/endpoint.js';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import { FakeApiServer } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';

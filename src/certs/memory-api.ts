@@ -3,7 +3,7 @@
 // Used by tests and by anything that wants secret mode without a cluster.
 import type { V1Secret } from '@kubernetes/client-node';
 import { ApiError } from '../cluster/store.js';
-import { patchedCopy } from '../patched-copy.js';
+import { patchedCopy } from '../jsonpatch/patched-copy.js';
 import { resourceOf, type CertApi, type JsonPatchOp, type WebhookConfiguration, type WebhookKind } from './api.js';
 
 export interface ApiWrite { verb: 'create' | 'update' | 'patch'; resource: string; name: string }

@@ -5,10 +5,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Logger } from 'pino';
 import { BadReview, decodeReview, encodeReviewJson } from '../admission/review.js';
 import type { ClusterStore } from '../cluster/store.js';
-import type { Endpoint, PipelineConfig, Progress } from '../pipeline/endpoint.js';
-import { denied, runPipeline, type Outcome } from '../pipeline/run.js';
-import { admissionEvent } from '../pipeline/events.js';
-import { skipOf } from '../pipeline/skip-reasons.js';
+import type { Endpoint, PipelineConfig, Progress } from '../admission/endpoint.js';
+import { denied, runPipeline, type Outcome } from '../admission/run.js';
+import { admissionEvent } from '../endpoints/pod/events.js';
+import { skipOf } from '../endpoints/pod/skip-reasons.js';
 import { parseJsonBody } from './body.js';
 import { budgetMs } from './deadline.js';
 import { Metrics } from './metrics.js';
@@ -25,7 +25,7 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Extra readiness conditions (certificates, first API answer); each returns a reason when not ready. */
   readiness?: Array<() => string | undefined>;
-  /** Record Kubernetes Events through the store (src/pipeline/events.ts says which); none when absent. */
+  /** Record Kubernetes Events through the store (each endpoint's event hook says which); none when absent. */
   events?: { instance: string; timeoutMs?: number; maxInFlight?: number };
 }
 

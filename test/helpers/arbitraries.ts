@@ -7,7 +7,7 @@
 // is a plain property exactly as JSON.parse makes it.
 import fc from 'fast-check';
 import type { AdmissionRequest, JsonObject, Operation } from '../../src/admission/types.js';
-import type { Endpoint, PipelineConfig } from '../../src/pipeline/endpoint.js';
+import type { Endpoint, PipelineConfig } from '../../src/admission/endpoint.js';
 import {
   APP_LABEL, ASSEMBLY_ENABLED_LABEL, ASSEMBLY_TYPE_LABEL, DASK_SCHEDULER_ANNOTATION, DASK_WORKER_SELECTOR_ANNOTATION,
   JOB_LABEL, JOB_NAME_ENV, LOG_DIR, LOG_VOLUME, METRICS_CONTAINER, NEED_INJECTED_ASSEMBLY_LABEL, OPERATION_LABELLED_ANNOTATION,

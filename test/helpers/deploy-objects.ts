@@ -5,7 +5,7 @@ import type {
   V1ClusterRole, V1ClusterRoleBinding, V1Container, V1Deployment, V1MutatingWebhook,
   V1MutatingWebhookConfiguration, V1PodSpec, V1Role, V1RoleBinding, V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import { endpoints } from '../../src/pipeline/endpoints.js';
+import { endpoints } from '../../src/endpoints/table.js';
 import { parseServeArgs, type ServeConfig } from '../../src/config.js';
 import { callKey, type ApiCall } from './api-calls.js';
 import { expandEnvRefs } from './k8s-semantics.js';

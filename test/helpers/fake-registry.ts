@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Operation } from 'fast-json-patch';
 import { matchesSelector, parseSelector } from '../../src/cluster/label-selector.js';
 import { isObject } from '../../src/json.js';
-import { patchedCopy } from '../../src/patched-copy.js';
+import { patchedCopy } from '../../src/jsonpatch/patched-copy.js';
 import { apiVersionOf, type ResourcePath, type ResourceTable, type ResourceType } from './fake-resources.js';
 import {
   alreadyExists, badRequest, conflict, deleted, methodNotAllowed, nameRequired, notFound, noSuchResource,

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { AdmissionRequest, AdmissionReview, JsonObject } from '../../src/admission/types.js';
 import { MemoryStore, sequentialUids } from '../../src/cluster/memory-store.js';
-import { endpoints } from '../../src/pipeline/endpoints.js';
-import type { Endpoint, PipelineConfig } from '../../src/pipeline/endpoint.js';
-import { defaultPipelineConfig } from '../../src/pipeline/endpoint.js';
+import { endpoints } from '../../src/endpoints/table.js';
+import type { Endpoint, PipelineConfig } from '../../src/admission/endpoint.js';
+import { defaultPipelineConfig } from '../../src/admission/endpoint.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 

@@ -12,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import type { Operation } from 'fast-json-patch';
-import { patchedCopy } from '../../src/patched-copy.js';
+import { patchedCopy } from '../../src/jsonpatch/patched-copy.js';
 
 export interface KubeObject {
   apiVersion: string;

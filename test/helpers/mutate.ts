@@ -1,8 +1,8 @@
 // One mutator run on its own, as the pipeline runs it: over a fresh draft of
 // the object, its operations collected with its verdict.
 import type { AdmissionRequest } from '../../src/admission/types.js';
-import { PatchBuilder } from '../../src/mutators/patch.js';
-import type { Mutator, PatchOperation, Verdict } from '../../src/mutators/types.js';
+import { PatchBuilder } from '../../src/jsonpatch/patch.js';
+import type { Mutator, PatchOperation, Verdict } from '../../src/admission/mutator.js';
 
 export function runMutator<O, C>(mutate: Mutator<O, C>, req: AdmissionRequest, obj: O, ctx?: C): Verdict & { patch: PatchOperation[] } {
   const draft = new PatchBuilder(obj);

@@ -10,9 +10,9 @@ import { buildApp, type App } from '../../src/server/app.js';
 import { loadOrCreateSelfCerts } from '../../src/certs/self.js';
 import { MemoryStore } from '../../src/cluster/memory-store.js';
 import type { ClusterStore } from '../../src/cluster/store.js';
-import { endpoints as realEndpoints } from '../../src/pipeline/endpoints.js';
-import type { Endpoint, PipelineConfig } from '../../src/pipeline/endpoint.js';
-import { defaultPipelineConfig } from '../../src/pipeline/endpoint.js';
+import { endpoints as realEndpoints } from '../../src/endpoints/table.js';
+import type { Endpoint, PipelineConfig } from '../../src/admission/endpoint.js';
+import { defaultPipelineConfig } from '../../src/admission/endpoint.js';
 import { Metrics } from '../../src/server/metrics.js';
 
 let certs: Promise<Awaited<ReturnType<typeof loadOrCreateSelfCerts>>> | undefined;

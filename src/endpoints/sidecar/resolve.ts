@@ -1,0 +1,113 @@
+// Finds the Sidecar CR a pod asks for (spec §2, "Which Sidecar CR"), creating
+// or counting the default CR. The only I/O of the sidecar endpoint; writes
+// are skipped on dry runs and for pods that get no injection.
+import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { ClusterStore, CallOptions } from '../../cluster/store.js';
+import { ApiError } from '../../cluster/store.js';
+import { defaultSidecarIdentity, type DefaultSidecarIdentity } from './pod-default-sidecar.js';
+import { injectionSkipReason, type SidecarContext } from './inject-sidecar.js';
+import { podAnnotations, podLabels } from '../pod/pod-helpers.js';
+import { podDisplayName, podNamespace } from '../pod/pod-name.js';
+import { allow, deny } from '../../admission/mutator.js';
+import type { Sidecar } from '../../vineyard/sidecar.js';
+import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../../vineyard/names.js';
+import { isSubdomain } from '../../vineyard/label-rules.js';
+import type { Progress, ResolveInput, Resolved } from '../../admission/endpoint.js';
+
+/** Attempts at the read-modify-write of the default CR before giving up (the deadline usually comes first). */
+const MAX_ATTEMPTS = 100;
+
+/**
+ * The pod's owners (its ReplicaSet, Job...) also own the default CR, so it goes
+ * away with the workload. Without `controller` (the workload does not manage
+ * the CR) and `blockOwnerDeletion` (which would need delete rights on the
+ * owner under OwnerReferencesPermissionEnforcement).
+ */
+function ownersOf(owners: V1OwnerReference[] | undefined): V1OwnerReference[] {
+  return (Array.isArray(owners) ? owners : [])
+    .filter(o => o && typeof o === 'object' && o.apiVersion && o.kind && o.name && o.uid)
+    .map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.name, uid: o.uid }));
+}
+
+function newDefaultSidecar(namespace: string, id: DefaultSidecarIdentity, podOwners: V1OwnerReference[] | undefined): Sidecar {
+  const owners = ownersOf(podOwners);
+  return {
+    apiVersion: `${VINEYARD_GROUP}/${VINEYARD_VERSION}`,
+    kind: SIDECAR_KIND,
+    metadata: { name: id.name, namespace, ...(owners.length ? { ownerReferences: owners } : {}) },
+    spec: { replicas: 1, selector: id.selector },
+  };
+}
+
+const backoff = (attempt: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(resolve, Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
+  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
+
+/** Creates the default CR or adds one to its replicas; concurrent pods each count once. */
+async function countDefaultSidecar(store: ClusterStore, namespace: string, id: DefaultSidecarIdentity, owners: V1OwnerReference[] | undefined, progress: Progress, call: CallOptions): Promise<Sidecar> {
+  const ref = `${namespace}/${id.name}`;
+  let last: unknown;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (call.signal?.aborted) break;
+    progress.step = `get sidecars ${ref}`;
+    const current = await store.getSidecar(namespace, id.name, call);
+    try {
+      if (!current) {
+        progress.step = `create sidecars ${ref}`;
+        return await store.createSidecar(namespace, newDefaultSidecar(namespace, id, owners), call);
+      }
+      // A new object around the one read, which is left as it is (no deep copy: only replicas changes).
+      const replicas = (typeof current.spec?.replicas === 'number' ? current.spec.replicas : 0) + 1;
+      const next: Sidecar = { ...current, spec: { ...current.spec, replicas } };
+      progress.step = `update sidecars ${ref} (replicas ${replicas})`;
+      return await store.updateSidecar(namespace, next, call);
+    } catch (e) {
+      // Another pod won the race: AlreadyExists means "increment instead", Conflict means "re-read".
+      if (e instanceof ApiError && (e.alreadyExists || e.conflict)) { last = e; await backoff(attempt, call.signal); continue; }
+      throw e;
+    }
+  }
+  throw last instanceof ApiError ? last : new ApiError(`update sidecars ${ref}`, 409, 'Conflict', 'gave up after repeated conflicts');
+}
+
+export async function resolveSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
+  const pod = obj as unknown as V1Pod;
+  if (injectionSkipReason(pod)) return { done: allow() };
+  const namespace = podNamespace(req, pod);
+  const podRef = podDisplayName(req, pod);
+  const warnings: string[] = [];
+  let name = podAnnotations(pod)[SIDECAR_NAME_ANNOTATION]?.trim() ?? '';
+  if (!name) {
+    warnings.push(`${podRef} has no annotation ${SIDECAR_NAME_ANNOTATION}: using the default Sidecar; set it to "default" or to the name of a Sidecar CR to silence this warning`);
+    name = DEFAULT_SIDECAR_NAME;
+  }
+
+  if (name !== DEFAULT_SIDECAR_NAME && !isSubdomain(name)) {
+    return { done: deny(`annotation ${SIDECAR_NAME_ANNOTATION} of ${podRef} is ${JSON.stringify(name)}, which cannot be the name of a Sidecar (a lower-case DNS-1123 subdomain such as sidecar-sample): set it to the name of a Sidecar CR in namespace ${namespace}, or to "default"`, 400, warnings) };
+  }
+  if (name !== DEFAULT_SIDECAR_NAME) {
+    progress.step = `get sidecars ${namespace}/${name}`;
+    const sidecar = await store.getSidecar(namespace, name, call);
+    if (!sidecar) {
+      return { done: deny(`Sidecar ${namespace}/${name} named by annotation ${SIDECAR_NAME_ANNOTATION} of ${podRef} was not found: create the Sidecar CR in namespace ${namespace} before the pod, or set the annotation to "default"`, 403, warnings) };
+    }
+    return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
+  }
+
+  const id = defaultSidecarIdentity(podLabels(pod));
+  if (!id) {
+    return { done: deny(`${podRef} uses the default Sidecar but has no label to name it after (only ${SIDECAR_ENABLED_LABEL}): add a label such as app=<name> to the pod template, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 403, warnings) };
+  }
+  if (id.invalid) {
+    return { done: deny(`${podRef} uses the default Sidecar, which is named after and selects its first label ${id.key}=${JSON.stringify(id.selector.slice(id.key.length + 1))}, but that is not a valid label: ${id.invalid}; fix the label, or set annotation ${SIDECAR_NAME_ANNOTATION} to an existing Sidecar CR`, 400, warnings) };
+  }
+  if (req.dryRun) {
+    progress.step = `get sidecars ${namespace}/${id.name}`;
+    const existing = await store.getSidecar(namespace, id.name, call);
+    return { ctx: { sidecar: existing ?? newDefaultSidecar(namespace, id, undefined), mode: config.sidecarMode }, warnings };
+  }
+  const sidecar = await countDefaultSidecar(store, namespace, id, pod.metadata?.ownerReferences, progress, call);
+  return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
+}
+
