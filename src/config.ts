@@ -11,6 +11,7 @@ import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
 export const serveFlags: readonly Flag[] = [
   { name: 'host', kind: 'string', def: '0.0.0.0', arg: 'ADDR', help: 'address to listen on' },
   { name: 'port', kind: 'string', def: '9443', arg: 'N', help: 'TLS port to listen on (0 picks a free port)' },
+  { name: 'metrics-port', kind: 'string', def: '8080', arg: 'N', help: 'plain-HTTP port for /metrics, /healthz and /readyz (Prometheus and the kubelet\'s probes, no TLS; the TLS port answers them too); 0 turns it off' },
   { name: 'standalone', kind: 'boolean', help: 'no cluster: in-memory store (seeded by --resources) and self-managed dev certificates; also chosen when no cluster config is found' },
   { name: 'kubeconfig', kind: 'string', arg: 'FILE', help: 'kubeconfig to reach the API server (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)' },
   { name: 'resources', kind: 'string', arg: 'DIR', help: 'YAML/JSON manifests of Sidecar and Vineyardd CRs (and Pods) for the in-memory store' },
@@ -40,6 +41,8 @@ export const envName = (flag: string) => `VINEYARD_WEBHOOK_${flag.toUpperCase().
 export interface ServeConfig {
   host: string;
   port: number;
+  /** 0: no metrics port. */
+  metricsPort: number;
   standalone: boolean;
   kubeconfig?: string;
   resources?: string;
@@ -111,6 +114,10 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const portText = str('port')!;
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port: ${JSON.stringify(portText)} is not a port number between 0 and 65535`);
+  const metricsPortText = str('metrics-port')!;
+  const metricsPort = Number(metricsPortText);
+  if (!/^\d+$/.test(metricsPortText) || metricsPort > 65535) throw new UsageError(`--metrics-port: ${JSON.stringify(metricsPortText)} is not a port number between 0 (off) and 65535`);
+  if (metricsPort !== 0 && metricsPort === port) throw new UsageError(`--metrics-port: ${metricsPort} is also --port; give the metrics port another number, or 0 to turn it off`);
   const host = str('host')!;
   if (!host) throw new UsageError('--host: must not be empty');
 
@@ -131,6 +138,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   return {
     host,
     port,
+    metricsPort,
     standalone: bool('standalone'),
     kubeconfig: str('kubeconfig'),
     resources: str('resources'),
@@ -165,7 +173,8 @@ export function serveHelp(): string {
   });
   return `Usage: vineyard-webhook serve [flags]
 
-Runs the admission webhook server: the webhooks over TLS (HTTP/1.1 and HTTP/2).
+Runs the admission webhook server: the webhooks over TLS (HTTP/1.1 and HTTP/2)
+on --port, and /metrics, /healthz and /readyz over plain HTTP on --metrics-port.
 Each flag can also be given as the environment variable under it; a flag wins
 over its variable. A DURATION is written as Go writes it (90s, 15m, 1h30m,
 720h0m0s, 500ms) or in days (30d).

@@ -19,7 +19,8 @@ import type { ClusterStore } from './cluster/store.js';
 import { endpoints } from './endpoints/table.js';
 import { buildApp, type App } from './server/app.js';
 import { tlsOptions } from './server/tls-server.js';
-import { Metrics } from './server/metrics.js';
+import { Metrics, startMetricsServer } from './server/metrics.js';
+import { observeKubeCalls } from './cluster/kube-call.js';
 import { loadOrCreateSelfCerts } from './certs/self.js';
 import { staticCertSource, type CertEvents, type CertSource } from './certs/source.js';
 import { filesInDir, startFilesMode } from './certs/files-mode.js';
@@ -31,6 +32,8 @@ import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
 export interface Running {
   app: App;
   port: number;
+  /** The plain-HTTP metrics and probes port; undefined when --metrics-port is 0. */
+  metricsPort?: number;
   store: ClusterStore;
   certs: CertSource;
   /** Drains and closes; resolves when every connection is gone. */
@@ -140,12 +143,15 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     certMode,
     sidecarMode: cfg.sidecarMode,
     listen: urlOf('https', cfg.host, cfg.port),
+    ...(cfg.metricsPort ? { metrics: `${urlOf('http', cfg.host, cfg.metricsPort)}/metrics` } : {}),
     webhooks: endpoints.map(e => e.path),
   }, `vineyard-webhook ${VERSION} starting`);
+  const metrics = new Metrics();
+  // Before the store exists: its caches start calling the API at once.
+  observeKubeCalls((verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code }));
   const { store, kc } = await createStore(cfg, source, log);
   const cluster = kc !== undefined;
   const namespace = ownNamespace(cfg.namespace);
-  const metrics = new Metrics();
   const certs = await createCertSource(cfg, certMode, kc, namespace, log, metrics);
   let apiAnswered = !cluster;
   const app = buildApp({
@@ -175,16 +181,25 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     app.server.listen({ host: cfg.host, port: cfg.port }, () => { app.server.off('error', reject); resolve(); });
   });
   const port = (app.server.address() as AddressInfo).port;
-  log.info({ url: urlOf('https', cfg.host, port), host: cfg.host, port, namespace, mode: cluster ? 'cluster' : 'standalone' }, 'vineyard-webhook listening');
+  const metricsServer = cfg.metricsPort
+    ? await startMetricsServer({ host: cfg.host, port: cfg.metricsPort, metrics, notReady: () => app.notReady() }).catch(async (err: unknown) => { await app.shutdown(0); throw err; })
+    : undefined;
+  log.info({
+    url: urlOf('https', cfg.host, port), host: cfg.host, port,
+    ...(metricsServer ? { metrics: `${urlOf('http', cfg.host, metricsServer.port)}/metrics`, metricsPort: metricsServer.port } : {}),
+    namespace, mode: cluster ? 'cluster' : 'standalone',
+  }, 'vineyard-webhook listening');
   log.flush();
 
   let closing: Promise<void> | undefined;
   const shutdown = () => closing ??= (async () => {
     log.info({ inFlight: app.inFlight() }, 'draining');
     await app.shutdown(cfg.shutdownTimeoutMs);
+    // Closed after the drain: its /readyz said 'shutting down' meanwhile.
+    await metricsServer?.close();
     await certs.close();
     log.info('stopped');
     log.flush();
   })();
-  return { app, port, store, certs, shutdown };
+  return { app, port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), store, certs, shutdown };
 }

@@ -138,7 +138,7 @@ t.test('startServer --cert-mode secret: a client trusting only the injected bund
   const api = await fakeCluster(t);
   const kubeconfig = writeFakeKubeconfig(api.url);
   t.teardown(() => kubeconfig.remove());
-  const cfg = { ...parseServeArgs(['--kubeconfig', kubeconfig.path, '--cert-mode', 'secret', '--namespace', NS, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0 };
+  const cfg = { ...parseServeArgs(['--kubeconfig', kubeconfig.path, '--cert-mode', 'secret', '--namespace', NS, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0, metricsPort: 0 };
   const running = await startServer(cfg, log);
   t.teardown(() => running.shutdown());
   const bundle = decodeBundle(mutatingBundle(api));
@@ -156,7 +156,7 @@ t.test('startServer --cert-mode self --kubeconfig: cluster store, self-managed c
   const kubeconfig = writeFakeKubeconfig(api.url);
   const dir = await mkdtemp(join(tmpdir(), 'certs-self-'));
   t.teardown(() => { kubeconfig.remove(); return rm(dir, { recursive: true, force: true }); });
-  const cfg = { ...parseServeArgs(['--kubeconfig', kubeconfig.path, '--cert-mode', 'self', '--cert-dir', dir, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0 };
+  const cfg = { ...parseServeArgs(['--kubeconfig', kubeconfig.path, '--cert-mode', 'self', '--cert-dir', dir, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0, metricsPort: 0 };
   const running = await startServer(cfg, log);
   t.teardown(() => running.shutdown());
   const r = await untilReady(running.port, await readFile(join(dir, 'ca.crt'), 'utf8'), 'localhost');

@@ -157,7 +157,7 @@ t.test('startServer --cert-mode files: a swapped Secret volume is served without
   const { parseServeArgs } = await import('../src/config.js');
   const { startServer } = await import('../src/serve.js');
   const { dir, publish } = await kubeletVolume(t, pairA);
-  const cfg = { ...parseServeArgs(['--standalone', '--cert-mode', 'files', '--cert-dir', dir, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0 };
+  const cfg = { ...parseServeArgs(['--standalone', '--cert-mode', 'files', '--cert-dir', dir, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0, metricsPort: 0 };
   const running = await startServer(cfg, pino({ level: 'silent' }));
   t.teardown(() => running.shutdown());
   const peer = (servername: string) => new Promise<string>((resolve, reject) => {

@@ -129,7 +129,7 @@ t.test('flags win over env vars; env vars over defaults', async t => {
 t.test('standalone: serves a review over TLS, reuses its certificates, exits 0 on SIGTERM', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'vw-cli-'));
   const start = async () => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--standalone', '--host', '127.0.0.1', '--port', '0', '--cert-dir', dir, '--resources', new URL('fixtures/resources', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--standalone', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--cert-dir', dir, '--resources', new URL('fixtures/resources', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: any[] = [];
     const port = await new Promise<number>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -167,7 +167,7 @@ t.test('without any cluster configuration the server says so and runs standalone
   const env: Record<string, string> = { ...process.env as Record<string, string>, HOME: home };
   delete env.KUBECONFIG;
   delete env.KUBERNETES_SERVICE_HOST;
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--cert-dir', join(home, 'certs')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--cert-dir', join(home, 'certs')], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const lines: any[] = [];
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => {

@@ -115,7 +115,8 @@ t.test('the server flags name the objects deploy/ creates, with the CLI defaults
   t.equal(cfg.validatingWebhookConfiguration, one<KubeObject>(base, 'ValidatingWebhookConfiguration').metadata.name, '--validating-webhook-configuration');
   t.equal(cfg.port, containerPort(d, 'https'), '--port is the container port');
   t.equal(cfg.port, 9443);
-  for (const [flag, value] of [['service-name', cfg.serviceName], ['secret-name', cfg.secretName], ['mutating-webhook-configuration', cfg.mutatingWebhookConfiguration], ['validating-webhook-configuration', cfg.validatingWebhookConfiguration], ['port', String(cfg.port)]] as const) {
+  t.equal(cfg.metricsPort, containerPort(d, 'metrics'), '--metrics-port is the metrics container port');
+  for (const [flag, value] of [['service-name', cfg.serviceName], ['secret-name', cfg.secretName], ['mutating-webhook-configuration', cfg.mutatingWebhookConfiguration], ['validating-webhook-configuration', cfg.validatingWebhookConfiguration], ['port', String(cfg.port)], ['metrics-port', String(cfg.metricsPort)]] as const) {
     t.equal(value, def(flag), `--${flag} is the CLI default`);
   }
 });
@@ -134,11 +135,11 @@ t.test('the Deployment: two spread, hardened, probed replicas that drain before 
   t.equal(spread?.maxSkew, 1);
   t.ok(selectorMatches(spread?.labelSelector as LabelSelector, podLabels), 'the spread counts these pods');
 
-  for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+  for (const [probe, path] of [['startupProbe', '/healthz'], ['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
     const get = c[probe]?.httpGet;
     t.equal(get?.path, path, `${probe} path`);
-    t.equal(get?.scheme, 'HTTPS', `${probe} over HTTPS`);
-    t.equal(containerPort(d, get!.port as string | number), 9443, `${probe} port`);
+    t.equal(get?.scheme, 'HTTP', `${probe} over plain HTTP, on the metrics port`);
+    t.equal(containerPort(d, get!.port as string | number), serverConfig(base).metricsPort, `${probe} port is --metrics-port`);
   }
 
   t.equal(pod.securityContext?.runAsNonRoot, true, 'runAsNonRoot');

@@ -215,7 +215,7 @@ t.test('the server records events through the Kubernetes API', async t => {
     await review(srv, pod({ app: 'x', [names.SIDECAR_ENABLED_LABEL]: 'false' }));
     await srv.events.settled();
     t.match(recorded().filter(e => e.reason === 'InjectionSkipped'), [{ type: 'Normal', message: /is not "true"/ }]);
-    t.match(await metric(srv, 'vineyard_webhook_injection_skipped_total'), 'vineyard_webhook_injection_skipped_total{endpoint="sidecar",reason="not-enabled"} 1');
+    t.match(await metric(srv, 'vineyard_webhook_injection_skipped_total'), 'vineyard_webhook_injection_skipped_total{webhook="sidecar",reason="not-enabled"} 1');
   });
 
   await t.test('denied: AdmissionDenied with the message', async t => {
@@ -225,7 +225,7 @@ t.test('the server records events through the Kubernetes API', async t => {
     t.same(more, [], 'one');
     t.match(event, { type: 'Warning', involvedObject: { kind: 'ReplicaSet' } });
     t.ok(event!.message!.endsWith(res.status.message), 'the denial message');
-    t.match(await metric(srv, 'vineyard_webhook_denials_total'), 'vineyard_webhook_denials_total{endpoint="sidecar",code="403",reason="rejected"} 1');
+    t.match(await metric(srv, 'vineyard_webhook_denials_total'), 'vineyard_webhook_denials_total{webhook="sidecar",code="403",reason="rejected"} 1');
     const sent = await metric(srv, 'vineyard_webhook_events_total');
     for (const reason of ['SidecarInjected', 'InjectionSkipped', 'AdmissionDenied']) t.match(sent, `{reason="${reason}",result="sent"} 1`);
   });
@@ -244,7 +244,7 @@ t.test('the server records events through the Kubernetes API', async t => {
     api.fail({ method: 'GET', path: new RegExp(`/sidecars/sidecar-sample$`), status: 500 });
     const res = await review(srv, injectable({ [names.SIDECAR_NAME_ANNOTATION]: 'sidecar-sample' }));
     t.equal(res.allowed, false);
-    t.match(await metric(srv, 'vineyard_webhook_denials_total'), 'vineyard_webhook_denials_total{endpoint="sidecar",code="503",reason="api-error"} 1');
+    t.match(await metric(srv, 'vineyard_webhook_denials_total'), 'vineyard_webhook_denials_total{webhook="sidecar",code="503",reason="api-error"} 1');
     await srv.events.settled();
   });
 });

@@ -13,7 +13,7 @@ const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const RESOURCES = new URL('fixtures/resources', import.meta.url).pathname;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const serveArgs = (dir: string, extra: string[] = []) => [CLI, 'serve', '--standalone', '--host', '127.0.0.1', '--port', '0', '--cert-dir', dir, '--resources', RESOURCES, ...extra];
+const serveArgs = (dir: string, extra: string[] = []) => [CLI, 'serve', '--standalone', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--cert-dir', dir, '--resources', RESOURCES, ...extra];
 
 const review = () => podReview({
   metadata: { generateName: 'w-', labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' }, annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' } },

@@ -59,3 +59,16 @@ t.test('the Flags table is serve --help: every flag, its variable, default and m
   ]);
   t.same(rows, expected);
 });
+
+t.test('the Metrics table is the registry: every metric of ours, with its labels', async t => {
+  const { Metrics } = await import('../src/server/metrics.js');
+  const registry = new Metrics(false).registry;
+  const actual = registry.getMetricsAsArray().map(m => [m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])].sort()] as const);
+  t.ok(actual.length > 10, 'found the metrics');
+  const rows = tableAfter('## Metrics').map(([name, labels]) => [
+    name!.replace(/`/g, ''),
+    labels === '-' ? [] : labels!.replace(/\([^)]*\)/g, '').split(',').map(l => l.trim()).filter(Boolean).sort(),
+  ] as const);
+  t.same(new Map(rows), new Map(actual), 'names and label names');
+  t.same(rows.map(r => r[0]), actual.map(a => a[0]), 'in the order they are declared');
+});

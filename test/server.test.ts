@@ -250,10 +250,10 @@ t.test('healthz, readyz and metrics', async t => {
   t.equal((await h1(srv, 'GET', '/readyz')).status, 200);
   const m = await h1(srv, 'GET', '/metrics');
   t.equal(m.status, 200);
-  t.match(m.body, /vineyard_webhook_requests_total\{endpoint="sidecar",operation="CREATE",result="patched"\} \d+/);
-  t.match(m.body, /vineyard_webhook_request_duration_seconds_bucket\{le="0.005",endpoint="sidecar"\}/);
-  t.match(m.body, /vineyard_webhook_patch_operations_total\{endpoint="sidecar"\} \d+/);
-  t.match(m.body, /vineyard_webhook_denials_total\{endpoint="deny",code="403",reason="rejected"\} \d+/);
+  t.match(m.body, /vineyard_webhook_requests_total\{webhook="sidecar",operation="CREATE",result="patched"\} \d+/);
+  t.match(m.body, /vineyard_webhook_request_duration_seconds_bucket\{le="0.005",webhook="sidecar"\}/);
+  t.match(m.body, /vineyard_webhook_patch_operations_total\{webhook="sidecar"\} \d+/);
+  t.match(m.body, /vineyard_webhook_denials_total\{webhook="deny",code="403",reason="rejected"\} \d+/);
   t.match(m.body, /vineyard_webhook_errors_total\{kind="http_415"\} \d+/);
 });
 

@@ -31,6 +31,20 @@ export interface CallSpec {
   body?: unknown;
 }
 
+/**
+ * Told of every call that was sent: its verb and resource (the first two
+ * words of CallSpec.call, e.g. `get sidecars`) and the HTTP status, or
+ * `<error>` when no answer came (client-go's label for it).
+ */
+export type CallObserver = (verb: string, resource: string, code: string) => void;
+
+// Process-wide: every KubeCaller (store, certificates, caches) is counted
+// without each of their constructors having to carry it.
+let observer: CallObserver | undefined;
+
+/** serve.ts sets the metrics' counter here; undefined stops observing. */
+export function observeKubeCalls(fn: CallObserver | undefined): void { observer = fn; }
+
 /** Runs a client-node method with the per-call options this caller builds. */
 export type ClientCall = (options: ConfigurationOptions) => Promise<unknown>;
 
@@ -76,6 +90,10 @@ export class KubeCaller {
     } finally {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onAbort);
+      if (observer) {
+        const [verb = '', resource = ''] = spec.call.split(' ', 2);
+        observer(verb, resource, answer ? String(answer.status) : '<error>');
+      }
     }
     if (!answer) throw noAnswerError(spec.call, { kind: 'failed', error: new Error('the client finished without an answer') });
     return answer;

@@ -40,6 +40,8 @@ export interface App {
    */
   shutdown(timeoutMs: number): Promise<void>;
   readonly draining: boolean;
+  /** Why /readyz fails now (draining, a readiness check); undefined when ready. The metrics port asks too. */
+  notReady(): string | undefined;
   inFlight(): number;
 }
 
@@ -157,6 +159,7 @@ export function buildApp(opts: AppOptions): App {
       }, budget);
     });
     let outcome: Outcome;
+    metrics.inFlight.inc({ webhook: endpoint.name });
     try {
       outcome = await Promise.race([runPipeline(endpoint, request, deps, progress, abort.signal), deadline]);
     } catch (err) {
@@ -164,15 +167,16 @@ export function buildApp(opts: AppOptions): App {
       outcome = denied(500, `${endpoint.path}: internal error while ${progress.step}: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);
+      metrics.inFlight.dec({ webhook: endpoint.name });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const meta = request.object && typeof request.object === 'object' ? (request.object as { metadata?: { name?: string; generateName?: string } }).metadata : undefined;
-    metrics.requests.inc({ endpoint: endpoint.name, operation: request.operation, result: outcome.decision });
-    metrics.latency.observe({ endpoint: endpoint.name }, seconds);
-    if (outcome.patch.length) metrics.patchOps.inc({ endpoint: endpoint.name }, outcome.patch.length);
-    if (!outcome.response.allowed) metrics.denials.inc({ endpoint: endpoint.name, code: String(outcome.response.status?.code ?? 0), reason: outcome.category ?? 'rejected' });
+    metrics.requests.inc({ webhook: endpoint.name, operation: request.operation, result: outcome.decision });
+    metrics.latency.observe({ webhook: endpoint.name }, seconds);
+    if (outcome.patch.length) metrics.patchOps.inc({ webhook: endpoint.name }, outcome.patch.length);
+    if (!outcome.response.allowed) metrics.denials.inc({ webhook: endpoint.name, code: String(outcome.response.status?.code ?? 0), reason: outcome.category ?? 'rejected' });
     const skip = skipOf(endpoint, request, outcome);
-    if (skip) metrics.skipped.inc({ endpoint: endpoint.name, reason: skip.reason });
+    if (skip) metrics.skipped.inc({ webhook: endpoint.name, reason: skip.reason });
     req.log.info({
       uid: request.uid,
       endpoint: endpoint.name,
@@ -220,6 +224,7 @@ export function buildApp(opts: AppOptions): App {
     events,
     shutdown,
     get draining() { return draining; },
+    notReady: () => readyReason(),
     inFlight: () => inFlight,
   };
 }
