@@ -16,6 +16,7 @@ import { MemoryStore } from './cluster/memory-store.js';
 import { readManifests } from './cluster/resources.js';
 import { findClusterConfig, SA_DIR, type ClusterSource } from './cluster/kubeconfig.js';
 import type { ClusterStore } from './cluster/store.js';
+import type { ClusterRuntime } from './cluster/in-cluster.js';
 import { endpoints } from './endpoints/table.js';
 import { buildApp, type App } from './server/app.js';
 import { tlsOptions } from './server/tls-server.js';
@@ -69,8 +70,8 @@ function ownNamespace(flag: string | undefined): string {
   return WEBHOOK_NAMESPACE;
 }
 
-/** The store, and the cluster configuration when there is one (the certificates use it too). */
-async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger): Promise<{ store: ClusterStore; kc?: KubeConfig }> {
+/** The store, and the cluster configuration and runtime when there is one (the certificates use it too). */
+async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger): Promise<{ store: ClusterStore; kc?: KubeConfig; runtime?: ClusterRuntime }> {
   if (source.kind === 'none') {
     if (!cfg.standalone) log.warn('no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store');
     const seed = cfg.resources ? await readManifests(cfg.resources) : [];
@@ -80,12 +81,13 @@ async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger)
   }
   // Loaded only in cluster mode: client-node is large and standalone mode never needs it.
   const { KubeConfig } = await import('@kubernetes/client-node');
-  const { createKubeStore } = await import('./cluster/kube-store.js');
+  const { startClusterRuntime } = await import('./cluster/in-cluster.js');
   const kc = new KubeConfig();
   if (source.kind === 'in-cluster') kc.loadFromCluster();
   else kc.loadFromFile(source.path);
   log.info({ cluster: kc.getCurrentCluster()?.server, source: source.kind }, 'using the Kubernetes API');
-  return { store: createKubeStore(kc), kc };
+  const runtime = startClusterRuntime(kc, { log });
+  return { store: runtime.store, kc, runtime };
 }
 
 function certMetrics(m: Metrics): CertEvents {
@@ -149,7 +151,7 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
   const metrics = new Metrics();
   // Before the store exists: its caches start calling the API at once.
   observeKubeCalls((verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code }));
-  const { store, kc } = await createStore(cfg, source, log);
+  const { store, kc, runtime } = await createStore(cfg, source, log);
   const cluster = kc !== undefined;
   const namespace = ownNamespace(cfg.namespace);
   const certs = await createCertSource(cfg, certMode, kc, namespace, log, metrics);
@@ -162,7 +164,7 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     logger: log,
     metrics,
     bodyLimit: cfg.bodyLimit,
-    readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet')],
+    readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet'), () => runtime?.notReady()],
     // In a cluster only: in memory, events would pile up unread. The hostname is the pod's name.
     ...(cluster ? { events: { instance: hostname() } } : {}),
   });
@@ -198,6 +200,7 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     // Closed after the drain: its /readyz said 'shutting down' meanwhile.
     await metricsServer?.close();
     await certs.close();
+    await runtime?.stop();
     log.info('stopped');
     log.flush();
   })();

@@ -261,7 +261,9 @@ t.test('a failing events API changes nothing in the admission answer', async t =
   t.ok(baseline.patch, 'injected');
 
   api.fail({ method: 'POST', path: EVENTS_PATH, status: 500, times: 2 });
-  t.same(await review(srv, custom), baseline, '500 from the events API: the same answer');
+  // Another workload's pod: a new Event, not a repeat of the first one's.
+  const other = injectable({ [names.SIDECAR_NAME_ANNOTATION]: 'sidecar-sample' }, [{ ...RS, name: 'other-rs', uid: 'other-uid' }]);
+  t.same(await review(srv, other), baseline, '500 from the events API: the same answer');
   const denial = await review(srv, injectable({ [names.SIDECAR_NAME_ANNOTATION]: 'nope' }));
   t.equal(denial.allowed, false, 'a denial is still a denial');
   await srv.events.settled();
@@ -283,8 +285,8 @@ t.test('a hanging events API neither delays the answer nor piles up', async t =>
   t.equal(hung.status, undefined, 'while its event is still unanswered');
   t.equal(srv.events.pending, 1);
 
-  const second = await review(srv, custom);
-  t.same(second, first, 'the next review is answered the same');
+  const second = await review(srv, injectable({ [names.SIDECAR_NAME_ANNOTATION]: 'sidecar-sample' }, [{ ...RS, name: 'other-rs', uid: 'other-uid' }]));
+  t.same(second, first, 'the next review (another workload\'s pod) is answered the same');
   t.equal(srv.events.pending, 1, 'its event was dropped: one in flight at most');
 
   await srv.close();
@@ -325,4 +327,59 @@ t.test('the recorder never throws, even when the store does', async t => {
   await rec.close();
   rec.record(event);
   t.same(results, ['failed', 'dropped'], 'after close, events are dropped');
+});
+
+// ---- aggregation ----
+
+t.test('identical events are aggregated: one create, then count updates at most once per flush interval', async t => {
+  const store = new MemoryStore();
+  const results: string[] = [];
+  const rec = new EventRecorder({ store, logger: pino({ level: 'silent' }), flushMs: 50, onResult: (_e, r) => results.push(r) });
+  const event = admissionEvent({ endpoint: sidecar, request: request(injectable()), outcome: denied(403, 'no'), now: NOW, instance: 'i' })!;
+  for (let i = 0; i < 200; i++) rec.record({ ...event, lastTimestamp: new Date(NOW.getTime() + i * 1000) });
+  await rec.settled();
+  t.equal(store.events.length, 1, 'one Event');
+  t.equal(store.events[0]!.count, 200, 'counting every occurrence');
+  t.same(store.events[0]!.lastTimestamp, new Date(NOW.getTime() + 199_000), 'lastTimestamp of the last one');
+  t.same(store.events[0]!.firstTimestamp, event.firstTimestamp, 'firstTimestamp of the first one');
+  t.match(store.events[0]!.metadata.name, /^job-deployment-55664458f8\.[0-9a-f]{16}$/, 'a name of the recorder\'s own, not generateName');
+  const writes = store.writes.map(w => w.verb);
+  t.ok(writes.length <= 3, `a handful of writes for 200 events (${writes.join(', ')})`);
+  t.equal(results.filter(r => r === 'sent').length, 1);
+  t.equal(results.filter(r => r === 'aggregated').length, 199);
+
+  // Later repeats raise the same Event's count.
+  rec.record(event);
+  await rec.settled();
+  t.equal(store.events.length, 1);
+  t.equal(store.events[0]!.count, 201);
+});
+
+t.test('different messages or objects are different Events; one object is rate limited', async t => {
+  const store = new MemoryStore();
+  const results: string[] = [];
+  const rec = new EventRecorder({ store, logger: pino({ level: 'silent' }), burst: 3, refillMs: 60_000, onResult: (_e, r) => results.push(r) });
+  const event = admissionEvent({ endpoint: sidecar, request: request(injectable()), outcome: denied(403, 'no'), now: NOW, instance: 'i' })!;
+  for (let i = 0; i < 5; i++) rec.record({ ...event, message: `denied ${i}` });
+  rec.record({ ...event, involvedObject: { ...event.involvedObject, name: 'other', uid: 'other-uid' } });
+  await rec.settled();
+  t.equal(store.events.length, 4, 'three about the first object (its burst), one about the other');
+  t.equal(results.filter(r => r === 'sent').length, 4);
+  t.equal(results.filter(r => r === 'dropped').length, 2, 'the rest dropped, not queued');
+});
+
+t.test('an Event the API server let expire is created again', async t => {
+  const store = new MemoryStore();
+  const rec = new EventRecorder({ store, logger: pino({ level: 'silent' }), flushMs: 10 });
+  const event = admissionEvent({ endpoint: sidecar, request: request(injectable()), outcome: denied(403, 'no'), now: NOW, instance: 'i' })!;
+  rec.record(event);
+  await rec.settled();
+  store.events.length = 0;
+  rec.record(event);
+  await rec.settled();
+  t.equal(store.events.length, 0, 'the count update found no Event');
+  rec.record(event);
+  await rec.settled();
+  t.equal(store.events.length, 1, 'the next one creates a new Event');
+  t.equal(store.events[0]!.count, 1);
 });

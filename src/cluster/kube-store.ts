@@ -8,7 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import { SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL } from '../vineyard/names.js';
-import { ApiError, type CallOptions, type ClusterStore } from './store.js';
+import { ApiError, type CallOptions, type ClusterStore, type EventCountPatch } from './store.js';
 import { DEFAULT_CALL_TIMEOUT_MS, KubeCaller } from './kube-call.js';
 import { expectOk, objectOrNull } from './kube-errors.js';
 
@@ -117,6 +117,15 @@ class KubeStore implements ClusterStore {
     requireSegment(call, 'namespace', namespace);
     const answer = await this.caller.send({ call, signal: opts?.signal, body: event },
       o => this.core.createNamespacedEvent({ namespace, body: event }, o));
+    expectOk<unknown>(call, answer);
+  }
+
+  async patchEvent(namespace: string, name: string, patch: EventCountPatch, opts?: CallOptions): Promise<void> {
+    const call = `patch events ${namespace}/${name}`;
+    requireSegment(call, 'namespace', namespace);
+    requireName(call, name);
+    const answer = await this.caller.send({ call, signal: opts?.signal, body: patch, contentType: PatchStrategy.MergePatch },
+      o => this.core.patchNamespacedEvent({ namespace, name, body: patch }, o));
     expectOk<unknown>(call, answer);
   }
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
-import { ApiError, type ClusterStore } from './store.js';
+import { ApiError, type ClusterStore, type EventCountPatch } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
 import { SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARDD_KIND } from '../vineyard/names.js';
 
@@ -126,6 +126,13 @@ export class MemoryStore implements ClusterStore {
   async createEvent(namespace: string, event: CoreV1Event): Promise<void> {
     this.events.push(structuredClone(event));
     this.logWrite({ verb: 'event', kind: 'events', namespace, name: event.metadata?.name ?? '' });
+  }
+
+  async patchEvent(namespace: string, name: string, patch: EventCountPatch): Promise<void> {
+    const e = this.events.find(x => x.metadata?.namespace === namespace && x.metadata?.name === name);
+    if (!e) throw new ApiError(`patch events ${namespace}/${name}`, 404, 'NotFound', `events "${name}" not found`);
+    Object.assign(e, structuredClone(patch));
+    this.logWrite({ verb: 'patch', kind: 'events', namespace, name });
   }
 
   async ping(): Promise<void> {}

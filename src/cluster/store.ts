@@ -7,6 +7,8 @@ import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 
 export interface CallOptions { signal?: AbortSignal }
 
+export interface EventCountPatch { count: number; lastTimestamp?: CoreV1Event['lastTimestamp'] }
+
 export interface ClusterStore {
   /** `null` when the object does not exist. */
   getSidecar(namespace: string, name: string, opts?: CallOptions): Promise<Sidecar | null>;
@@ -19,6 +21,8 @@ export interface ClusterStore {
   /** A merge patch of metadata.labels only: never a full update of someone else's pod. */
   patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void>;
+  /** A merge patch of an Event's count and lastTimestamp (aggregation). */
+  patchEvent(namespace: string, name: string, patch: EventCountPatch, opts?: CallOptions): Promise<void>;
   /** Resolves once the backing store has answered a request (readiness). */
   ping(opts?: CallOptions): Promise<void>;
 }

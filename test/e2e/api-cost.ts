@@ -7,8 +7,13 @@ export type RequestCounts = Map<string, number>;
 const SAMPLE = /^apiserver_request_total\{([^}]*)\}\s+([0-9.e+]+)$/;
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
 
-/** `VERB group/resource[/subresource]` -> requests, summed over codes; dry runs counted apart. */
-export function parseRequestTotals(metrics: string): RequestCounts {
+/**
+ * `VERB group/resource[/subresource]` -> requests, summed over codes; dry runs counted apart.
+ * With `byScope`, the scope is added (`resource` for one named object, `namespace`/`cluster` for
+ * collections): kube-apiserver 1.20 counts a GET of one custom resource under verb LIST, and the
+ * scope is what tells it from a list.
+ */
+export function parseRequestTotals(metrics: string, byScope = false): RequestCounts {
   const out: RequestCounts = new Map();
   for (const line of metrics.split('\n')) {
     const m = SAMPLE.exec(line);
@@ -16,16 +21,16 @@ export function parseRequestTotals(metrics: string): RequestCounts {
     const labels: Record<string, string> = {};
     for (const l of m[1]!.matchAll(LABEL)) labels[l[1]!] = l[2]!;
     const resource = `${labels.group ? `${labels.group}/` : ''}${labels.resource ?? ''}${labels.subresource ? `/${labels.subresource}` : ''}`;
-    const key = `${labels.verb} ${resource}${labels.dry_run ? ' (dry run)' : ''}`;
+    const key = `${labels.verb} ${resource}${byScope ? ` [${labels.scope}]` : ''}${labels.dry_run ? ' (dry run)' : ''}`;
     out.set(key, (out.get(key) ?? 0) + Number(m[2]));
   }
   return out;
 }
 
-export async function requestTotals(admin: KubeClient): Promise<RequestCounts> {
+export async function requestTotals(admin: KubeClient, byScope = false): Promise<RequestCounts> {
   const r = await admin.raw('GET', '/metrics');
   if (r.status !== 200) throw new Error(`GET /metrics: ${r.status} ${r.body.slice(0, 200)}`);
-  return parseRequestTotals(r.body);
+  return parseRequestTotals(r.body, byScope);
 }
 
 /** after - before, zero entries dropped. */
@@ -55,6 +60,16 @@ export async function webhookCalls(admin: KubeClient, name: string): Promise<num
   let n = 0;
   for (const line of r.body.split('\n')) {
     if (line.startsWith('apiserver_admission_webhook_admission_duration_seconds_count{') && line.includes(`name="${name}"`)) n += Number(line.split(' ').pop());
+  }
+  return n;
+}
+
+/** Watches open now on `resource` (the API server's long-running request gauge). */
+export async function openWatches(admin: KubeClient, resource: string): Promise<number> {
+  const r = await admin.raw('GET', '/metrics');
+  let n = 0;
+  for (const line of r.body.split('\n')) {
+    if (line.startsWith('apiserver_longrunning_gauge{') && line.includes(`resource="${resource}"`) && line.includes('verb="WATCH"')) n += Number(line.split(' ').pop());
   }
   return n;
 }

@@ -38,6 +38,8 @@ export interface Cluster {
   kubeconfigFor(user: TokenUser): string;
   /** Client authenticating as `user`. */
   clientFor(user: TokenUser): KubeClient;
+  /** Stops kube-apiserver and starts it again on the same port and etcd (watches break, state stays). */
+  restartApiserver(): Promise<void>;
   /** Last lines of a process log, for failure messages. */
   logTail(which: 'etcd' | 'kube-apiserver', lines?: number): string;
   stop(): Promise<void>;
@@ -118,7 +120,7 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
 
     await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, () => exited(procs.etcd, 'etcd'), 30_000);
 
-    procs.apiserver = launch(assets.apiserver, [
+    const apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
       `--cert-dir=${dir}`, `--tls-cert-file=${files.cert}`, `--tls-private-key-file=${files.key}`,
@@ -130,19 +132,26 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
       '--disable-admission-plugins=ServiceAccount',
       '--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
       '--allow-privileged=true', '--endpoint-reconciler-type=none', '--profiling=false',
-    ], log('kube-apiserver'));
+    ];
+    procs.apiserver = launch(assets.apiserver, apiserverArgs, log('kube-apiserver'));
 
     const url = `https://127.0.0.1:${apiPort}`;
     const clientFor = (u: TokenUser) => new KubeClient(url, ca.cert, u.token);
     const adminClient = clientFor(admin);
-    await waitFor('kube-apiserver', async () => {
+    const apiserverReady = () => waitFor('kube-apiserver', async () => {
       const ready = await adminClient.raw('GET', '/readyz');
       if (ready.status !== 200) return false;
       return (await adminClient.raw('GET', '/api/v1/namespaces/default')).status === 200;
     }, () => exited(procs.apiserver, 'kube-apiserver'), 90_000);
+    await apiserverReady();
+    const restartApiserver = async () => {
+      await stopProcess(procs.apiserver);
+      procs.apiserver = launch(assets.apiserver, apiserverArgs, `${log('kube-apiserver')}.restarted`);
+      await apiserverReady();
+    };
 
     return {
-      url, ca: ca.cert, dir, admin: adminClient, logTail, stop, clientFor,
+      url, ca: ca.cert, dir, admin: adminClient, logTail, stop, clientFor, restartApiserver,
       kubeconfigFor(u: TokenUser) {
         const file = join(dir, `kubeconfig-${all.indexOf(u)}`);
         writeFileSync(file, JSON.stringify({

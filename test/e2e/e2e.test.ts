@@ -3,7 +3,7 @@
 // secret mode, and what each admission costs the API server.
 import t, { type Test } from 'tap';
 import { issueCa, issueServing } from '../../src/certs/issue.js';
-import { delta, formatCost, perPod, requestTotals, webhookCalls } from './api-cost.js';
+import { delta, formatCost, openWatches, perPod, requestTotals, webhookCalls } from './api-cost.js';
 import { configPath, createObject, startE2E, waitUntil, type E2E, type WebhookConfig } from './env.js';
 import { loadWorkloadFixture, notContained, type WorkloadFixture } from './fixture-workloads.js';
 import { KubeStatusError, resourcePath, type KubeObject } from './kube-client.js';
@@ -184,21 +184,80 @@ t.test('a burst of 50 default-Sidecar pods created concurrently: all admitted, t
   const before = await requestTotals(admin);
   const N = 50;
   const results = await Promise.allSettled(Array.from({ length: N }, () => createObject(admin, f.object)));
-  const after = await requestTotals(admin);
   const failed = results.filter(r => r.status === 'rejected').map(r => String((r as PromiseRejectedResult).reason));
   tt.same(failed, [], 'every pod admitted');
   const pods = (await admin.list(podsPath(JOB_NS), 'app=job-deployment')).items;
   tt.equal(pods.length, N);
   tt.ok(pods.every(p => containerNames(p).filter(n => n === 'vineyard-sidecar').length === 1), 'each injected once');
+  const sidecarPath = sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar');
+  let ownReads = 0;
   const replicas = await waitUntil('the default Sidecar counts every pod', async () => {
-    const s = await admin.get(sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar'));
-    return s.spec?.replicas === N ? s.spec.replicas as number : undefined;
-  }, 10_000).catch(async () => (await admin.get(sidecarsPath(JOB_NS, 'app-job-deployment-default-sidecar'))).spec?.replicas);
-  tt.equal(replicas, N, 'spec.replicas of the default Sidecar is the number of pods');
-  // The suite's own requests: the pod creates and the two /metrics reads.
-  const own = new Map([['POST pods', N], ['GET ', 1]]);
+    ownReads++;
+    const s = await admin.get(sidecarPath);
+    return s.spec?.replicas === N ? N : undefined;
+  }, 5_000).catch(async () => (ownReads++, (await admin.get(sidecarPath)).spec?.replicas));
+  tt.equal(replicas, N, 'spec.replicas of the default Sidecar is the number of pods within 5 s');
+  // Aggregated events are written within the recorder's flush interval.
+  await new Promise(r => setTimeout(r, 2500));
+  const after = await requestTotals(admin);
+  // The suite's own requests: the pod creates, the pod list and the Sidecar reads above (1.20
+  // counts a GET of one custom resource under verb LIST).
+  const own = new Map([['POST pods', N], ['LIST pods', 1], ['LIST k8s.v6d.io/sidecars', ownReads]]);
   const rows = perPod(delta(before, after), N, own);
-  tt.comment(`API requests per admitted pod (burst of ${N} default-Sidecar pods, all at once):\n${formatCost(rows)}`);
+  tt.comment(`API requests per admitted pod (burst of ${N} default-Sidecar pods at once, until the count settled):\n${formatCost(rows)}`);
+  const total = (re: RegExp) => rows.filter(r => re.test(r.request)).reduce((n, r) => n + r.total, 0);
+  tt.ok(total(/^(POST|PUT|PATCH) k8s\.v6d\.io\/sidecars/) <= N / 10 + 1, 'Sidecar writes: at most one per ten pods');
+  tt.ok(total(/^(POST|PATCH) events/) <= N / 10 + 1, 'Event writes: at most one per ten pods');
+  tt.ok(total(/^(POST|PATCH) events/) >= 1, 'and the injections are recorded (a new Event, or the count of the one an earlier test left)');
+
+  // Scale down: the count follows the pods that are left.
+  for (const p of pods.slice(0, 20)) await admin.delete(`${podsPath(JOB_NS)}/${p.metadata!.name}`);
+  const left = await waitUntil('the count follows a scale-down', async () => {
+    const s = await admin.get(sidecarPath);
+    return s.spec?.replicas === N - 20 ? N - 20 : undefined;
+  }, 5_000).catch(async () => (await admin.get(sidecarPath)).spec?.replicas);
+  tt.equal(left, N - 20, 'spec.replicas is lowered when pods go');
+});
+
+t.test('pods admitted by the webhook but refused later (a quota) are not counted', async tt => {
+  const namespace = 'e2e-quota';
+  await ensureNamespace(namespace, { 'sidecar-injection': 'enabled' });
+  const quotaPath = resourcePath('v1', 'resourcequotas', namespace, 'pods');
+  await admin.create(resourcePath('v1', 'resourcequotas', namespace), { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'pods', namespace }, spec: { hard: { pods: '3' } } });
+  // No controller manager: the quota's usage is set by hand once, then admission keeps it.
+  const q = await admin.get(quotaPath);
+  await admin.update(`${quotaPath}/status`, { ...q, status: { hard: { pods: '3' }, used: { pods: '0' } } });
+  const f = fixture('sidecar/default-deployment');
+  const object = { ...f.object, metadata: { ...f.object.metadata, namespace } };
+  const outcomes: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    outcomes.push(await createObject(admin, object).then(() => 'admitted', (e: unknown) => (e instanceof KubeStatusError && /exceeded quota/.test(e.message) ? 'over quota' : String(e))));
+  }
+  tt.same(outcomes, ['admitted', 'admitted', 'admitted', 'over quota', 'over quota', 'over quota'], 'the quota refuses pods after our webhook let them through');
+  const path = sidecarsPath(namespace, 'app-job-deployment-default-sidecar');
+  const replicas = await waitUntil('the count of the pods that exist', async () => ((await admin.get(path)).spec?.replicas === 3 ? 3 : undefined), 5_000)
+    .catch(async () => (await admin.get(path)).spec?.replicas);
+  tt.equal(replicas, 3, 'spec.replicas counts the 3 pods that exist, not the 6 admissions');
+});
+
+t.test('the watch caches reconnect after the API server restarts', async tt => {
+  await env.cluster.restartApiserver();
+  const f = fixture('sidecar/custom-sidecar-sample');
+  await cleanNamespaces();
+  await ensureNamespace(f.namespace, f.labels);
+  // The metrics start again from zero with the new process: everything counted is after the restart.
+  const sidecar = { ...f.resources[0]!, metadata: { ...f.resources[0]!.metadata, name: 'after-restart' } };
+  await waitUntil('the webhook watches Sidecars again', async () => (await openWatches(admin, 'sidecars')) > 0 || undefined, 45_000);
+  await createObject(admin, sidecar);
+  const object = { ...f.object, metadata: { ...f.object.metadata, annotations: { ...f.object.metadata!.annotations, 'sidecar.v6d.io/name': 'after-restart' } } };
+  await waitUntil('the pod admitted from the cache', async () => {
+    const before = await requestTotals(admin, true);
+    const dry = await createObject(admin, object, { dryRun: true });
+    const after = await requestTotals(admin, true);
+    const live = (after.get('LIST k8s.v6d.io/sidecars [resource]') ?? 0) - (before.get('LIST k8s.v6d.io/sidecars [resource]') ?? 0);
+    return containerNames(dry).includes('vineyard-sidecar') && live === 0 || undefined;
+  }, 20_000);
+  tt.pass('a pod naming a Sidecar created after the restart is injected with no live read of it');
 });
 
 t.test('a deliberately wrong patch is rejected by the API server', async tt => {

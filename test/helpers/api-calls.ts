@@ -44,10 +44,22 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
   listPods: [{ verb: 'list', group: '', resource: 'pods', where: 'cluster' }],
   patchPodLabels: [{ verb: 'patch', group: '', resource: 'pods', where: 'cluster' }],
   createEvent: [{ verb: 'create', group: '', resource: 'events', where: 'cluster' }],
+  patchEvent: [{ verb: 'patch', group: '', resource: 'events', where: 'cluster' }],
   // GET /version: a non-resource URL every authenticated user may read
   // (system:public-info-viewer); no RBAC of ours.
   ping: [],
 };
+
+/**
+ * What the watch caches call in a cluster (src/cluster/kube-caches.ts): a list
+ * and a watch of every Sidecar and Vineyardd, and of the pods this webhook
+ * injected (a label selector; RBAC cannot limit by label, so pods cluster-wide).
+ */
+export const CACHE_CALLS: readonly ApiCall[] = [
+  ...[names.SIDECAR_PLURAL, names.VINEYARDD_PLURAL].flatMap(resource =>
+    (['list', 'watch'] as const).map(verb => ({ verb, group: V6D, resource, where: 'cluster' as const }))),
+  ...(['list', 'watch'] as const).map(verb => ({ verb, group: '', resource: 'pods', where: 'cluster' as const })),
+];
 
 /** The names secret mode works on: --secret-name and the two webhook configuration flags. */
 export interface CertNames { secretName: string; mutatingWebhookConfiguration: string; validatingWebhookConfiguration: string }
@@ -71,8 +83,10 @@ export function certCalls(n: CertNames): { readonly [M in keyof CertApi]: readon
 
 /** Every call the server makes with this configuration. */
 export function apiCalls(certMode: 'secret' | 'files' | 'self', n: CertNames): ApiCall[] {
-  const store = Object.values(STORE_CALLS).flat();
-  return certMode === 'secret' ? [...store, ...Object.values(certCalls(n)).flat()] : store;
+  const store = [...Object.values(STORE_CALLS).flat(), ...CACHE_CALLS];
+  const all = certMode === 'secret' ? [...store, ...Object.values(certCalls(n)).flat()] : store;
+  // A call made through two seams (a pod list by the operation gate and by a cache) is one grant.
+  return [...new Map(all.map(c => [JSON.stringify([c.verb, c.group, c.resource, c.names, c.where]), c])).values()];
 }
 
 export const callKey = (c: Pick<ApiCall, 'verb' | 'group' | 'resource'>) => `${c.verb} ${c.group || 'core'}/${c.resource}`;
@@ -107,7 +121,12 @@ const API_CLASSES: Record<string, string | null | typeof CUSTOM> = {
   CoreApi: null,
 };
 /** client-node helpers whose calls cannot be told from a method name. */
-const OPAQUE = ['KubernetesObjectApi', 'makeInformer', 'ListWatch', 'Watch'];
+const OPAQUE = ['KubernetesObjectApi', 'ListWatch', 'Watch'];
+/**
+ * An informer watches what its list function lists: in a file that makes
+ * informers, every list found is also a watch.
+ */
+const INFORMER = 'makeInformer';
 
 const VERBS: Record<string, string> = {
   read: 'get', get: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete', deleteCollection: 'deletecollection',
@@ -215,6 +234,11 @@ export function scanSourceForApiCalls(srcDir: string): FoundCall[] {
           : typedCall(method, group as string);
         if (typeof derived === 'string') found.push({ at, method, calls: [], error: derived });
         else found.push({ at, method, calls: Array.isArray(derived) ? derived : [derived] });
+      }
+    }
+    if (new RegExp(`\\b${INFORMER}\\b`).test(code)) {
+      for (const f of found.filter(x => x.at.startsWith(`${file}:`) && x.calls.some(c => c.verb === 'list'))) {
+        found.push({ at: f.at, method: `${INFORMER} (${f.method})`, calls: f.calls.filter(c => c.verb === 'list').map(c => ({ ...c, verb: 'watch' })) });
       }
     }
   }

@@ -239,6 +239,17 @@ export class FakeApiServer {
       res.writeHead(rec.status, { 'content-type': 'text/plain' }).end(fault.rawBody);
       return;
     }
+    if (!fault?.status && !badJson && rec.method === 'GET' && url.searchParams.has('watch') && url.searchParams.get('watch') !== 'false') {
+      const target = this.table.parse(rec.path.length > 1 ? rec.path.replace(/\/+$/, '') : rec.path);
+      if (target && target.name === undefined && !target.subresource) {
+        rec.status = 200;
+        res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+        res.flushHeaders();
+        const stop = this.registry.watch(target, url.searchParams, e => res.write(`${JSON.stringify(e)}\n`));
+        res.on('close', stop);
+        return;
+      }
+    }
     const reply = fault?.status
       ? failure(fault.status, fault.reason ?? reasonFor(fault.status), fault.message ?? `injected failure: ${fault.status}`, {})
       : badJson ? badRequest('the body of the request is not valid JSON') : this.route(rec, url);

@@ -19,6 +19,8 @@ export interface ObjectMeta {
 }
 export interface KubeObject { apiVersion?: string; kind?: string; metadata?: ObjectMeta; [k: string]: unknown }
 
+export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject }
+
 export interface RegistryRequest { method: string; path: ResourcePath; query: URLSearchParams; contentType: string; body: unknown }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -81,19 +83,47 @@ export class FakeRegistry {
   }
 
   remove(t: ResourceType, ns: string | undefined, name: string): boolean {
-    return this.objects.delete(this.key(t, ns, name));
+    const key = this.key(t, ns, name);
+    const gone = this.objects.get(key);
+    if (!gone) return false;
+    this.objects.delete(key);
+    this.notify('DELETED', t, gone);
+    return true;
   }
 
   private store(t: ResourceType, o: KubeObject): KubeObject {
     o.metadata!.resourceVersion = String(++this.version);
-    this.objects.set(this.key(t, o.metadata!.namespace, o.metadata!.name!), o);
+    const key = this.key(t, o.metadata!.namespace, o.metadata!.name!);
+    const existed = this.objects.has(key);
+    this.objects.set(key, o);
+    this.notify(existed ? 'MODIFIED' : 'ADDED', t, o);
     return clone(o);
+  }
+
+  /** Open watches: each is told of every later change of its type, namespace and labels. */
+  private readonly watchers = new Set<{ type: ResourceType; namespace?: string; labels: ReturnType<typeof parseSelector>; send: (event: WatchEvent) => void }>();
+
+  /**
+   * A watch from now on (the fake keeps no history: a resourceVersion is
+   * accepted and ignored). Returns the function that ends it.
+   */
+  watch(p: ResourcePath, query: URLSearchParams, send: (event: WatchEvent) => void): () => void {
+    const w = { type: p.type, namespace: p.namespace, labels: parseSelector(query.get('labelSelector') ?? ''), send };
+    this.watchers.add(w);
+    return () => { this.watchers.delete(w); };
+  }
+
+  private notify(type: WatchEvent['type'], t: ResourceType, o: KubeObject): void {
+    for (const w of this.watchers) {
+      if (w.type !== t || (w.namespace !== undefined && w.namespace !== o.metadata?.namespace)) continue;
+      if (!matchesSelector(w.labels, o.metadata?.labels ?? {})) continue;
+      w.send({ type, object: clone(o) });
+    }
   }
 
   handle(req: RegistryRequest): Reply {
     const { path, query, method } = req;
     if (path.subresource) return noSuchResource();
-    if (query.has('watch') && query.get('watch') !== 'false') return badRequest('the fake API server does not serve watches');
     const dry = query.getAll('dryRun');
     if (dry.some(v => v !== 'All')) return badRequest(`dryRun: Unsupported value: "${dry.find(v => v !== 'All')}": supported values: "All"`);
     const dryRun = dry.length > 0;

@@ -1,5 +1,5 @@
 // Finds the Sidecar CR a pod asks for (spec §2, "Which Sidecar CR"), creating
-// or counting the default CR. The only I/O of the sidecar endpoint; writes
+// the default CR. The only I/O of the sidecar endpoint; writes
 // are skipped on dry runs and for pods that get no injection.
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ClusterStore, CallOptions } from '../../cluster/store.js';
@@ -13,9 +13,6 @@ import type { Sidecar } from '../../vineyard/sidecar.js';
 import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../../vineyard/names.js';
 import { isSubdomain } from '../../vineyard/label-rules.js';
 import type { Progress, ResolveInput, Resolved } from '../../admission/endpoint.js';
-
-/** Attempts at the read-modify-write of the default CR before giving up (the deadline usually comes first). */
-const MAX_ATTEMPTS = 100;
 
 /**
  * The pod's owners (its ReplicaSet, Job...) also own the default CR, so it goes
@@ -39,36 +36,27 @@ function newDefaultSidecar(namespace: string, id: DefaultSidecarIdentity, podOwn
   };
 }
 
-const backoff = (attempt: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(resolve, Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
-
-/** Creates the default CR or adds one to its replicas; concurrent pods each count once. */
-async function countDefaultSidecar(store: ClusterStore, namespace: string, id: DefaultSidecarIdentity, owners: V1OwnerReference[] | undefined, progress: Progress, call: CallOptions): Promise<Sidecar> {
+/**
+ * The default CR, created by the first pod that needs it. Its count is not
+ * written here: DefaultSidecarCounter keeps spec.replicas equal to the live
+ * pods, off the admission path, so pods of one workload never contend for it.
+ */
+async function findOrCreateDefaultSidecar(store: ClusterStore, namespace: string, id: DefaultSidecarIdentity, owners: V1OwnerReference[] | undefined, progress: Progress, call: CallOptions): Promise<Sidecar> {
   const ref = `${namespace}/${id.name}`;
-  let last: unknown;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (call.signal?.aborted) break;
+  progress.step = `get sidecars ${ref}`;
+  const current = await store.getSidecar(namespace, id.name, call);
+  if (current) return current;
+  progress.step = `create sidecars ${ref}`;
+  try {
+    return await store.createSidecar(namespace, newDefaultSidecar(namespace, id, owners), call);
+  } catch (e) {
+    // Another pod (or webhook replica) created it first: use theirs.
+    if (!(e instanceof ApiError && e.alreadyExists)) throw e;
     progress.step = `get sidecars ${ref}`;
-    const current = await store.getSidecar(namespace, id.name, call);
-    try {
-      if (!current) {
-        progress.step = `create sidecars ${ref}`;
-        return await store.createSidecar(namespace, newDefaultSidecar(namespace, id, owners), call);
-      }
-      // A new object around the one read, which is left as it is (no deep copy: only replicas changes).
-      const replicas = (typeof current.spec?.replicas === 'number' ? current.spec.replicas : 0) + 1;
-      const next: Sidecar = { ...current, spec: { ...current.spec, replicas } };
-      progress.step = `update sidecars ${ref} (replicas ${replicas})`;
-      return await store.updateSidecar(namespace, next, call);
-    } catch (e) {
-      // Another pod won the race: AlreadyExists means "increment instead", Conflict means "re-read".
-      if (e instanceof ApiError && (e.alreadyExists || e.conflict)) { last = e; await backoff(attempt, call.signal); continue; }
-      throw e;
-    }
+    const created = await store.getSidecar(namespace, id.name, call);
+    if (created) return created;
+    throw e;
   }
-  throw last instanceof ApiError ? last : new ApiError(`update sidecars ${ref}`, 409, 'Conflict', 'gave up after repeated conflicts');
 }
 
 export async function resolveSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
@@ -107,7 +95,7 @@ export async function resolveSidecar({ req, obj, store, config, progress, call }
     const existing = await store.getSidecar(namespace, id.name, call);
     return { ctx: { sidecar: existing ?? newDefaultSidecar(namespace, id, undefined), mode: config.sidecarMode }, warnings };
   }
-  const sidecar = await countDefaultSidecar(store, namespace, id, pod.metadata?.ownerReferences, progress, call);
+  const sidecar = await findOrCreateDefaultSidecar(store, namespace, id, pod.metadata?.ownerReferences, progress, call);
   return { ctx: { sidecar, mode: config.sidecarMode }, warnings };
 }
 

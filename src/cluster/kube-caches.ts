@@ -1,0 +1,68 @@
+// The watch caches the webhook keeps in a cluster: every Sidecar and Vineyardd
+// (few, small, read on every review), and the pods this webhook injected (the
+// default Sidecars' counts are derived from them), never every pod: the label
+// selector keeps the cache to pods that carry a vineyardd. Lists go through
+// KubeCaller, so objects stay the JSON the server sent, like the watch events.
+import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+import { ROLE_LABEL, ROLE_LABEL_VALUE, SIDECAR_ENABLED_LABEL, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL } from '../vineyard/names.js';
+import { KubeCaller } from './kube-call.js';
+import { expectOk } from './kube-errors.js';
+import { ApiError } from './store.js';
+import { WatchCache, type CacheState } from './watch-cache.js';
+
+/** Pods injected by this webhook: they carry both labels it writes or requires. */
+export const INJECTED_PODS_SELECTOR = `${ROLE_LABEL}=${ROLE_LABEL_VALUE},${SIDECAR_ENABLED_LABEL}=true`;
+
+export interface KubeCaches {
+  sidecars: WatchCache<Sidecar & KubernetesObject>;
+  vineyardds: WatchCache<Vineyardd & KubernetesObject>;
+  injectedPods: WatchCache<V1Pod & KubernetesObject>;
+  /** Resolves once every cache has synced or found its resource absent. */
+  ready(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface KubeCachesOptions {
+  onState?: (resource: string, state: CacheState, err?: unknown) => void;
+  onSidecarChange?: (s: Sidecar) => void;
+  onInjectedPodChange?: (p: V1Pod) => void;
+}
+
+/** The list a cache starts from; a 404 keeps its status so the cache can tell "CRD not installed". */
+async function listRaw<T extends KubernetesObject>(caller: KubeCaller, call: string, run: Parameters<KubeCaller['send']>[1]): Promise<KubernetesListObject<T>> {
+  const answer = await caller.send({ call }, run);
+  try {
+    return expectOk<KubernetesListObject<T>>(call, answer);
+  } catch (e) {
+    if (e instanceof ApiError) Object.assign(e, { statusCode: e.status });
+    throw e;
+  }
+}
+
+export function startKubeCaches(kc: KubeConfig, opts: KubeCachesOptions = {}): KubeCaches {
+  // Lists can be larger than one review's read: a longer limit than the per-call default.
+  const caller = new KubeCaller(30_000);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const crdPath = (plural: string) => `/apis/${VINEYARD_GROUP}/${VINEYARD_VERSION}/${plural}`;
+  const customCache = <T extends KubernetesObject>(plural: string, onChange?: (o: T) => void) => new WatchCache<T>(
+    makeInformer<T>(kc, crdPath(plural), () => listRaw<T>(caller, `list ${plural}.${VINEYARD_GROUP}`,
+      o => custom.listClusterCustomObject({ group: VINEYARD_GROUP, version: VINEYARD_VERSION, plural }, o))),
+    { resource: `${plural}.${VINEYARD_GROUP}`, onState: opts.onState, onChange },
+  );
+  const sidecars = customCache<Sidecar & KubernetesObject>(SIDECAR_PLURAL, opts.onSidecarChange);
+  const vineyardds = customCache<Vineyardd & KubernetesObject>(VINEYARDD_PLURAL);
+  const injectedPods = new WatchCache<V1Pod & KubernetesObject>(
+    makeInformer<V1Pod & KubernetesObject>(kc, '/api/v1/pods', () => listRaw(caller, `list pods -l ${INJECTED_PODS_SELECTOR}`,
+      o => core.listPodForAllNamespaces({ labelSelector: INJECTED_PODS_SELECTOR }, o)), INJECTED_PODS_SELECTOR),
+    { resource: 'pods (injected)', onState: opts.onState, onChange: opts.onInjectedPodChange },
+  );
+  const all = [sidecars, vineyardds, injectedPods];
+  const started = all.map(c => c.start());
+  return {
+    sidecars, vineyardds, injectedPods,
+    ready: () => Promise.all(started).then(() => undefined),
+    stop: () => Promise.all(all.map(c => c.stop())).then(() => undefined),
+  };
+}
