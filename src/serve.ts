@@ -71,7 +71,7 @@ function ownNamespace(flag: string | undefined): string {
 }
 
 /** The store, and the cluster configuration and runtime when there is one (the certificates use it too). */
-async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger): Promise<{ store: ClusterStore; kc?: KubeConfig; runtime?: ClusterRuntime }> {
+async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger, metrics: Metrics): Promise<{ store: ClusterStore; kc?: KubeConfig; runtime?: ClusterRuntime }> {
   if (source.kind === 'none') {
     if (!cfg.standalone) log.warn('no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store');
     const seed = cfg.resources ? await readManifests(cfg.resources) : [];
@@ -86,7 +86,14 @@ async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger)
   if (source.kind === 'in-cluster') kc.loadFromCluster();
   else kc.loadFromFile(source.path);
   log.info({ cluster: kc.getCurrentCluster()?.server, source: source.kind }, 'using the Kubernetes API');
-  const runtime = startClusterRuntime(kc, { log });
+  const runtime = startClusterRuntime(kc, {
+    log,
+    onCacheState: (resource, state) => {
+      for (const st of ['syncing', 'synced', 'absent'] as const) metrics.cacheState.set({ resource, state: st }, st === state ? 1 : 0);
+    },
+    onCacheRead: (resource, result) => metrics.cacheReads.inc({ resource, result }),
+    onCountWrite: result => metrics.countWrites.inc({ result }),
+  });
   return { store: runtime.store, kc, runtime };
 }
 
@@ -151,7 +158,7 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
   const metrics = new Metrics();
   // Before the store exists: its caches start calling the API at once.
   observeKubeCalls((verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code }));
-  const { store, kc, runtime } = await createStore(cfg, source, log);
+  const { store, kc, runtime } = await createStore(cfg, source, log, metrics);
   const cluster = kc !== undefined;
   const namespace = ownNamespace(cfg.namespace);
   const certs = await createCertSource(cfg, certMode, kc, namespace, log, metrics);

@@ -31,7 +31,9 @@ function getStatus(port: number, path: string): Promise<number> {
 export async function startWebhookServer(opts: { kubeconfig: string; port: number; namespace: string; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<WebhookServer> {
   const args = [
     CLI, 'serve', '--kubeconfig', opts.kubeconfig, '--host', '127.0.0.1', '--port', String(opts.port),
-    '--namespace', opts.namespace, '--cert-mode', 'secret', '--cert-san', '127.0.0.1', ...(opts.extraArgs ?? []),
+    '--namespace', opts.namespace, '--cert-mode', 'secret', '--cert-san', '127.0.0.1',
+    // Several suites run at once: none may hold the default metrics port.
+    '--metrics-port', '0', ...(opts.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VINEYARD_WEBHOOK_LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info' } });
   let out = '';
