@@ -10,10 +10,9 @@ import { createKubeStore } from '../src/cluster/kube-store.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
 import type { ClusterStore } from '../src/cluster/store.js';
 import { endpoints } from '../src/endpoints/table.js';
-import { defaultPipelineConfig } from '../src/admission/endpoint.js';
-import { admissionEvent, EVENT_MESSAGE_LIMIT, EVENT_REASONS, truncateUtf8 } from '../src/endpoints/pod/events.js';
+import { admissionEvent, defaultPipelineConfig } from '../src/admission/endpoint.js';
+import { EVENT_MESSAGE_LIMIT, EVENT_REASONS, truncateUtf8 } from '../src/endpoints/pod/events.js';
 import { denied, runPipeline, type Outcome } from '../src/admission/run.js';
-import { skipOf } from '../src/endpoints/pod/skip-reasons.js';
 import { buildApp } from '../src/server/app.js';
 import { EventRecorder } from '../src/server/event-recorder.js';
 import { Metrics } from '../src/server/metrics.js';
@@ -144,13 +143,13 @@ t.test('skip reasons', async t => {
   ];
   for (const [name, req, expected] of cases) {
     const { outcome } = await decide(name, req);
-    t.equal(skipOf(byName(name), req, outcome)?.reason, expected, `${name} ${req.operation}: ${expected ?? 'no skip'}`);
+    t.equal(outcome.skip?.reason, expected, `${name} ${req.operation}: ${expected ?? 'no skip'}`);
   }
   const first = pod({ app: 'x' });
   const { outcome } = await decide('operation', request(first));
   t.equal(outcome.decision, 'patched');
   const again = request(patchedCopy(first, outcome.patch));
-  t.equal(skipOf(byName('operation'), again, (await decide('operation', again)).outcome)?.reason, 'nothing-to-change', 'a pod that already has it all');
+  t.equal((await decide('operation', again)).outcome.skip?.reason, 'nothing-to-change', 'a pod that already has it all');
 });
 
 // ---- through the real server, against a fake API server ----

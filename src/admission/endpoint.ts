@@ -1,10 +1,14 @@
 // What an endpoint is: the object kind it accepts, the operations it acts on,
-// how it resolves its context (the only place with I/O), and its ordered pure
-// mutators. The endpoint table is the only place the server and Vineyard meet.
+// how it resolves its context (the only place with I/O), its ordered pure
+// mutators, and its policy hooks (shape, limits, skip reasons, events). The
+// runner and the server call the hooks and know nothing of what they check:
+// the endpoint table is the only place the server and Vineyard meet.
+import type { CoreV1Event } from '@kubernetes/client-node';
 import type { AdmissionRequest, JsonObject, Operation } from './types.js';
 import type { ClusterStore, CallOptions } from '../cluster/store.js';
 import type { SidecarMode } from '../vineyard/sidecar.js';
 import type { NamedMutator, Verdict } from './mutator.js';
+import type { Outcome } from './run.js';
 
 export interface PipelineConfig {
   sidecarMode: SidecarMode;
@@ -27,8 +31,26 @@ export interface ResolveInput {
   call: CallOptions;
 }
 
-/** Either the mutators' context, or a final answer reached while resolving (e.g. a denial). */
-export type Resolved<C> = { ctx: C; warnings?: string[] } | { done: Verdict };
+/**
+ * Why an allowed review got no patch, as a category a metric label can carry
+ * (each endpoint's are a fixed few) and a sentence a person can read.
+ */
+export interface Skip { reason: string; message: string }
+
+/**
+ * Either the mutators' context, or a final answer reached while resolving (a
+ * denial, or a skip the resolver decided, which the skip hook is not asked again).
+ */
+export type Resolved<C> = { ctx: C; warnings?: string[] } | { done: Verdict; skip?: Skip };
+
+export interface EventInput {
+  endpoint: Endpoint<any>;
+  request: AdmissionRequest;
+  outcome: Outcome;
+  now: Date;
+  /** This replica (the pod's hostname): reportingInstance. */
+  instance: string;
+}
 
 export interface Endpoint<C = unknown> {
   path: string;
@@ -43,6 +65,21 @@ export interface Endpoint<C = unknown> {
   resolve(input: ResolveInput): Promise<Resolved<C>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   mutators: ReadonlyArray<NamedMutator<any, C>>;
+  /** Why the object cannot be admitted as sent (a field of the wrong JSON type); checked before any work. */
+  shapeProblem?(endpoint: Endpoint<C>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined;
+  /** Why the review asks more than the webhook's limits allow; checked after the shape, before any API call. */
+  limitProblem?(endpoint: Endpoint<C>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined;
+  /**
+   * Why a review this endpoint allowed got no patch (`ctx` is undefined when
+   * the resolver answered); endpoints without it report no skips. Called only
+   * for handled operations: the runner reports the others.
+   */
+  skip?(endpoint: Endpoint<C>, req: AdmissionRequest, ctx: C | undefined): Skip;
+  /** The Kubernetes Event this admission leaves behind, if any; sent after the answer. Pure. */
+  event?(input: EventInput): CoreV1Event | undefined;
 }
+
+/** The event to record for this admission, or undefined: the endpoint's hook decides. */
+export const admissionEvent = (input: EventInput): CoreV1Event | undefined => input.endpoint.event?.(input);
 
 export const noContext = async (): Promise<Resolved<undefined>> => ({ ctx: undefined });

@@ -6,9 +6,7 @@ import type { AdmissionRequest, AdmissionResponse, JsonObject } from './types.js
 import type { ClusterStore } from '../cluster/store.js';
 import { isApiError } from '../cluster/store.js';
 import type { PatchOperation } from './mutator.js';
-import type { Endpoint, PipelineConfig, Progress } from './endpoint.js';
-import { limitProblem } from '../endpoints/limits.js';
-import { shapeProblem } from '../endpoints/object-shape.js';
+import type { Endpoint, PipelineConfig, Progress, Skip } from './endpoint.js';
 
 export type Decision = 'allowed' | 'patched' | 'denied' | 'error';
 
@@ -29,6 +27,8 @@ export interface Outcome {
   reason?: string;
   /** Set on denials. */
   category?: DenialCategory;
+  /** Why an allowed review got no patch, from endpoints that report skips. */
+  skip?: Skip;
 }
 
 export interface RunDeps {
@@ -73,7 +73,8 @@ export async function runPipeline(
   signal?: AbortSignal,
 ): Promise<Outcome> {
   if (!endpoint.operations.includes(req.operation)) {
-    return { ...allowed([], []), reason: `operation ${req.operation} is not handled by ${endpoint.path}` };
+    const reason = `operation ${req.operation} is not handled by ${endpoint.path}`;
+    return { ...allowed([], []), reason, ...(endpoint.skip ? { skip: { reason: 'operation-not-handled', message: reason } } : {}) };
   }
   const object = req.object;
   if (object === null || object === undefined || typeof object !== 'object' || Array.isArray(object)) {
@@ -86,9 +87,9 @@ export async function runPipeline(
 
   const obj = object;
   // Before any work or API call: the JSON types the API server guarantees, then the per-request limits.
-  const malformed = shapeProblem(endpoint, req, obj);
+  const malformed = endpoint.shapeProblem?.(endpoint, req, obj);
   if (malformed) return denied(400, malformed, [], 'bad-request');
-  const tooMuch = limitProblem(endpoint, req, obj);
+  const tooMuch = endpoint.limitProblem?.(endpoint, req, obj);
   if (tooMuch) return denied(400, tooMuch);
   const warnings: string[] = [];
   let ctx: unknown;
@@ -98,7 +99,7 @@ export async function runPipeline(
     if ('done' in resolved) {
       const m = resolved.done;
       if (m.denial) return denied(m.denial.code, m.denial.message, m.warnings);
-      return allowed([], m.warnings);
+      return skipped(endpoint, req, allowed([], m.warnings), undefined, resolved.skip);
     }
     ctx = resolved.ctx;
     if (resolved.warnings) warnings.push(...resolved.warnings);
@@ -113,8 +114,13 @@ export async function runPipeline(
   const result = runMutators(endpoint, req, obj, ctx, progress);
   warnings.push(...result.warnings);
   if (result.denial) return denied(result.denial.code, result.denial.message, warnings);
-  const outcome = allowed(result.patch, warnings);
-  return outcome;
+  return skipped(endpoint, req, allowed(result.patch, warnings), ctx);
+}
+
+/** The outcome with its skip, when it is an allowed review without a patch of an endpoint that reports skips. */
+function skipped(endpoint: Endpoint, req: AdmissionRequest, outcome: Outcome, ctx: unknown, known?: Skip): Outcome {
+  if (outcome.decision !== 'allowed' || !endpoint.skip) return outcome;
+  return { ...outcome, skip: known ?? endpoint.skip(endpoint, req, ctx) };
 }
 
 /**

@@ -129,13 +129,15 @@ function sidecarLimit(cr: Readonly<Sidecar>): string | undefined {
 /** The object as messages name it, cut short: the name itself may be what is too long. */
 const cut = (s: string): string => (s.length > LIMITS.name + 30 ? `${s.slice(0, LIMITS.name + 30)}...` : s);
 
-/** Why the review asks more than the webhook's limits allow, or undefined. */
-export function limitProblem(endpoint: Endpoint<unknown>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
-  if (endpoint.expects.kind === 'Pod') {
-    const pod = obj as V1Pod;
-    const m = podLimit(pod);
-    return m && `${endpoint.path}: ${cut(podDisplayName(req, pod))}: ${m}`;
-  }
+/** The pod endpoints' limit hook: why the review asks more than the webhook's limits allow, or undefined. */
+export function podLimitProblem(endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+  const pod = obj as V1Pod;
+  const m = podLimit(pod);
+  return m && `${endpoint.path}: ${cut(podDisplayName(req, pod))}: ${m}`;
+}
+
+/** The Sidecar CR endpoints' limit hook. */
+export function sidecarLimitProblem(endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
   const m = sidecarLimit(obj as unknown as Sidecar);
   const name = typeof obj.metadata === 'object' && obj.metadata !== null && !Array.isArray(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : req.name ?? '';
   return m && `${endpoint.path}: ${cut(`${endpoint.expects.kind} ${req.namespace ?? ''}/${name}`)}: ${m}`;

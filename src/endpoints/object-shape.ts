@@ -115,9 +115,15 @@ function spell(root: string, m: Mismatch): string {
   return `${path} ${m.problem}`;
 }
 
+/** The pod endpoints' shape hook. */
+export const podShapeProblem = (endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(POD, endpoint, req, obj);
+
+/** The custom resource endpoints' shape hook: metadata only. */
+export const customResourceShapeProblem = (endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(CUSTOM_RESOURCE, endpoint, req, obj);
+
 /** Why the object cannot be admitted as sent (a field of the wrong JSON type), or undefined. */
-export function shapeProblem(endpoint: Endpoint<unknown>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
-  const found = mismatch(obj, endpoint.expects.kind === 'Pod' ? POD : CUSTOM_RESOURCE);
+function shapeProblem(shape: Shape, endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+  const found = mismatch(obj, shape);
   if (!found) return undefined;
   const m = spell('object', found);
   const kind = endpoint.expects.kind;

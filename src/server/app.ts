@@ -6,9 +6,8 @@ import type { Logger } from 'pino';
 import { BadReview, decodeReview, encodeReviewJson } from '../admission/review.js';
 import type { ClusterStore } from '../cluster/store.js';
 import type { Endpoint, PipelineConfig, Progress } from '../admission/endpoint.js';
+import { admissionEvent } from '../admission/endpoint.js';
 import { denied, runPipeline, type Outcome } from '../admission/run.js';
-import { admissionEvent } from '../endpoints/pod/events.js';
-import { skipOf } from '../endpoints/pod/skip-reasons.js';
 import { parseJsonBody } from './body.js';
 import { budgetMs } from './deadline.js';
 import { Metrics } from './metrics.js';
@@ -175,7 +174,7 @@ export function buildApp(opts: AppOptions): App {
     metrics.latency.observe({ webhook: endpoint.name }, seconds);
     if (outcome.patch.length) metrics.patchOps.inc({ webhook: endpoint.name }, outcome.patch.length);
     if (!outcome.response.allowed) metrics.denials.inc({ webhook: endpoint.name, code: String(outcome.response.status?.code ?? 0), reason: outcome.category ?? 'rejected' });
-    const skip = skipOf(endpoint, request, outcome);
+    const { skip } = outcome;
     if (skip) metrics.skipped.inc({ webhook: endpoint.name, reason: skip.reason });
     req.log.info({
       uid: request.uid,
@@ -194,7 +193,7 @@ export function buildApp(opts: AppOptions): App {
     // After the answer is on its way: an event never delays or changes it.
     if (events) {
       try {
-        events.record(admissionEvent({ endpoint, request, outcome, now: new Date(), instance: opts.events!.instance, skip }));
+        events.record(admissionEvent({ endpoint, request, outcome, now: new Date(), instance: opts.events!.instance }));
       } catch (err) {
         req.log.error({ err, uid: request.uid }, 'could not build the admission event');
       }

@@ -30,6 +30,9 @@ import { allow, deny } from '../../admission/mutator.js';
 const ASSEMBLY_TYPES = ['local', 'distributed'] as const;
 const REPARTITION_TYPES = ['dask'] as const;
 
+/** The resolver's plan, handed to the mutator so that both act on one decision. */
+export interface OperationContext { plan: OperationPlan }
+
 export interface OperationPlan {
   /** The labels the required jobs' pods must carry; empty: the pod asks for no operation. */
   labels: Record<string, string>;
@@ -41,7 +44,7 @@ export interface OperationPlan {
 
 const shown = (v: string | undefined) => (v === undefined ? 'missing' : JSON.stringify(v));
 
-/** What the pod asks for, or why it cannot have it. Pure: used by the resolve step and the mutator alike. */
+/** What the pod asks for, or why it cannot have it. Pure; computed once, by the resolve step. */
 export function planOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): OperationPlan {
   const labels = podLabels(pod);
   const annotations = podAnnotations(pod);
@@ -98,8 +101,7 @@ const FIELD_ENV = [
   { name: POD_NAMESPACE_ENV, fieldPath: 'metadata.namespace' },
 ] as const;
 
-export function gateOperation(req: AdmissionRequest, pod: Readonly<V1Pod>, _ctx: unknown, p: PatchBuilder): Verdict {
-  const plan = planOperation(req, pod);
+export function gateOperation(_req: AdmissionRequest, pod: Readonly<V1Pod>, { plan }: OperationContext, p: PatchBuilder): Verdict {
   if (plan.denial) return deny(plan.denial, 403, plan.warnings);
   for (const field of ['initContainers', 'containers'] as const) {
     for (const { index, container } of containersOf(pod, field)) {
@@ -116,4 +118,4 @@ export function gateOperation(req: AdmissionRequest, pod: Readonly<V1Pod>, _ctx:
   return allow(plan.warnings);
 }
 
-export const gateOperationMutator: NamedMutator<V1Pod, unknown> = { name: 'gate-operation', mutate: gateOperation };
+export const gateOperationMutator: NamedMutator<V1Pod, OperationContext> = { name: 'gate-operation', mutate: gateOperation };

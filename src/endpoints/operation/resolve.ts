@@ -6,7 +6,7 @@
 // the labelled jobs in an annotation that a reinvocation finds.
 import type { V1Pod } from '@kubernetes/client-node';
 import { isApiError } from '../../cluster/store.js';
-import { planOperation, readLabelledJobs } from './gate-operation.js';
+import { planOperation, readLabelledJobs, type OperationContext } from './gate-operation.js';
 import { podNamespace } from '../pod/pod-name.js';
 import { APP_LABEL } from '../../vineyard/names.js';
 import type { ResolveInput, Resolved } from '../../admission/endpoint.js';
@@ -20,11 +20,11 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-export async function resolveOperation({ req, obj, store, progress, call }: ResolveInput): Promise<Resolved<undefined>> {
+export async function resolveOperation({ req, obj, store, progress, call }: ResolveInput): Promise<Resolved<OperationContext>> {
   const pod = obj as V1Pod;
   const plan = planOperation(req, pod);
-  // A denied pod is denied by the mutator with the same plan, before any write.
-  if (plan.denial || !plan.jobs.length) return { ctx: undefined };
+  // A denied pod is denied by the mutator with this plan, before any write.
+  if (plan.denial || !plan.jobs.length) return { ctx: { plan } };
 
   const done = readLabelledJobs(pod);
   const jobs = plan.jobs.filter(j => !done.has(j));
@@ -53,5 +53,5 @@ export async function resolveOperation({ req, obj, store, progress, call }: Reso
       }
     });
   }
-  return { ctx: undefined, warnings };
+  return { ctx: { plan }, warnings };
 }

@@ -1,14 +1,8 @@
 // Which Kubernetes Event an admission leaves behind, if any: pure (the clock
 // and the replica's name are inputs). The server sends it after answering.
 //
-// - SidecarInjected (Normal): the sidecar endpoint injected the pod.
-// - InjectionSkipped (Normal): the sidecar endpoint was called for a pod
-//   whose label is not "true" (a webhook configuration wider than deploy/'s).
-//   Not for a pod that already has the sidecar: with reinvocationPolicy
-//   IfNeeded the API server calls the endpoint again for every injected pod a
-//   later webhook changed, and an event there would report a skip for a pod
-//   that was just injected (the metric still counts it).
 // - AdmissionDenied (Warning): any pod endpoint refused the pod.
+// - what an endpoint adds for allowed pods (src/endpoints/sidecar/events.ts).
 // Never for dry runs, and only for pods being created: UPDATE and DELETE
 // reviews change nothing, and Sidecar CRs are applied by a person who sees
 // the answer.
@@ -20,28 +14,17 @@
 import type { CoreV1Event, V1ObjectReference, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../../admission/types.js';
 import { podDisplayName, podNamespace } from './pod-name.js';
-import { pointer } from '../../jsonpatch/patch.js';
 import { isObject } from '../../json.js';
-import { EVENT_COMPONENT, SIDECAR_STATUS_ANNOTATION } from '../../vineyard/names.js';
-import type { Endpoint } from '../../admission/endpoint.js';
-import type { Outcome } from '../../admission/run.js';
-import { skipOf } from './skip-reasons.js';
+import { EVENT_COMPONENT } from '../../vineyard/names.js';
+import type { EventInput } from '../../admission/endpoint.js';
 
 export const EVENT_REASONS = { injected: 'SidecarInjected', skipped: 'InjectionSkipped', denied: 'AdmissionDenied' } as const;
 
 /** kube-apiserver refuses longer messages from events.k8s.io/v1 clients; core/v1 ones are kept short too. */
 export const EVENT_MESSAGE_LIMIT = 1024;
 
-export interface EventInput {
-  endpoint: Endpoint<any>;
-  request: AdmissionRequest;
-  outcome: Outcome;
-  now: Date;
-  /** This replica (the pod's hostname): reportingInstance. */
-  instance: string;
-  /** skipOf(endpoint, request, outcome), when the caller has it already. */
-  skip?: ReturnType<typeof skipOf>;
-}
+/** What an endpoint says about a pod it allowed: type, reason and message, or nothing. */
+export type AllowedEvent = (input: EventInput, pod: V1Pod) => { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined;
 
 /** `text` cut to at most `limit` UTF-8 bytes, never inside a character, marked with an ellipsis when cut. */
 export function truncateUtf8(text: string, limit: number = EVENT_MESSAGE_LIMIT): string {
@@ -69,33 +52,12 @@ export function involvedObject(pod: Readonly<V1Pod>, namespace: string): V1Objec
   return { apiVersion: 'v1', kind: 'Namespace', name: namespace, namespace };
 }
 
-/** The status annotation the sidecar injection wrote, read from its patch (no need to apply it). */
-function injectedStatus(outcome: Outcome): { sidecar?: unknown; mode?: unknown } | undefined {
-  const annotationPath = pointer(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION]);
-  for (const op of outcome.patch) {
-    if (op.op !== 'add' && op.op !== 'replace') continue;
-    const value = op.path === annotationPath ? op.value
-      : op.path === '/metadata/annotations' && isObject(op.value) ? op.value[SIDECAR_STATUS_ANNOTATION]
-      : undefined;
-    if (typeof value !== 'string') continue;
-    try { return JSON.parse(value) as { sidecar?: unknown; mode?: unknown }; } catch { return undefined; }
-  }
-  return undefined;
-}
+/** A pod endpoint's event hook: AdmissionDenied on denials, `allowedEvent` (if any) on the rest. */
+export const podEvents = (allowedEvent?: AllowedEvent) => (input: EventInput): CoreV1Event | undefined => podEvent(input, allowedEvent);
 
-function injectedMessage(req: AdmissionRequest, pod: V1Pod, outcome: Outcome): string {
-  // The detail is a courtesy: the event is worth sending without it.
-  const status = injectedStatus(outcome);
-  const detail = typeof status?.sidecar === 'string'
-    ? ` from Sidecar ${podNamespace(req, pod)}/${status.sidecar}${typeof status.mode === 'string' ? ` (${status.mode} mode)` : ''}`
-    : '';
-  return `Injected the Vineyard sidecar into ${podDisplayName(req, pod)}${detail}`;
-}
-
-/** The event to record for this admission, or undefined. */
-export function admissionEvent(input: EventInput): CoreV1Event | undefined {
+function podEvent(input: EventInput, allowedEvent: AllowedEvent | undefined): CoreV1Event | undefined {
   const { endpoint, request, outcome, now, instance } = input;
-  if (endpoint.expects.kind !== 'Pod' || request.dryRun === true || request.operation !== 'CREATE') return undefined;
+  if (request.dryRun === true || request.operation !== 'CREATE') return undefined;
   const obj = request.object;
   if (!isObject(obj)) return undefined;
   const pod = obj as V1Pod;
@@ -106,14 +68,10 @@ export function admissionEvent(input: EventInput): CoreV1Event | undefined {
   if (!outcome.response.allowed) {
     [type, reason] = ['Warning', EVENT_REASONS.denied];
     message = `${endpoint.path} denied ${podDisplayName(request, pod)}: ${outcome.response.status?.message ?? outcome.reason ?? 'no reason given'}`;
-  } else if (endpoint.name !== 'sidecar') {
-    return undefined;
-  } else if (outcome.decision === 'patched') {
-    [type, reason, message] = ['Normal', EVENT_REASONS.injected, injectedMessage(request, pod, outcome)];
   } else {
-    const skip = 'skip' in input ? input.skip : skipOf(endpoint, request, outcome);
-    if (skip?.reason !== 'not-enabled') return undefined;
-    [type, reason, message] = ['Normal', EVENT_REASONS.skipped, `Did not inject the Vineyard sidecar into ${podDisplayName(request, pod)}: ${skip.message}`];
+    const e = allowedEvent?.(input, pod);
+    if (!e) return undefined;
+    ({ type, reason, message } = e);
   }
 
   const namespace = podNamespace(request, pod);

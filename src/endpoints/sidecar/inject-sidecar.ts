@@ -15,6 +15,7 @@ import { containersOf, isTrue, mountsOf, podAnnotations, podLabels, volumesOf } 
 import { setEnvValue } from '../pod/set-env.js';
 import { socketWaitRewrite } from '../../vineyard/socket-wait-command.js';
 import { allow, deny, type Verdict } from '../../admission/mutator.js';
+import type { PodSkip } from '../pod/skip-reasons.js';
 import { isLabelValue } from '../../vineyard/label-rules.js';
 import { metricsContainer, normalMountPath, sidecarLayout, sidecarVolumes, vineyarddContainer, type SidecarLayout } from '../../vineyard/vineyardd-container.js';
 
@@ -25,13 +26,13 @@ export interface SidecarContext {
   mode: SidecarMode;
 }
 
-/** Why a pod gets no injection, or undefined when it should get one. Shared with the resolver, which must not write for skipped pods. */
-export function injectionSkipReason(pod: Readonly<V1Pod>): string | undefined {
+/** Why a pod gets no injection, or undefined when it should get one. The resolver asks, and neither writes nor runs the mutator for a skipped pod. */
+export function injectionSkip(pod: Readonly<V1Pod>): PodSkip | undefined {
   const labels = podLabels(pod);
-  if (!isTrue(labels[SIDECAR_ENABLED_LABEL])) return `label ${SIDECAR_ENABLED_LABEL} is not "true"`;
-  if (podAnnotations(pod)[SIDECAR_STATUS_ANNOTATION] !== undefined) return `already injected (annotation ${SIDECAR_STATUS_ANNOTATION})`;
+  if (!isTrue(labels[SIDECAR_ENABLED_LABEL])) return { reason: 'not-enabled', message: `label ${SIDECAR_ENABLED_LABEL} is not "true"` };
+  if (podAnnotations(pod)[SIDECAR_STATUS_ANNOTATION] !== undefined) return { reason: 'already-injected', message: `already injected (annotation ${SIDECAR_STATUS_ANNOTATION})` };
   const named = ({ container }: { container: V1Container }) => container.name === SIDECAR_CONTAINER;
-  if (containersOf(pod).some(named) || containersOf(pod, 'initContainers').some(named)) return `already has a container named ${SIDECAR_CONTAINER}`;
+  if (containersOf(pod).some(named) || containersOf(pod, 'initContainers').some(named)) return { reason: 'already-injected', message: `already has a container named ${SIDECAR_CONTAINER}` };
   return undefined;
 }
 
@@ -84,8 +85,8 @@ function ownMountClashes(vineyardd: Readonly<V1Container>, sidecar: Readonly<Sid
   return problems;
 }
 
+/** Runs only on pods injectionSkip lets through: the resolver answers for the others. */
 export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SidecarContext, b: PatchBuilder): Verdict {
-  if (injectionSkipReason(pod)) return allow();
   const podRef = podDisplayName(req, pod);
   if (!Array.isArray(pod.spec?.containers)) return deny(`${podRef}: spec.containers must be a list of containers`, 400);
 

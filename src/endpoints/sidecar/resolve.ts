@@ -5,7 +5,7 @@ import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ClusterStore, CallOptions } from '../../cluster/store.js';
 import { ApiError } from '../../cluster/store.js';
 import { defaultSidecarIdentity, type DefaultSidecarIdentity } from './pod-default-sidecar.js';
-import { injectionSkipReason, type SidecarContext } from './inject-sidecar.js';
+import { injectionSkip, type SidecarContext } from './inject-sidecar.js';
 import { podAnnotations, podLabels } from '../pod/pod-helpers.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
 import { allow, deny } from '../../admission/mutator.js';
@@ -61,7 +61,9 @@ async function findOrCreateDefaultSidecar(store: ClusterStore, namespace: string
 
 export async function resolveSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
   const pod = obj as unknown as V1Pod;
-  if (injectionSkipReason(pod)) return { done: allow() };
+  // Decided once, here: the mutator runs only on pods that get the sidecar.
+  const skip = injectionSkip(pod);
+  if (skip) return { done: allow(), skip };
   const namespace = podNamespace(req, pod);
   const podRef = podDisplayName(req, pod);
   const warnings: string[] = [];

@@ -1,0 +1,21 @@
+// /mutate-v1-pod-scheduling: scheduler defaulting and the vineyardd socket.
+import type { Endpoint } from '../../admission/endpoint.js';
+import { VINEYARDD_LABEL } from '../../vineyard/names.js';
+import { podPolicy } from '../pod/policy.js';
+import { nothingToChange } from '../pod/skip-reasons.js';
+import { defaultSchedulingMutator } from './default-scheduling.js';
+import { resolveVineyardd } from './resolve.js';
+import type { SchedulingContext } from './vineyardd-cluster.js';
+import { wireSocketHostPathMutator } from './wire-socket-host-path.js';
+
+export const schedulingEndpoint: Endpoint<SchedulingContext> = {
+  ...podPolicy,
+  path: '/mutate-v1-pod-scheduling',
+  name: 'scheduling',
+  resolve: resolveVineyardd,
+  mutators: [defaultSchedulingMutator, wireSocketHostPathMutator],
+  // No vineyardd in the context of an allowed pod: its label is absent or empty (an invalid one is denied).
+  skip: (endpoint, _req, ctx) => (ctx?.vineyardd === null
+    ? { reason: 'no-vineyardd-label', message: `label ${VINEYARDD_LABEL} is absent or empty` }
+    : nothingToChange(endpoint)),
+};
