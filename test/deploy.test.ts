@@ -273,6 +273,11 @@ t.test('which pods and Sidecars reach each webhook (spec §1)', async t => {
     ['scheduling', userNs(), { [names.JOB_LABEL]: 'job1' }, false, 'a pod without the vineyardd label'],
     ['scheduling', namespaceLabels(ns), schedulingPod, false, 'the server\'s own namespace'],
     ['scheduling', namespaceLabels('kube-system'), schedulingPod, false, 'kube-system'],
+    ['fluid', userNs(), { [names.FLUID_INJECT_LABEL]: 'true' }, true, 'a pod asking for Fluid discovery, in any namespace'],
+    ['fluid', userNs(), { [names.FLUID_INJECT_LABEL]: 'false' }, false, 'fuse.vineyard.fluid.io/inject=false'],
+    ['fluid', userNs(), { [names.FLUID_SERVERFUL_INJECT_LABEL]: 'true' }, false, 'a pod labelled for Fluid\'s own webhook only'],
+    ['fluid', namespaceLabels(ns), { [names.FLUID_INJECT_LABEL]: 'true' }, false, 'the server\'s own namespace'],
+    ['fluid', namespaceLabels('kube-system'), { [names.FLUID_INJECT_LABEL]: 'true' }, false, 'kube-system'],
     ['sidecar-default', namespaceLabels(ns), {}, true, 'every Sidecar, wherever it is'],
     ['sidecar-validate', userNs(), {}, true, 'every Sidecar, wherever it is'],
   ];
@@ -283,7 +288,7 @@ t.test('which pods and Sidecars reach each webhook (spec §1)', async t => {
   for (const { hook } of webhooks(base)) {
     if (hook.rules![0]!.resources![0] !== 'pods') continue;
     for (const labels of [{}, sidecarNs, operationNs, { ...sidecarNs, ...operationNs }]) {
-      const objLabels = { ...serverPod, ...sidecarPod, ...schedulingPod };
+      const objLabels = { ...serverPod, ...sidecarPod, ...schedulingPod, [names.FLUID_INJECT_LABEL]: 'true' };
       t.notOk(selectorMatches(hook.namespaceSelector as LabelSelector, namespaceLabels(ns, labels)) && selectorMatches(hook.objectSelector as LabelSelector, objLabels),
         `${hook.name} never sees the server's own pods, whatever labels its namespace gets`);
     }

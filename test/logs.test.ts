@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { h1, podReview } from './helpers/server.js';
+import { endpoints } from '../src/endpoints/table.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const RESOURCES = new URL('fixtures/resources', import.meta.url).pathname;
@@ -99,7 +100,7 @@ t.test('JSON by default: the first line has the version, the mode and the endpoi
   t.match(entries[0], {
     msg: `vineyard-webhook ${VERSION} starting`, version: VERSION, node: process.version,
     mode: 'standalone', certMode: 'self', listen: 'https://127.0.0.1:0',
-    webhooks: ['/mutate-v1-pod-sidecar', '/mutate-v1-pod', '/mutate-v1-pod-scheduling', '/mutate-k8s-v6d-io-v1alpha1-sidecar', '/validate-k8s-v6d-io-v1alpha1-sidecar'],
+    webhooks: endpoints.map(e => e.path),
   }, 'the first line');
   t.match(entries.find(e => e.msg === 'vineyard-webhook listening'), { url: /^https:\/\/127\.0\.0\.1:\d+$/ });
   noPlainHttpForTls(t, lines, port);

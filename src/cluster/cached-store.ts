@@ -1,8 +1,9 @@
-// A ClusterStore whose reads of Sidecars and Vineyardds come from watch
-// caches. A name the cache does not hold is read live, so an object created a
-// moment ago (the watch event not here yet) is never taken for missing, and
-// an unsynced cache or an absent CRD means every read is live: the live read
-// is what reports a CRD that is not installed.
+// A ClusterStore whose reads of Sidecars, Vineyardds and Fluid's Datasets and
+// VineyardRuntimes come from watch caches. A name the cache does not hold is
+// read live, so an object created a moment ago (the watch event not here
+// yet) is never taken for missing, and an unsynced cache or an absent CRD
+// means every read is live: the live read is what reports a CRD that is not
+// installed.
 //
 // A scale-up sends the pods of one workload at once, all asking for the same
 // default Sidecar before the watch has it: concurrent live reads of one name
@@ -10,12 +11,15 @@
 // others get AlreadyExists, as the API server would have said), and what this
 // replica created is read back from memory until the watch delivers it.
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 import { ApiError, type CallOptions, type ClusterStore } from './store.js';
 import type { ReadCache } from './watch-cache.js';
 
 export interface StoreCaches {
   sidecars?: ReadCache<Sidecar>;
   vineyardds?: ReadCache<Vineyardd>;
+  datasets?: ReadCache<Dataset>;
+  vineyardruntimes?: ReadCache<VineyardRuntime>;
 }
 
 /** Counts what reads cost, for a metric: `hit` answered from memory, `miss` read live. */
@@ -57,6 +61,8 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
   const created = new Map<string, { sidecar: Sidecar; until: number }>();
   const sidecarReads = new SingleFlight<Sidecar | null>();
   const vineyarddReads = new SingleFlight<Vineyardd | null>();
+  const datasetReads = new SingleFlight<Dataset | null>();
+  const runtimeReads = new SingleFlight<VineyardRuntime | null>();
   const creates = new SingleFlight<Sidecar>();
   const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
@@ -83,6 +89,11 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
       read(caches.sidecars, sidecarReads, () => live.getSidecar(namespace, name), namespace, name, opts, () => recentlyCreated(namespace, name)),
     getVineyardd: (namespace: string, name: string, opts?: CallOptions) =>
       read(caches.vineyardds, vineyarddReads, () => live.getVineyardd(namespace, name), namespace, name, opts),
+    getDataset: (namespace: string, name: string, opts?: CallOptions) =>
+      read(caches.datasets, datasetReads, () => live.getDataset(namespace, name), namespace, name, opts),
+    getVineyardRuntime: (namespace: string, name: string, opts?: CallOptions) =>
+      read(caches.vineyardruntimes, runtimeReads, () => live.getVineyardRuntime(namespace, name), namespace, name, opts),
+    getPersistentVolumeClaim: (...a) => live.getPersistentVolumeClaim(...a),
     createSidecar: async (namespace: string, sidecar: Sidecar, opts?: CallOptions) => {
       const name = sidecar.metadata.name;
       if (!name) return live.createSidecar(namespace, sidecar, opts);

@@ -10,11 +10,12 @@ import { KubeCaller } from './kube-call.js';
 import { expectOk } from './kube-errors.js';
 import { ApiError } from './store.js';
 import { WatchCache, type CacheState } from './watch-cache.js';
+import { fluidCaches, type FluidCaches } from './fluid-caches.js';
 
 /** Pods injected by this webhook: they carry both labels it writes or requires. */
 export const INJECTED_PODS_SELECTOR = `${ROLE_LABEL}=${ROLE_LABEL_VALUE},${SIDECAR_ENABLED_LABEL}=true`;
 
-export interface KubeCaches {
+export interface KubeCaches extends FluidCaches {
   sidecars: WatchCache<Sidecar & KubernetesObject>;
   vineyardds: WatchCache<Vineyardd & KubernetesObject>;
   injectedPods: WatchCache<V1Pod & KubernetesObject>;
@@ -58,10 +59,11 @@ export function startKubeCaches(kc: KubeConfig, opts: KubeCachesOptions = {}): K
       o => core.listPodForAllNamespaces({ labelSelector: INJECTED_PODS_SELECTOR }, o)), INJECTED_PODS_SELECTOR),
     { resource: 'pods (injected)', onState: opts.onState, onChange: opts.onInjectedPodChange },
   );
-  const all = [sidecars, vineyardds, injectedPods];
+  const { datasets, vineyardruntimes } = fluidCaches(kc, (call, run) => listRaw(caller, call, run), opts.onState);
+  const all = [sidecars, vineyardds, injectedPods, datasets, vineyardruntimes];
   const started = all.map(c => c.start());
   return {
-    sidecars, vineyardds, injectedPods,
+    sidecars, vineyardds, injectedPods, datasets, vineyardruntimes,
     ready: () => Promise.all(started).then(() => undefined),
     stop: () => Promise.all(all.map(c => c.stop())).then(() => undefined),
   };

@@ -11,6 +11,7 @@ import { SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL } fr
 import { ApiError, type CallOptions, type ClusterStore, type EventCountPatch } from './store.js';
 import { DEFAULT_CALL_TIMEOUT_MS, KubeCaller } from './kube-call.js';
 import { expectOk, objectOrNull } from './kube-errors.js';
+import { FluidReads } from './kube-fluid.js';
 
 export interface KubeStoreOptions {
   /** Per-call limit in ms, on top of the caller's AbortSignal. Default 5000. */
@@ -34,7 +35,7 @@ const nameOf = (meta: { name?: string; generateName?: string } | undefined) =>
  * normalisation makes `sidecars/.` the list of sidecars, `namespaces/..`
  * every namespace), and anything holding `/` or `%`.
  */
-function requireSegment(call: string, what: 'name' | 'namespace', value: string): string {
+export function requireSegment(call: string, what: 'name' | 'namespace', value: string): string {
   const problem = value === '.' || value === '..' ? `may not be ${JSON.stringify(value)}`
     : /[/%]/.test(value) ? `may not contain '/' or '%'` : undefined;
   if (problem) throw new ApiError(call, 400, 'BadRequest', `invalid resource ${what} ${JSON.stringify(value)}: ${problem}`);
@@ -42,7 +43,7 @@ function requireSegment(call: string, what: 'name' | 'namespace', value: string)
 }
 
 /** client-go refuses an empty name before sending; so do we (it would address the collection). */
-function requireName(call: string, name: string | undefined): string {
+export function requireName(call: string, name: string | undefined): string {
   if (!name) throw new ApiError(call, 400, 'BadRequest', 'resource name may not be empty');
   return requireSegment(call, 'name', name);
 }
@@ -51,11 +52,13 @@ class KubeStore implements ClusterStore {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
   private readonly version: VersionApi;
+  private readonly fluid: FluidReads;
 
   constructor(kc: KubeConfig, private readonly caller: KubeCaller) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
     this.version = kc.makeApiClient(VersionApi);
+    this.fluid = new FluidReads(kc, caller);
   }
 
   private async getCustom<T>(plural: string, namespace: string, name: string, opts?: CallOptions): Promise<T | null> {
@@ -74,6 +77,10 @@ class KubeStore implements ClusterStore {
   getVineyardd(namespace: string, name: string, opts?: CallOptions): Promise<Vineyardd | null> {
     return this.getCustom<Vineyardd>(VINEYARDD_PLURAL, namespace, name, opts);
   }
+
+  getPersistentVolumeClaim(...a: Parameters<ClusterStore['getPersistentVolumeClaim']>) { return this.fluid.getPersistentVolumeClaim(...a); }
+  getDataset(...a: Parameters<ClusterStore['getDataset']>) { return this.fluid.getDataset(...a); }
+  getVineyardRuntime(...a: Parameters<ClusterStore['getVineyardRuntime']>) { return this.fluid.getVineyardRuntime(...a); }
 
   async createSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
     const call = `create ${SIDECAR_PLURAL} ${namespace}/${nameOf(sidecar.metadata)}`;

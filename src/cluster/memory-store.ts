@@ -2,13 +2,19 @@
 // make (NotFound, AlreadyExists, Conflict on a stale resourceVersion), used in
 // standalone mode, by the offline CLI and by tests.
 import { randomUUID } from 'node:crypto';
-import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
+import type { V1Pod, CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 import { ApiError, type ClusterStore, type EventCountPatch } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
-import { SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARDD_KIND } from '../vineyard/names.js';
+import {
+  DATASET_KIND, DATASET_PLURAL, FLUID_GROUP, SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_RUNTIME_KIND, VINEYARD_RUNTIME_PLURAL, VINEYARDD_KIND,
+} from '../vineyard/names.js';
 
-type Kind = 'sidecars' | 'vineyardds' | 'pods';
+type FluidKind = typeof DATASET_PLURAL | typeof VINEYARD_RUNTIME_PLURAL;
+type Kind = 'sidecars' | 'vineyardds' | 'pods' | 'persistentvolumeclaims' | FluidKind;
+const FLUID_KINDS: Record<string, FluidKind> = { [DATASET_KIND]: DATASET_PLURAL, [VINEYARD_RUNTIME_KIND]: VINEYARD_RUNTIME_PLURAL };
+const isFluid = (apiVersion: unknown) => typeof apiVersion === 'string' && apiVersion.startsWith(`${FLUID_GROUP}/`);
 interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
 
 export const MAX_WRITES_KEPT = 1_000;
@@ -24,6 +30,11 @@ export interface MemoryWrite { verb: 'create' | 'update' | 'patch' | 'event'; ki
 
 export class MemoryStore implements ClusterStore {
   private readonly objects = new Map<string, Stored>();
+  /**
+   * Fluid's resources are served, as in a cluster, only where Fluid is
+   * installed (its CRDs come together): once one of its CRDs or objects was loaded.
+   */
+  private fluidInstalled = false;
   private version = 0;
   /**
    * Every write, in order, so that tests can assert a dry run leaves it
@@ -38,10 +49,23 @@ export class MemoryStore implements ClusterStore {
     for (const o of seed) this.load(o);
   }
 
-  /** Adds an object read from a manifest (Sidecar, Vineyardd or Pod); others are ignored. */
+  /**
+   * Adds an object read from a manifest (Sidecar, Vineyardd, Pod,
+   * PersistentVolumeClaim, Fluid's Dataset and VineyardRuntime, or the
+   * CustomResourceDefinition of one of Fluid's, which only makes it served);
+   * others are ignored.
+   */
   load(obj: unknown): boolean {
-    const o = obj as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
-    const kind = o?.kind === SIDECAR_KIND ? 'sidecars' : o?.kind === VINEYARDD_KIND ? 'vineyardds' : o?.kind === 'Pod' ? 'pods' : undefined;
+    const o = obj as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
+    if (o?.kind === 'CustomResourceDefinition') {
+      const plural = Object.values(FLUID_KINDS).find(p => o.metadata?.name === `${p}.${FLUID_GROUP}`);
+      if (plural) this.fluidInstalled = true;
+      return plural !== undefined;
+    }
+    const fluid = o?.kind && isFluid(o.apiVersion) ? FLUID_KINDS[o.kind] : undefined;
+    if (fluid) this.fluidInstalled = true;
+    const kind: Kind | undefined = o?.kind === SIDECAR_KIND ? 'sidecars' : o?.kind === VINEYARDD_KIND ? 'vineyardds' : o?.kind === 'Pod' ? 'pods'
+      : o?.kind === 'PersistentVolumeClaim' ? 'persistentvolumeclaims' : fluid;
     if (!kind || !o?.metadata?.name) return false;
     const ns = o.metadata.namespace ?? 'default';
     this.put(kind, ns, o.metadata.name, structuredClone(o) as Stored);
@@ -102,6 +126,25 @@ export class MemoryStore implements ClusterStore {
 
   async getVineyardd(namespace: string, name: string): Promise<Vineyardd | null> {
     return this.read<Vineyardd>('vineyardds', namespace, name);
+  }
+
+  async getPersistentVolumeClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | null> {
+    return this.read<V1PersistentVolumeClaim>('persistentvolumeclaims', namespace, name);
+  }
+
+  private readFluid<T>(kind: FluidKind, namespace: string, name: string): T | null {
+    if (!this.fluidInstalled) {
+      throw new ApiError(`get ${kind} ${namespace}/${name}`, 404, 'NotFound', `the server could not find the requested resource: the API server does not serve ${kind}.${FLUID_GROUP}; is its CustomResourceDefinition installed?`);
+    }
+    return this.read<T>(kind, namespace, name);
+  }
+
+  async getDataset(namespace: string, name: string): Promise<Dataset | null> {
+    return this.readFluid<Dataset>(DATASET_PLURAL, namespace, name);
+  }
+
+  async getVineyardRuntime(namespace: string, name: string): Promise<VineyardRuntime | null> {
+    return this.readFluid<VineyardRuntime>(VINEYARD_RUNTIME_PLURAL, namespace, name);
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {

@@ -2,8 +2,9 @@
 // and write the webhook makes goes through this interface. Implementations:
 // the API server (kube-store.ts) and memory (memory-store.ts, for standalone
 // mode, the offline CLI and tests).
-import type { V1Pod, CoreV1Event } from '@kubernetes/client-node';
+import type { V1Pod, CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
+import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 
 export interface CallOptions { signal?: AbortSignal }
 
@@ -17,6 +18,10 @@ export interface ClusterStore {
   /** Optimistic concurrency: throws ApiError reason Conflict (409) on a stale resourceVersion. */
   updateSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar>;
   getVineyardd(namespace: string, name: string, opts?: CallOptions): Promise<Vineyardd | null>;
+  getPersistentVolumeClaim(namespace: string, name: string, opts?: CallOptions): Promise<V1PersistentVolumeClaim | null>;
+  /** Fluid's (data.fluid.io); throws ApiError 404 that names no object when Fluid's CRDs are not installed. */
+  getDataset(namespace: string, name: string, opts?: CallOptions): Promise<Dataset | null>;
+  getVineyardRuntime(namespace: string, name: string, opts?: CallOptions): Promise<VineyardRuntime | null>;
   listPods(namespace: string, labelSelector: string, opts?: CallOptions): Promise<V1Pod[]>;
   /** A merge patch of metadata.labels only: never a full update of someone else's pod. */
   patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void>;

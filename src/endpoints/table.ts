@@ -4,6 +4,7 @@
 import type { Endpoint } from '../admission/endpoint.js';
 import { operationEndpoint } from './operation/endpoint.js';
 import { schedulingEndpoint } from './scheduling/endpoint.js';
+import { fluidEndpoint } from './fluid/endpoint.js';
 import { sidecarCrDefaultsEndpoint, sidecarCrValidateEndpoint } from './sidecar-cr/endpoint.js';
 import { sidecarEndpoint } from './sidecar/endpoint.js';
 
@@ -11,6 +12,7 @@ export const endpoints: readonly Endpoint<any>[] = [
   sidecarEndpoint,
   operationEndpoint,
   schedulingEndpoint,
+  fluidEndpoint,
   sidecarCrDefaultsEndpoint,
   sidecarCrValidateEndpoint,
 ];

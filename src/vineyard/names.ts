@@ -87,3 +87,27 @@ export const EVENT_COMPONENT = WEBHOOK_APP_NAME;
 // Deployment (deploy/namespace.yaml)
 /** The webhook's own namespace when nothing says otherwise; the pod webhooks never apply in it. */
 export const WEBHOOK_NAMESPACE = 'vineyard-system';
+
+// Fluid VineyardRuntime discovery (issue #23): what Fluid and its Vineyard chart name
+export const FLUID_INJECT_LABEL = 'fuse.vineyard.fluid.io/inject';
+/** On a pod admitted by /mutate-v1-pod-fluid: the datasets wired (reinvocation marker). */
+export const FLUID_STATUS_ANNOTATION = 'fuse.vineyard.fluid.io/status';
+/** Fluid's own webhook handles locality for pods carrying it. */
+export const FLUID_SERVERFUL_INJECT_LABEL = 'fuse.serverful.fluid.io/inject';
+/** Prefix of the label Fluid puts on a dataset's PVC, and on the nodes that cache the dataset. */
+export const FLUID_DATASET_LABEL_PREFIX = 'fluid.io/s-';
+export const FLUID_MANAGED_BY_LABEL = 'fluid.io/managed-by';
+/** `fluid.io/dataset.<name>.sched=required` makes the dataset's locality a requirement. */
+export const fluidDatasetSchedLabel = (dataset: string): string => `fluid.io/dataset.${dataset}.sched`;
+export const FLUID_GROUP = 'data.fluid.io';
+export const FLUID_VERSION = 'v1alpha1';
+export const DATASET_KIND = 'Dataset';
+export const DATASET_PLURAL = 'datasets';
+export const VINEYARD_RUNTIME_KIND = 'VineyardRuntime';
+export const VINEYARD_RUNTIME_PLURAL = 'vineyardruntimes';
+export const FLUID_VINEYARD_RUNTIME_TYPE = 'vineyard';
+/** What the Vineyard runtime's mount holds: its config file, and the socket when the fuse runs a local vineyardd. */
+export const VINEYARD_CONFIG_ENV = 'VINEYARD_CONFIG';
+export const VINEYARD_RPC_ENDPOINT_ENV = 'VINEYARD_RPC_ENDPOINT';
+export const FLUID_LOCAL_SOCKET_FILE = 'vineyard-local.sock';
+export const FLUID_RPC_CONF_SUFFIX = '-rpc-conf';

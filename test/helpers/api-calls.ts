@@ -33,6 +33,7 @@ export interface ApiCall {
 }
 
 const V6D = names.VINEYARD_GROUP;
+const FLUID = names.FLUID_GROUP;
 const ADMISSION = 'admissionregistration.k8s.io';
 
 /** What each ClusterStore method calls (src/cluster/kube-store.ts). Pods and CRs live in users' namespaces. */
@@ -41,6 +42,10 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
   createSidecar: [{ verb: 'create', group: V6D, resource: names.SIDECAR_PLURAL, where: 'cluster' }],
   updateSidecar: [{ verb: 'update', group: V6D, resource: names.SIDECAR_PLURAL, where: 'cluster' }],
   getVineyardd: [{ verb: 'get', group: V6D, resource: names.VINEYARDD_PLURAL, where: 'cluster' }],
+  // The Fluid endpoint (src/cluster/kube-fluid.ts): a pod's claims by name, live (no cache of every PVC).
+  getPersistentVolumeClaim: [{ verb: 'get', group: '', resource: 'persistentvolumeclaims', where: 'cluster' }],
+  getDataset: [{ verb: 'get', group: FLUID, resource: names.DATASET_PLURAL, where: 'cluster' }],
+  getVineyardRuntime: [{ verb: 'get', group: FLUID, resource: names.VINEYARD_RUNTIME_PLURAL, where: 'cluster' }],
   listPods: [{ verb: 'list', group: '', resource: 'pods', where: 'cluster' }],
   patchPodLabels: [{ verb: 'patch', group: '', resource: 'pods', where: 'cluster' }],
   createEvent: [{ verb: 'create', group: '', resource: 'events', where: 'cluster' }],
@@ -51,13 +56,16 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
 };
 
 /**
- * What the watch caches call in a cluster (src/cluster/kube-caches.ts): a list
- * and a watch of every Sidecar and Vineyardd, and of the pods this webhook
- * injected (a label selector; RBAC cannot limit by label, so pods cluster-wide).
+ * What the watch caches call in a cluster (src/cluster/kube-caches.ts and
+ * fluid-caches.ts): a list and a watch of every Sidecar and Vineyardd, of
+ * Fluid's Datasets and VineyardRuntimes, and of the pods this webhook injected
+ * (a label selector; RBAC cannot limit by label, so pods cluster-wide).
  */
 export const CACHE_CALLS: readonly ApiCall[] = [
   ...[names.SIDECAR_PLURAL, names.VINEYARDD_PLURAL].flatMap(resource =>
     (['list', 'watch'] as const).map(verb => ({ verb, group: V6D, resource, where: 'cluster' as const }))),
+  ...[names.DATASET_PLURAL, names.VINEYARD_RUNTIME_PLURAL].flatMap(resource =>
+    (['list', 'watch'] as const).map(verb => ({ verb, group: FLUID, resource, where: 'cluster' as const }))),
   ...(['list', 'watch'] as const).map(verb => ({ verb, group: '', resource: 'pods', where: 'cluster' as const })),
 ];
 
