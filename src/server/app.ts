@@ -8,7 +8,9 @@ import type { ClusterStore } from '../cluster/store.js';
 import type { Endpoint, PipelineConfig, Progress } from '../admission/endpoint.js';
 import { admissionEvent } from '../admission/endpoint.js';
 import { denied, runPipeline, type Outcome } from '../admission/run.js';
+import type { IncomingMessage } from 'node:http';
 import { parseJsonBody } from './body.js';
+import { drainOversizedBody, oversizeDrainBound } from './oversize.js';
 import { budgetMs } from './deadline.js';
 import { Metrics } from './metrics.js';
 import { EventRecorder } from './event-recorder.js';
@@ -108,6 +110,7 @@ export function buildApp(opts: AppOptions): App {
     // fastify asks to close the connection after a body it could not parse;
     // HTTP/2 has no such header (Node warns and drops it): the stream ends anyway.
     if (req.raw.httpVersionMajor === 2) reply.removeHeader('connection');
+    else if (status === 413) drainOversizedBody(req.raw as unknown as IncomingMessage, oversizeDrainBound(opts.bodyLimit));
     metrics.errors.inc({ kind: status === 500 ? 'internal' : `http_${status}` });
     // `reason`, not `msg`: pino's own msg would come second and JSON readers keep only one.
     if (status === 500) req.log.error({ err, url: req.url }, 'request failed');
