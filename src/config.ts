@@ -29,6 +29,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'cert-validity', kind: 'string', def: '30d', arg: 'DURATION', help: 'lifetime of a generated serving certificate' },
   { name: 'sidecar-mode', kind: 'string', def: 'injected', arg: 'MODE', help: 'injected: vineyardd as a container and a socket-wait command rewrite; native: vineyardd as a restartable init container (Kubernetes >= 1.29); a pod may choose with the sidecar.v6d.io/native annotation' },
   { name: 'scheduler-name', kind: 'string', def: '', arg: 'NAME', help: 'when set, pods of /mutate-v1-pod-scheduling still on default-scheduler get this schedulerName' },
+  { name: 'placement', kind: 'string', def: 'affinity', arg: 'MODE', help: 'how a workflow pod (label scheduling.v6d.io/enabled=true, annotation scheduledOrder) is placed: affinity, a required node affinity on the chosen node (keeps the scheduler\'s resource and taint checks); node-name, spec.nodeName as the Vineyard operator did' },
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
   { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
@@ -60,6 +61,7 @@ export interface ServeConfig {
   certValidityMs: number;
   sidecarMode: 'injected' | 'native';
   schedulerName: string;
+  placement: 'affinity' | 'node-name';
   bodyLimit: number;
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -156,6 +158,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     certValidityMs: durationFlag('cert-validity', str('cert-validity')!),
     sidecarMode: oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES),
     schedulerName,
+    placement: oneOf('--placement', str('placement')!, ['affinity', 'node-name'] as const),
     bodyLimit: parseSize('body-limit', str('body-limit')!),
     shutdownTimeoutMs: durationFlag('shutdown-timeout', str('shutdown-timeout')!),
     logLevel,

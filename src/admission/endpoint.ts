@@ -14,9 +14,11 @@ export interface PipelineConfig {
   sidecarMode: SidecarMode;
   /** When set, pods still on `default-scheduler` are moved to this scheduler. */
   schedulerName: string;
+  /** How a workflow pod's node is written: a required node affinity, or spec.nodeName (upstream's). */
+  placement?: 'affinity' | 'node-name';
 }
 
-export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '' };
+export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '', placement: 'affinity' };
 
 /** Records what the pipeline is waiting on, so a deadline denial can say it. */
 export interface Progress { step: string }

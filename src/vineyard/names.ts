@@ -32,6 +32,19 @@ export const EXPORTER_PORT_NAME = 'exporter';
 export const VINEYARDD_LABEL = 'scheduling.k8s.v6d.io/vineyardd';
 export const VINEYARDD_NAMESPACE_LABEL = 'scheduling.k8s.v6d.io/vineyardd-namespace';
 export const JOB_LABEL = 'scheduling.k8s.v6d.io/job';
+
+// Placement (`vineyardctl schedule workflow`): the label and annotations it
+// writes on a workflow's pod template, and the one the user writes.
+export const PLACEMENT_LABEL = 'scheduling.v6d.io/enabled';
+export const SCHEDULED_ORDER_ANNOTATION = 'scheduledOrder';
+export const WORKLOAD_SELECTOR_ANNOTATION = 'workloadSelector';
+/** Written: the node this webhook chose, so a reinvocation or a later pod's count sees the decision. */
+export const PLACEMENT_ANNOTATION = 'scheduling.v6d.io/placement';
+export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+/** Where controllers say which replica a pod is. */
+export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
+export const JOB_COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+export const STATEFULSET_POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const REQUIRED_ANNOTATION = 'scheduling.k8s.v6d.io/required';
 export const REQUIRED_NONE = 'none';
 export const DEFAULT_VINEYARDD_NAMESPACE = 'vineyard-system';

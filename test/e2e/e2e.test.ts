@@ -219,6 +219,32 @@ t.test('a burst of 50 default-Sidecar pods created concurrently: all admitted, t
   tt.equal(left, N - 20, 'spec.replicas is lowered when pods go');
 });
 
+t.test('placement: a workflow\'s pods are stored with the node affinity of its scheduledOrder; bound pods use up their node', async tt => {
+  const namespace = 'e2e-workflow';
+  await ensureNamespace(namespace, {});
+  const container = { name: 'job', image: 'example.com/job:1.0' };
+  // Two pods already running on a-node (created bound, as a controller with nodeName would).
+  for (const i of [1, 2]) {
+    await createObject(admin, { apiVersion: 'v1', kind: 'Pod', metadata: { name: `wf-bound-${i}`, namespace, labels: { app: 'wf' } }, spec: { nodeName: 'a-node', containers: [container] } });
+  }
+  const pod = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { generateName: 'wf-', namespace, labels: { app: 'wf', 'scheduling.v6d.io/enabled': 'true' }, annotations: { scheduledOrder: 'a-node=2,b-node=2', workloadSelector: 'app=wf' } },
+    spec: { containers: [container] },
+  };
+  const nodes: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await admin.raw('POST', podsPath(namespace), pod);
+    tt.equal(r.status, 201, `pod ${i + 1} admitted`);
+    const stored = JSON.parse(r.body) as KubeObject;
+    const terms = stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    nodes.push(terms.map((t: { matchExpressions: Array<{ key: string; values: string[] }> }) => t.matchExpressions.find(e => e.key === 'kubernetes.io/hostname')?.values.join(',')).join('|'));
+    tt.equal(stored.metadata?.annotations?.['scheduling.v6d.io/placement'], nodes[i], 'the decision is recorded');
+    tt.notOk(stored.spec?.nodeName, 'not bound: the scheduler still checks fit and taints');
+  }
+  tt.same(nodes, ['b-node', 'b-node', 'a-node'], 'b-node has room for two; then every node is full and a-node is as good as b-node');
+});
+
 t.test('pods admitted by the webhook but refused later (a quota) are not counted', async tt => {
   const namespace = 'e2e-quota';
   await ensureNamespace(namespace, { 'sidecar-injection': 'enabled' });

@@ -4,7 +4,7 @@
 // test/mutate-cli.test.ts renders deploy/ and requires it to declare exactly
 // these, so the two cannot drift apart.
 import {
-  FLUID_INJECT_LABEL, NAMESPACE_LABEL_ENABLED, NAMESPACE_NAME_LABEL, OPERATION_NAMESPACE_LABEL, SIDECAR_ENABLED_LABEL,
+  FLUID_INJECT_LABEL, NAMESPACE_LABEL_ENABLED, NAMESPACE_NAME_LABEL, OPERATION_NAMESPACE_LABEL, PLACEMENT_LABEL, SIDECAR_ENABLED_LABEL,
   SIDECAR_NAMESPACE_LABEL, VINEYARDD_LABEL, WEBHOOK_NAMESPACE,
 } from '../../vineyard/names.js';
 
@@ -59,6 +59,13 @@ export const POD_WEBHOOKS: readonly PodWebhook[] = [
     path: '/mutate-v1-pod-fluid',
     namespaceSelector: { matchExpressions: [notExcluded] },
     objectSelector: { matchLabels: { [FLUID_INJECT_LABEL]: 'true' } },
+    reinvocationPolicy: 'IfNeeded',
+  },
+  {
+    name: 'placement.vineyard-webhook.v6d.io',
+    path: '/mutate-v1-pod-scheduling',
+    namespaceSelector: { matchExpressions: [notExcluded] },
+    objectSelector: { matchLabels: { [PLACEMENT_LABEL]: 'true' } },
     reinvocationPolicy: 'IfNeeded',
   },
 ];

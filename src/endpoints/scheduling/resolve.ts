@@ -16,6 +16,8 @@ import {
 import type { Vineyardd } from '../../vineyard/sidecar.js';
 import { renderSocket } from '../../vineyard/sidecar-defaults.js';
 import type { ResolveInput, Resolved } from '../../admission/endpoint.js';
+import { deny } from '../../admission/mutator.js';
+import { resolvePlacement } from './placement-resolve.js';
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
@@ -31,6 +33,14 @@ function socketOf(cr: Readonly<Vineyardd>, ref: VineyarddRef, warnings: string[]
     return undefined;
   }
   return { kind: 'hostPath', path };
+}
+
+/** Both behaviours of the path: placement of workflow pods, then the vineyardd cluster's socket. */
+export async function resolveScheduling(input: ResolveInput): Promise<Resolved<SchedulingContext>> {
+  const placement = await resolvePlacement(input);
+  if ('denial' in placement) return { done: deny(placement.denial, 400) };
+  const resolved = await resolveVineyardd(input);
+  return 'ctx' in resolved ? { ...resolved, ctx: { ...resolved.ctx, placement: placement.plan } } : resolved;
 }
 
 export async function resolveVineyardd({ obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SchedulingContext>> {

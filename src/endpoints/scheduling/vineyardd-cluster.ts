@@ -9,6 +9,7 @@ import {
 } from '../../vineyard/names.js';
 import { isDnsLabel, isSubdomain } from '../../vineyard/label-rules.js';
 import { renderSocket, SOCKET_TEMPLATE } from '../../vineyard/sidecar-defaults.js';
+import type { PlacementContext } from './placement.js';
 
 export interface VineyarddRef { namespace: string; name: string }
 
@@ -24,7 +25,7 @@ export type SocketSource =
   | { kind: 'pvc'; claimName: string };
 
 /** What the scheduling endpoint's mutators know beyond the pod. */
-export interface SchedulingContext {
+export interface SchedulingContext extends PlacementContext {
   /** null when the pod names no (valid) vineyardd. */
   vineyardd: VineyarddRef | null;
   socket: SocketSource | null;
