@@ -9,5 +9,5 @@ export interface Scenario extends CheckedScenario {
 }
 export const SCENARIOS: Scenario[];
 export const TARGET_SCENARIO: string;
-export const DISTINCT_SCENARIO: string;
+export const SAME_POD_SCENARIO: string;
 export function writeResources(dir: string): string;
