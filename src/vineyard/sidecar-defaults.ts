@@ -10,18 +10,30 @@ export function renderSocket(template: string, namespace: string, name: string):
   return template.replace(/\{\{\s*\.Namespace\s*\}\}/g, namespace).replace(/\{\{\s*\.Name\s*\}\}/g, name);
 }
 
-export interface SidecarDefault {
+export interface SpecDefault {
   /** Path under `spec`. */
   path: readonly string[];
   value: (namespace: string, name: string) => unknown;
+  /**
+   * Filled only inside a parent object the user wrote, as a CRD's nested
+   * schema default is: the Vineyardd CRD defaults spill rates only in a
+   * `spill` that exists, and a spill block nobody asked for would read as a
+   * spill configuration.
+   */
+  onlyInExistingParent?: boolean;
 }
 
-const fixed = (path: string, v: unknown): SidecarDefault => ({ path: path.split('.'), value: () => v });
+export type SidecarDefault = SpecDefault;
 
-/** In the order the defaulting webhook adds them. */
-export const SIDECAR_DEFAULTS: readonly SidecarDefault[] = [
-  fixed('replicas', 0),
-  fixed('selector', ''),
+export const fixedDefault = (path: string, v: unknown): SpecDefault => ({ path: path.split('.'), value: () => v });
+const fixed = fixedDefault;
+
+/**
+ * The fields a Sidecar shares with a Vineyardd (`etcdReplicas`, `vineyard`,
+ * `metric`, `service`, `volume`): the operator's CRDs give both the same
+ * defaults, so both CR webhooks take them from here.
+ */
+export const SHARED_SPEC_DEFAULTS: readonly SpecDefault[] = [
   fixed('etcdReplicas', 1),
   fixed('vineyard.image', 'vineyardcloudnative/vineyardd:latest'),
   fixed('vineyard.imagePullPolicy', 'IfNotPresent'),
@@ -41,6 +53,13 @@ export const SIDECAR_DEFAULTS: readonly SidecarDefault[] = [
   fixed('volume.mountPath', ''),
 ];
 
+/** In the order the defaulting webhook adds them. */
+export const SIDECAR_DEFAULTS: readonly SpecDefault[] = [
+  fixed('replicas', 0),
+  fixed('selector', ''),
+  ...SHARED_SPEC_DEFAULTS,
+];
+
 /** Reads `path` under obj; undefined when any step is missing or not an object. */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let cur = obj;
@@ -51,9 +70,10 @@ export function getPath(obj: unknown, path: readonly string[]): unknown {
   return cur;
 }
 
-/** The defaults whose field is absent (or null) in the spec. */
-export function missingDefaults(spec: unknown): SidecarDefault[] {
-  return SIDECAR_DEFAULTS.filter(d => {
+/** The defaults of `table` whose field is absent (or null) in the spec. */
+export function missingDefaults(spec: unknown, table: readonly SpecDefault[] = SIDECAR_DEFAULTS): SpecDefault[] {
+  return table.filter(d => {
+    if (d.onlyInExistingParent && !isObject(getPath(spec, d.path.slice(0, -1)))) return false;
     const v = getPath(spec, d.path);
     return v === undefined || v === null;
   });

@@ -1,57 +1,11 @@
 // Sidecar CR defaulting (spec §5): fills the fields the user left out with the
-// spec §2 defaults, so what is stored is what the injector will use. Older
-// Sidecar CRDs carry no schema defaults, hence this webhook.
-import type { AdmissionRequest } from '../../admission/types.js';
+// spec §2 defaults, so what is stored is what the injector will use.
 import type { Sidecar } from '../../vineyard/sidecar.js';
-import type { SidecarDefault } from '../../vineyard/sidecar-defaults.js';
-import { missingDefaults } from '../../vineyard/sidecar-defaults.js';
-import type { PatchBuilder } from '../../jsonpatch/patch.js';
-import type { NamedMutator, Verdict } from '../../admission/mutator.js';
-import { allow } from '../../admission/mutator.js';
-import { isObject } from '../../json.js';
-import { objectName } from '../pod/pod-name.js';
+import { SIDECAR_DEFAULTS } from '../../vineyard/sidecar-defaults.js';
+import { SIDECAR_KIND } from '../../vineyard/names.js';
+import type { NamedMutator } from '../../admission/mutator.js';
+import { specDefaulter } from '../cr-rules/default-spec.js';
 
-/**
- * A default can be filled only where every parent is an object or absent: a
- * parent of the wrong type (`vineyard: "big"`) is the user's data, which
- * validation reports; overwriting it here would silently lose it.
- */
-function parentsFillable(spec: unknown, path: readonly string[]): boolean {
-  let cur = spec;
-  for (const seg of path.slice(0, -1)) {
-    if (cur === undefined || cur === null) return true;
-    if (!isObject(cur)) return false;
-    cur = cur[seg];
-  }
-  return cur === undefined || cur === null || isObject(cur);
-}
-
-/** Defaults rendered from the CR's name (the socket directory) cannot be filled before the name exists. */
-const dependsOnName = (d: SidecarDefault): boolean => d.value('namespace', 'a') !== d.value('namespace', 'b');
-
-const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-export function defaultSidecarSpec(req: AdmissionRequest, obj: Readonly<Sidecar>, _ctx: unknown, patch: PatchBuilder): Verdict {
-  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
-  const meta: Record<string, unknown> = isObject(obj.metadata) ? obj.metadata as Record<string, unknown> : {};
-  const namespace = text(meta.namespace) || req.namespace || '';
-  const name = objectName(req, obj);
-  const spec: unknown = obj.spec;
-  if (spec !== undefined && spec !== null && !isObject(spec)) return allow();
-
-  const warnings: string[] = [];
-  for (const d of missingDefaults(spec)) {
-    if (!parentsFillable(spec, d.path)) continue;
-    if (!name && dependsOnName(d)) {
-      // With generateName the API server picks the name after mutating admission.
-      warnings.push(`Sidecar with generateName ${JSON.stringify(text(meta.generateName))}: spec.${d.path.join('.')} ` +
-        `is left unset because its default is derived from the name, which does not exist yet; ` +
-        `set it explicitly or let the next update of this Sidecar fill it`);
-      continue;
-    }
-    patch.set(['spec', ...d.path], d.value(namespace, name));
-  }
-  return allow(warnings);
-}
+export const defaultSidecarSpec = specDefaulter<Sidecar>(SIDECAR_KIND, SIDECAR_DEFAULTS);
 
 export const defaultSidecarCR: NamedMutator<Sidecar, unknown> = { name: 'default-sidecar-cr', mutate: defaultSidecarSpec };
