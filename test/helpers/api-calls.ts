@@ -79,15 +79,6 @@ export function certCalls(n: CertNames): { readonly [M in keyof CertApi]: readon
     { group: ADMISSION, resource: 'mutatingwebhookconfigurations', names: [n.mutatingWebhookConfiguration], where: 'cluster' },
     { group: ADMISSION, resource: 'validatingwebhookconfigurations', names: [n.validatingWebhookConfiguration], where: 'cluster' },
   ] as const;
-/**
- * What `vineyard-webhook mutate --kubeconfig` calls besides the store's reads
- * (src/cli/mutate/cluster-reads.ts), with the user's credentials: not the
- * server's, so deploy/'s RBAC must not grant them.
- */
-export const CLI_CALLS: readonly ApiCall[] = [
-  { verb: 'get', group: '', resource: 'namespaces', where: 'cluster' },
-];
-
   return {
     readSecret: [{ verb: 'get', ...secret, names: [n.secretName] }],
     // The name of a new object is not in the request URL: RBAC cannot limit a create by name.
