@@ -4,10 +4,10 @@
 // the Sidecar defaults.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { stringify, parseAllDocuments } from 'yaml';
+import { parse, stringify, parseAllDocuments } from 'yaml';
 import type {
   V1ClusterRoleBinding, V1CustomResourceDefinition, V1Deployment, V1MutatingWebhookConfiguration,
   V1PodDisruptionBudget, V1RoleBinding, V1Service,
@@ -16,6 +16,12 @@ import { endpoints } from '../src/endpoints/table.js';
 import { serveFlags } from '../src/config.js';
 import { sidecarSpecWithDefaults, SIDECAR_DEFAULTS } from '../src/vineyard/sidecar-defaults.js';
 import * as names from '../src/vineyard/names.js';
+import * as operatorKinds from '../src/vineyard/operator-kinds.js';
+
+/** The operator's other CR kinds and their plurals, as operator-kinds.ts pairs them. */
+const OPERATOR_KINDS: Array<[string, string]> = Object.entries(operatorKinds)
+  .filter(([k]) => k.endsWith('_KIND'))
+  .map(([k, kind]) => [kind, (operatorKinds as Record<string, string>)[k.replace(/_KIND$/, '_PLURAL')]!]);
 import { kustomize, idOf, type KubeObject } from './helpers/kustomize.js';
 import { schemaErrors } from './helpers/k8s-schema.js';
 import { apiCalls, callKey, scanSourceForApiCalls } from './helpers/api-calls.js';
@@ -234,13 +240,20 @@ t.test('webhook paths and server routes are the same set', async t => {
 });
 
 t.test('webhook rules, policies and versions', async t => {
-  const plural: Record<string, [string, string]> = { Pod: ['v1', 'pods'], [names.SIDECAR_KIND]: [names.VINEYARD_VERSION, names.SIDECAR_PLURAL] };
+  const plural: Record<string, [string, string]> = {
+    Pod: ['v1', 'pods'],
+    [names.SIDECAR_KIND]: [names.VINEYARD_VERSION, names.SIDECAR_PLURAL],
+    [names.VINEYARDD_KIND]: [names.VINEYARD_VERSION, names.VINEYARDD_PLURAL],
+    ...Object.fromEntries(OPERATOR_KINDS.map(([kind, p]) => [kind, [names.VINEYARD_VERSION, p]])),
+  };
+  const clusterScoped = new Set([operatorKinds.CSIDRIVER_KIND]);
   const writes = new Set(['sidecar', 'operation']); // create/update Sidecar CRs; label pods
   for (const { hook } of webhooks(base)) {
     const e = endpoints.find(x => x.path === hook.clientConfig.service!.path);
     if (!e) { t.fail(`${hook.name}: ${hook.clientConfig.service!.path} is no server route`); continue; }
     const [version, resource] = plural[e.expects.kind]!;
-    t.same(hook.rules, [{ apiGroups: [e.expects.group], apiVersions: [version], resources: [resource], operations: [...e.operations], scope: 'Namespaced' }], `${hook.name}: rules follow the endpoint table`);
+    const scope = clusterScoped.has(e.expects.kind) ? 'Cluster' : 'Namespaced';
+    t.same(hook.rules, [{ apiGroups: [e.expects.group], apiVersions: [version], resources: [resource], operations: [...e.operations], scope }], `${hook.name}: rules follow the endpoint table`);
     t.same(hook.rules![0]!.operations, e.expects.kind === 'Pod' ? ['CREATE'] : ['CREATE', 'UPDATE'], `${hook.name}: operations`);
     t.equal(hook.sideEffects, writes.has(e.name) ? 'NoneOnDryRun' : 'None', `${hook.name}: sideEffects`);
     t.equal(hook.failurePolicy, 'Fail', `${hook.name}: failurePolicy`);
@@ -287,6 +300,8 @@ t.test('which pods and Sidecars reach each webhook (spec §1)', async t => {
     ['fluid', namespaceLabels('kube-system'), { [names.FLUID_INJECT_LABEL]: 'true' }, false, 'kube-system'],
     ['sidecar-default', namespaceLabels(ns), {}, true, 'every Sidecar, wherever it is'],
     ['sidecar-validate', userNs(), {}, true, 'every Sidecar, wherever it is'],
+    ...['vineyardd', 'operation', 'backup', 'recover', 'globalobject', 'localobject'].flatMap(k => [`${k}-default`, `${k}-validate`]).concat('csidriver-validate')
+      .map((e): [string, Record<string, string>, Record<string, string>, boolean, string] => [e, namespaceLabels(ns), {}, true, 'every object of its kind, the operator\'s namespace included']),
   ];
   for (const [endpointName, nsLabels, objLabels, expected, why] of cases) {
     t.equal(reaches(endpointName, nsLabels, objLabels), expected, `${endpointName}: ${why}`);
@@ -424,9 +439,44 @@ t.test('sidecar-crd component: the Sidecar CRD', async t => {
   t.equal(at('vineyard.socket')?.default, undefined, 'no schema default for the templated socket');
   t.ok(SIDECAR_DEFAULTS.some(d => d.path.join('.') === 'vineyard.socket'), 'while the webhook does default it');
 
-  const sidecarHooks = webhooks(base).filter(w => w.hook.rules![0]!.apiGroups![0] === crd.spec.group);
+  const sidecarHooks = webhooks(base).filter(w => w.hook.rules![0]!.apiGroups![0] === crd.spec.group && w.hook.rules![0]!.resources![0] === crd.spec.names.plural);
   t.equal(sidecarHooks.length, 2, 'defaulting and validation');
   for (const { hook } of sidecarHooks) {
     t.same([hook.rules![0]!.apiVersions, hook.rules![0]!.resources], [[crd.spec.versions[0]!.name], [crd.spec.names.plural]], `${hook.name} targets the CRD`);
+  }
+});
+
+// Every path of the Vineyard operator's own webhook configurations
+// (config/webhook/manifests.yaml upstream), so they can point at this server.
+const OPERATOR_PATHS = [
+  '/mutate-v1-pod', '/mutate-v1-pod-scheduling', '/mutate-v1-pod-sidecar',
+  ...['backup', 'globalobject', 'localobject', 'operation', 'recover', 'sidecar', 'vineyardd'].map(k => `/mutate-k8s-v6d-io-v1alpha1-${k}`),
+  ...['backup', 'csidriver', 'globalobject', 'localobject', 'operation', 'recover', 'sidecar', 'vineyardd'].map(k => `/validate-k8s-v6d-io-v1alpha1-${k}`),
+];
+
+t.test('the operator\'s whole webhook surface: every path it configures is a route, and deploy/ registers it', async t => {
+  const registered = new Set(webhooks(base).map(w => w.hook.clientConfig.service!.path!));
+  for (const path of OPERATOR_PATHS) {
+    const e = endpoints.find(x => x.path === path);
+    t.ok(e, `${path} is a route`);
+    t.ok(registered.has(path), `${path} is registered in deploy/`);
+    if (e) t.equal(e.mutating, path.startsWith('/mutate-'), `${path}: ${path.startsWith('/mutate-') ? 'mutating' : 'validating'}`);
+  }
+});
+
+t.test('the CR webhooks target the operator\'s CRDs: group, version, plural and scope', async t => {
+  const dir = join(ROOT, 'test/e2e/crds');
+  const crds = readdirSync(dir).filter(f => f.endsWith('.yaml')).map(f => parse(readFileSync(join(dir, f), 'utf8')) as V1CustomResourceDefinition);
+  t.ok(crds.length >= 7, 'found the operator CRDs');
+  for (const crd of crds) {
+    const hooks = webhooks(base).filter(w => w.hook.rules![0]!.apiGroups![0] === crd.spec.group && w.hook.rules![0]!.resources![0] === crd.spec.names.plural);
+    t.ok(hooks.length >= 1, `${crd.spec.names.kind}: registered`);
+    for (const { hook } of hooks) {
+      const e = endpoints.find(x => x.path === hook.clientConfig.service!.path)!;
+      t.equal(e.expects.kind, crd.spec.names.kind, `${hook.name}: admits ${crd.spec.names.kind}`);
+      t.same(hook.rules![0]!.apiVersions, crd.spec.versions.filter(v => v.served).map(v => v.name), `${hook.name}: the served versions`);
+      t.equal(hook.rules![0]!.scope, crd.spec.scope, `${hook.name}: scope ${crd.spec.scope}`);
+      t.same(hook.namespaceSelector ?? {}, {}, `${hook.name}: every namespace, the operator's included`);
+    }
   }
 });
