@@ -1,6 +1,7 @@
 // Flags of `vineyard-webhook serve`. Each flag is also an environment variable
 // (VINEYARD_WEBHOOK_<FLAG>, flags win). The table below is the single source
 // of the parser, the validation and the --help text.
+import { SIDECAR_METAS, type SidecarMeta } from './admission/endpoint.js';
 import { isIP } from 'node:net';
 import { oneOf, parseFlags, UsageError, type Flag } from './flags.js';
 import { isSubdomain } from './vineyard/label-rules.js';
@@ -29,6 +30,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'cert-validity', kind: 'string', def: '30d', arg: 'DURATION', help: 'lifetime of a generated serving certificate' },
   { name: 'sidecar-mode', kind: 'string', def: 'injected', arg: 'MODE', help: 'injected: vineyardd as a container and a socket-wait command rewrite; native: vineyardd as a restartable init container (Kubernetes >= 1.29); a pod may choose with the sidecar.v6d.io/native annotation' },
   { name: 'scheduler-name', kind: 'string', def: '', arg: 'NAME', help: 'when set, pods of /mutate-v1-pod-scheduling still on default-scheduler get this schedulerName' },
+  { name: 'sidecar-meta', kind: 'string', def: 'etcd', arg: 'MODE', help: 'where injected vineyardd keeps its metadata unless the pod or its Sidecar says (annotation sidecar.v6d.io/meta): etcd, the Sidecar\'s etcd that the Vineyard operator creates; local, in the vineyardd process (no operator needed; shared by the containers of one pod)' },
   { name: 'placement', kind: 'string', def: 'affinity', arg: 'MODE', help: 'how a workflow pod (label scheduling.v6d.io/enabled=true, annotation scheduledOrder) is placed: affinity, a required node affinity on the chosen node (keeps the scheduler\'s resource and taint checks); node-name, spec.nodeName as the Vineyard operator did' },
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
@@ -62,6 +64,7 @@ export interface ServeConfig {
   sidecarMode: 'injected' | 'native';
   schedulerName: string;
   placement: 'affinity' | 'node-name';
+  sidecarMeta: SidecarMeta;
   bodyLimit: number;
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -159,6 +162,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     sidecarMode: oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES),
     schedulerName,
     placement: oneOf('--placement', str('placement')!, ['affinity', 'node-name'] as const),
+    sidecarMeta: oneOf('--sidecar-meta', str('sidecar-meta')!, SIDECAR_METAS),
     bodyLimit: parseSize('body-limit', str('body-limit')!),
     shutdownTimeoutMs: durationFlag('shutdown-timeout', str('shutdown-timeout')!),
     logLevel,

@@ -135,7 +135,7 @@ t.test('no files at start: the error names the files and the fix', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'certs-files-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const { log } = capturingLogger();
-  await t.rejects(startFilesMode({ ...filesInDir(dir), log, startTimeoutMs: 0 }), /--cert-mode files: cannot read the certificate pair: .*tls\.crt.*Mount the Secret/s);
+  await t.rejects(startFilesMode({ ...filesInDir(dir), log, startTimeoutMs: 0 }), /--cert-mode files: cannot read the certificate pair: .*tls\.(crt|key).*Mount the Secret/s);
 });
 
 t.test('files that appear shortly after start are waited for', async t => {

@@ -14,11 +14,17 @@ export interface PipelineConfig {
   sidecarMode: SidecarMode;
   /** When set, pods still on `default-scheduler` are moved to this scheduler. */
   schedulerName: string;
+  /** Where injected vineyardd keeps its metadata unless the pod or its Sidecar says: the Sidecar's etcd, or in the process. */
+  sidecarMeta?: SidecarMeta;
   /** How a workflow pod's node is written: a required node affinity, or spec.nodeName (upstream's). */
   placement?: 'affinity' | 'node-name';
 }
 
-export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '', placement: 'affinity' };
+export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '', placement: 'affinity', sidecarMeta: 'etcd' };
+
+/** `etcd`: the Sidecar's etcd (`<cr>-etcd-service`, created by the Vineyard operator); `local`: in the vineyardd process (`--meta local`), enough for the containers of one pod. */
+export type SidecarMeta = 'etcd' | 'local';
+export const SIDECAR_METAS: readonly SidecarMeta[] = ['etcd', 'local'];
 
 /** Records what the pipeline is waiting on, so a deadline denial can say it. */
 export interface Progress { step: string }

@@ -25,6 +25,9 @@ export interface StoreCaches {
 /** Counts what reads cost, for a metric: `hit` answered from memory, `miss` read live. */
 export type CacheRead = (resource: string, result: 'hit' | 'miss') => void;
 
+/** How long whether a Service exists is remembered (a warning's input, never a decision's). */
+const SERVICE_TTL_MS = 30_000;
+
 /** How long a created object is served from memory if the watch does not bring it. */
 const CREATED_TTL_MS = 30_000;
 
@@ -64,6 +67,8 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
   const datasetReads = new SingleFlight<Dataset | null>();
   const runtimeReads = new SingleFlight<VineyardRuntime | null>();
   const creates = new SingleFlight<Sidecar>();
+  const services = new Map<string, { exists: boolean | undefined; until: number }>();
+  const serviceReads = new SingleFlight<boolean | undefined>();
   const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
   const recentlyCreated = (namespace: string, name: string): Sidecar | undefined => {
@@ -113,6 +118,19 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
     patchPodLabels: (...a) => live.patchPodLabels(...a),
     createEvent: (...a) => live.createEvent(...a),
     patchEvent: (...a) => live.patchEvent(...a),
+    serviceExists: (namespace: string, name: string, opts?: CallOptions) => {
+      // Asked for every injected pod: remembered a short while, one read shared by concurrent reviews.
+      const key = keyOf(namespace, name);
+      const known = services.get(key);
+      const now = Date.now();
+      if (known && known.until > now) return Promise.resolve(known.exists);
+      return untilAborted(serviceReads.run(key, async () => {
+        const exists = await live.serviceExists(namespace, name);
+        if (services.size > 4096) services.clear();
+        services.set(key, { exists, until: Date.now() + SERVICE_TTL_MS });
+        return exists;
+      }).promise, opts?.signal, `get services ${key}`);
+    },
     ping: (...a) => live.ping(...a),
   };
 }

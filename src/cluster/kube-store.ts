@@ -136,6 +136,14 @@ class KubeStore implements ClusterStore {
     expectOk<unknown>(call, answer);
   }
 
+  async serviceExists(namespace: string, name: string, opts?: CallOptions): Promise<boolean> {
+    const call = `get services ${namespace}/${name}`;
+    requireSegment(call, 'namespace', namespace);
+    requireName(call, name);
+    const answer = await this.caller.send({ call, signal: opts?.signal }, o => this.core.readNamespacedService({ namespace, name }, o));
+    return objectOrNull<unknown>(call, answer, name, 'services') !== null;
+  }
+
   async ping(opts?: CallOptions): Promise<void> {
     const call = 'get /version';
     const answer = await this.caller.send({ call, signal: opts?.signal }, o => this.version.getCode({}, o));

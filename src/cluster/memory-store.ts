@@ -35,6 +35,9 @@ export class MemoryStore implements ClusterStore {
    * installed (its CRDs come together): once one of its CRDs or objects was loaded.
    */
   private fluidInstalled = false;
+  /** Services are only named (the webhook asks whether one exists); none given means the store cannot tell. */
+  private readonly services = new Set<string>();
+  private servicesKnown = false;
   private version = 0;
   /**
    * Every write, in order, so that tests can assert a dry run leaves it
@@ -61,6 +64,11 @@ export class MemoryStore implements ClusterStore {
       const plural = Object.values(FLUID_KINDS).find(p => o.metadata?.name === `${p}.${FLUID_GROUP}`);
       if (plural) this.fluidInstalled = true;
       return plural !== undefined;
+    }
+    if (o?.kind === 'Service' && o.apiVersion === 'v1' && o.metadata?.name) {
+      this.servicesKnown = true;
+      this.services.add(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
+      return true;
     }
     const fluid = o?.kind && isFluid(o.apiVersion) ? FLUID_KINDS[o.kind] : undefined;
     if (fluid) this.fluidInstalled = true;
@@ -176,6 +184,11 @@ export class MemoryStore implements ClusterStore {
     if (!e) throw new ApiError(`patch events ${namespace}/${name}`, 404, 'NotFound', `events "${name}" not found`);
     Object.assign(e, structuredClone(patch));
     this.logWrite({ verb: 'patch', kind: 'events', namespace, name });
+  }
+
+  async serviceExists(namespace: string, name: string): Promise<boolean | undefined> {
+    if (!this.servicesKnown) return undefined;
+    return this.services.has(`${namespace}/${name}`);
   }
 
   async ping(): Promise<void> {}

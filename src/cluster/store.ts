@@ -28,6 +28,8 @@ export interface ClusterStore {
   createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void>;
   /** A merge patch of an Event's count and lastTimestamp (aggregation). */
   patchEvent(namespace: string, name: string, patch: EventCountPatch, opts?: CallOptions): Promise<void>;
+  /** Whether a Service exists; undefined when this store cannot tell (an in-memory store given no Services). */
+  serviceExists(namespace: string, name: string, opts?: CallOptions): Promise<boolean | undefined>;
   /** Resolves once the backing store has answered a request (readiness). */
   ping(opts?: CallOptions): Promise<void>;
 }

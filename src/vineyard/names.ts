@@ -6,6 +6,8 @@ export const SIDECAR_ENABLED_LABEL = 'sidecar.v6d.io/enabled';
 export const SIDECAR_NAME_ANNOTATION = 'sidecar.v6d.io/name';
 export const SIDECAR_STATUS_ANNOTATION = 'sidecar.v6d.io/status';
 export const SIDECAR_NATIVE_ANNOTATION = 'sidecar.v6d.io/native';
+/** `local` or `etcd`, on a pod or its Sidecar CR: where the injected vineyardd keeps its metadata. */
+export const SIDECAR_META_ANNOTATION = 'sidecar.v6d.io/meta';
 export const DEFAULT_SIDECAR_NAME = 'default';
 export const DEFAULT_SIDECAR_SUFFIX = '-default-sidecar';
 export const RPC_LABEL = 'rpc.vineyardd.v6d.io/rpc';

@@ -26,7 +26,7 @@ export function sidecarLayout(spec: Readonly<SidecarSpec>): SidecarLayout {
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /** The vineyardd command line; optional flags only when their field is set. */
-function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout: SidecarLayout): string {
+function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout: SidecarLayout, meta: 'etcd' | 'local'): string {
   const v = spec.vineyard ?? {};
   const parts = [
     '/usr/local/bin/vineyardd',
@@ -36,12 +36,10 @@ function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout:
   // The operator passed `--size` with an empty value, which swallowed the next flag.
   if (str(v.size)) parts.push('--size', shellQuote(str(v.size)));
   if (v.reserveMemory === true) parts.push('--reserve_memory');
-  parts.push(
-    '--stream_threshold', shellQuote(str(v.streamThreshold ?? 80)),
-    '--etcd_cmd', 'etcd',
-    '--etcd_prefix', '/vineyard',
-    '--etcd_endpoint', shellQuote(`http://${name}-etcd-service:2379`),
-  );
+  parts.push('--stream_threshold', shellQuote(str(v.streamThreshold ?? 80)));
+  // Local metadata needs no etcd: nothing outside the pod has to exist for vineyardd to start.
+  if (meta === 'local') parts.push('--meta', 'local');
+  else parts.push('--etcd_cmd', 'etcd', '--etcd_prefix', '/vineyard', '--etcd_endpoint', shellQuote(`http://${name}-etcd-service:2379`));
   const spill = v.spill ?? {};
   if (str(spill.path)) {
     parts.push('--spill_path', shellQuote(str(spill.path)), '--spill_lower_rate', shellQuote(str(spill.spillLowerRate)), '--spill_upper_rate', shellQuote(str(spill.spillUpperRate)));
@@ -52,7 +50,7 @@ function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout:
 
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
-export function vineyarddContainer(sidecar: Readonly<Sidecar>, spec: Readonly<SidecarSpec>, layout: SidecarLayout): V1Container {
+export function vineyarddContainer(sidecar: Readonly<Sidecar>, spec: Readonly<SidecarSpec>, layout: SidecarLayout, meta: 'etcd' | 'local' = 'etcd'): V1Container {
   const name = sidecar.metadata.name ?? '';
   const v = spec.vineyard ?? {};
   const mounts: V1VolumeMount[] = [{ name: SOCKET_VOLUME, mountPath: layout.mountPath }];
@@ -62,7 +60,7 @@ export function vineyarddContainer(sidecar: Readonly<Sidecar>, spec: Readonly<Si
     name: SIDECAR_CONTAINER,
     image: v.image,
     imagePullPolicy: v.imagePullPolicy,
-    command: ['/bin/bash', '-c', vineyarddCommandLine(name, spec, layout)],
+    command: ['/bin/bash', '-c', vineyarddCommandLine(name, spec, layout, meta)],
     env: [
       { name: 'VINEYARDD_UID', value: sidecar.metadata.uid ?? '' },
       { name: 'VINEYARDD_NAME', value: name },

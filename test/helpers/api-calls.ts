@@ -50,6 +50,7 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
   patchPodLabels: [{ verb: 'patch', group: '', resource: 'pods', where: 'cluster' }],
   createEvent: [{ verb: 'create', group: '', resource: 'events', where: 'cluster' }],
   patchEvent: [{ verb: 'patch', group: '', resource: 'events', where: 'cluster' }],
+  serviceExists: [{ verb: 'get', group: '', resource: 'services', where: 'cluster' }],
   // GET /version: a non-resource URL every authenticated user may read
   // (system:public-info-viewer); no RBAC of ours.
   ping: [],

@@ -24,6 +24,8 @@ export interface SidecarContext {
   sidecar: Sidecar;
   /** Server default, overridden per pod by the sidecar.v6d.io/native annotation. */
   mode: SidecarMode;
+  /** Where vineyardd keeps its metadata, as the resolver decided (pod, Sidecar, server default). */
+  meta?: 'etcd' | 'local';
 }
 
 /** Why a pod gets no injection, or undefined when it should get one. The resolver asks, and neither writes nor runs the mutator for a skipped pod. */
@@ -96,7 +98,8 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   const native = nativeMode(pod, ctx.mode);
   const metrics = spec.metric?.enable === true;
   const volumes = sidecarVolumes(spec);
-  const vineyardd = vineyarddContainer(sidecar, spec, layout);
+  const meta = ctx.meta ?? 'etcd';
+  const vineyardd = vineyarddContainer(sidecar, spec, layout, meta);
   const exporter = metrics ? metricsContainer(spec) : undefined;
   const problems = [
     ...conflicts(pod, { volumes: volumes.map(v => v.name), containers: metrics ? [SIDECAR_CONTAINER, METRICS_CONTAINER] : [SIDECAR_CONTAINER] }, layout, podRef),
@@ -136,6 +139,6 @@ export function injectSidecar(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: 
   if (name !== '' && isLabelValue(name)) wanted.push([NAME_LABEL, name]);
   else warnings.push(`${podRef}: Sidecar name ${name} is not a valid label value (at most 63 characters): label ${NAME_LABEL} was not set, so the Sidecar's rpc Service will not select this pod; use a shorter Sidecar name`);
   for (const [k, v] of wanted) if (labels[k] !== v) b.set(['metadata', 'labels', k], v);
-  b.set(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION], JSON.stringify({ sidecar: name, mode: native ? 'native' : 'container' }));
+  b.set(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION], JSON.stringify({ sidecar: name, mode: native ? 'native' : 'container', ...(meta === 'local' ? { meta } : {}) }));
   return allow(warnings);
 }

@@ -10,9 +10,9 @@ import { podAnnotations, podLabels } from '../pod/pod-helpers.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
 import { allow, deny } from '../../admission/mutator.js';
 import type { Sidecar } from '../../vineyard/sidecar.js';
-import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../../vineyard/names.js';
+import { DEFAULT_SIDECAR_NAME, SIDECAR_ENABLED_LABEL, SIDECAR_META_ANNOTATION, SIDECAR_KIND, SIDECAR_NAME_ANNOTATION, VINEYARD_GROUP, VINEYARD_VERSION } from '../../vineyard/names.js';
 import { isSubdomain } from '../../vineyard/label-rules.js';
-import type { Progress, ResolveInput, Resolved } from '../../admission/endpoint.js';
+import { SIDECAR_METAS, type Progress, type ResolveInput, type Resolved, type SidecarMeta } from '../../admission/endpoint.js';
 
 /**
  * The pod's owners (its ReplicaSet, Job...) also own the default CR, so it goes
@@ -59,7 +59,41 @@ async function findOrCreateDefaultSidecar(store: ClusterStore, namespace: string
   }
 }
 
-export async function resolveSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
+export async function resolveSidecar(input: ResolveInput): Promise<Resolved<SidecarContext>> {
+  const found = await findSidecar(input);
+  if (!('ctx' in found)) return found;
+  const { req, obj, store, config, progress, call } = input;
+  const pod = obj as unknown as V1Pod;
+  const sidecar = found.ctx.sidecar;
+  const meta = metaOf(pod, sidecar, config.sidecarMeta ?? 'etcd');
+  const podRef = podDisplayName(req, pod);
+  if ('problem' in meta) return { done: deny(`${podRef}: ${meta.problem}`, 400, found.warnings) };
+  const warnings = [...(found.warnings ?? [])];
+  if (meta.meta === 'etcd' && sidecar.metadata.name) {
+    const namespace = sidecar.metadata.namespace || podNamespace(req, pod);
+    const service = `${sidecar.metadata.name}-etcd-service`;
+    progress.step = `get services ${namespace}/${service}`;
+    // Only a warning rides on it: a failed read says nothing.
+    const exists = await store.serviceExists(namespace, service, call).catch(() => undefined);
+    if (exists === false) {
+      warnings.push(`${podRef}: Sidecar ${namespace}/${sidecar.metadata.name} keeps vineyardd's metadata in etcd, but Service ${namespace}/${service} does not exist, so vineyardd will wait for it and the pod's containers for vineyardd's socket; install the Vineyard operator (it creates that etcd for each Sidecar), or use local metadata: annotation ${SIDECAR_META_ANNOTATION}: local on the pod or the Sidecar (or the server's --sidecar-meta local)`);
+    }
+  }
+  return { ctx: { ...found.ctx, meta: meta.meta }, warnings };
+}
+
+/** Where vineyardd keeps its metadata: the pod's annotation, else its Sidecar's, else the server's default. */
+function metaOf(pod: Readonly<V1Pod>, sidecar: Readonly<Sidecar>, fallback: SidecarMeta): { meta: SidecarMeta } | { problem: string } {
+  for (const [where, value] of [['the pod', podAnnotations(pod)[SIDECAR_META_ANNOTATION]], [`Sidecar ${sidecar.metadata.name ?? ''}`, sidecar.metadata.annotations?.[SIDECAR_META_ANNOTATION]]] as const) {
+    if (value === undefined) continue;
+    const v = value.trim();
+    if ((SIDECAR_METAS as readonly string[]).includes(v)) return { meta: v as SidecarMeta };
+    return { problem: `annotation ${SIDECAR_META_ANNOTATION} of ${where} is ${JSON.stringify(value)}: write local (metadata in the vineyardd process, no etcd needed) or etcd (the Sidecar's etcd, which the Vineyard operator creates)` };
+  }
+  return { meta: fallback };
+}
+
+async function findSidecar({ req, obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SidecarContext>> {
   const pod = obj as unknown as V1Pod;
   // Decided once, here: the mutator runs only on pods that get the sidecar.
   const skip = injectionSkip(pod);
