@@ -1,5 +1,5 @@
 // The commands behind src/cli.ts (which checks the Node.js version first):
-// `vineyard-webhook serve|mutate|version|help`, with -h/--help on each and
+// `vineyard-webhook serve|mutate|explain|version|help`, with -h/--help on each and
 // --version, as kubectl and its neighbours take them.
 import { parseServeArgs, serveHelp } from './config.js';
 import { parseFlags, UsageError, type Flag } from './flags.js';
@@ -10,6 +10,7 @@ const USAGE = `Usage: vineyard-webhook <command> [flags]
 Commands:
   serve     run the admission webhook server
   mutate    print manifests as the webhook would admit their pods (offline, no cluster)
+  explain   say why each webhook was or was not called for each pod of a manifest (mutate --explain)
   version   print the version
   help      show the help of a command
 
@@ -34,7 +35,7 @@ Flags:
 
 const versionText = () => `vineyard-webhook ${VERSION} (Node.js ${process.version})\n`;
 
-const COMMANDS = ['serve', 'mutate', 'version', 'help'] as const;
+const COMMANDS = ['serve', 'mutate', 'explain', 'version', 'help'] as const;
 
 const unknown = (command: string) => new UsageError(`unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(', ')} (see vineyard-webhook --help)`);
 
@@ -54,6 +55,7 @@ async function help(topic: string | undefined, rest: string[]): Promise<number> 
       process.stdout.write(serveHelp());
       return 0;
     case 'mutate':
+    case 'explain':
       return mutate(['--help']);
     case 'version':
       process.stdout.write(VERSION_HELP);
@@ -108,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'mutate':
       return mutate(rest);
+    case 'explain':
+      return mutate(['--explain', ...rest]);
     default:
       throw unknown(command);
   }

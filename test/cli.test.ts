@@ -37,7 +37,7 @@ t.test('-h, --help and help <command> on every command, all alike', async t => {
   const top = run(['--help']);
   t.equal(top.status, 0);
   t.match(top.stdout, /^Usage: vineyard-webhook <command>/);
-  for (const c of ['serve', 'mutate', 'version']) t.match(top.stdout, new RegExp(`^  ${c} `, 'm'), `the overview names ${c}`);
+  for (const c of ['serve', 'mutate', 'explain', 'version']) t.match(top.stdout, new RegExp(`^  ${c} `, 'm'), `the overview names ${c}`);
   t.equal(run(['-h']).stdout, top.stdout, '-h');
   t.equal(run(['help']).stdout, top.stdout, 'help');
   for (const c of ['serve', 'mutate', 'version']) {
@@ -54,7 +54,7 @@ t.test('-h, --help and help <command> on every command, all alike', async t => {
   t.equal(bad.status, 0, 'serve --help even with a bad variable in the environment');
   const unknown = run(['help', 'frobnicate']);
   t.equal(unknown.status, 2);
-  t.match(unknown.stderr, /unknown command "frobnicate"; the commands are serve, mutate, version, help/);
+  t.match(unknown.stderr, /unknown command "frobnicate"; the commands are serve, mutate, explain, version, help/);
   t.match(run(['serve', '-h']).stdout, /-h, --help/, 'serve --help shows -h');
 });
 

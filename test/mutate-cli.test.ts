@@ -2,11 +2,12 @@
 // pod webhooks deploy/ declares (same selectors, same order) through the
 // server's own pipelines. Every pod fixture gives the server's answer through
 // it; manifests of every kind (test/fixtures/mutate/<case>/: input.yaml,
-// case.yaml with args, exit, stderr substrings, and expected.yaml for stdout)
-// give the reviewed output; some cases also run the built dist/cli.js.
+// case.yaml with args, exit, stderr substrings, expected.yaml for stdout,
+// expected-report.txt for the whole of stderr, expected-diff.txt for stdout
+// with --diff) give the reviewed output; some cases also run the built dist/cli.js.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,6 +28,9 @@ import { runPipeline } from '../src/admission/run.js';
 import * as names from '../src/vineyard/names.js';
 import { endpointByName, fixtureDirs, fixtureStore, loadFixture } from './helpers/fixtures.js';
 import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
+import { unifiedDiff } from '../src/cli/mutate/line-diff.js';
+import { FakeApiServer } from './helpers/fake-apiserver.js';
+import { writeFakeKubeconfig } from './helpers/kubeconfig.js';
 import { kustomize } from './helpers/kustomize.js';
 import { selectorMatches as apiServerMatches, type LabelSelector } from './helpers/k8s-semantics.js';
 
@@ -162,9 +166,13 @@ t.test('manifests of several documents and kinds (test/fixtures/mutate)', async 
     const dir = join(CASES, d);
     const c = (parse(readFileSync(join(dir, 'case.yaml'), 'utf8')) ?? {}) as Case;
     const args = ['-f', join(dir, 'input.yaml'), ...(c.resources ? ['--resources', resolve(dir, c.resources)] : []), ...(c.args ?? [])];
+    const reportFile = join(dir, 'expected-report.txt');
+    const diffFile = join(dir, 'expected-diff.txt');
     const check = (t: Test, r: Run, how: string) => {
       t.equal(r.code, c.exit ?? 0, `${how}: exit ${c.exit ?? 0} (${r.stderr})`);
       for (const s of c.stderr ?? []) t.match(r.stderr, s, `${how}: stderr says ${JSON.stringify(s)}`);
+      if (update && existsSync(reportFile)) writeFileSync(reportFile, r.stderr);
+      else if (existsSync(reportFile)) t.equal(r.stderr, readFileSync(reportFile, 'utf8'), `${how}: stderr is expected-report.txt`);
       if ((c.exit ?? 0) !== 0) { t.equal(r.stdout, '', `${how}: nothing on stdout`); return; }
       if (update) { writeFileSync(join(dir, 'expected.yaml'), r.stdout); return; }
       t.same(docsOf(r.stdout), docsOf(readFileSync(join(dir, 'expected.yaml'), 'utf8')), `${how}: stdout is expected.yaml`);
@@ -172,6 +180,11 @@ t.test('manifests of several documents and kinds (test/fixtures/mutate)', async 
     t.test(d, async t => {
       check(t, await mutate(args), 'in-process');
       if (c.spawn) check(t, spawnCli(args), 'dist/cli.js');
+      if (!existsSync(diffFile)) return;
+      const diff = await mutate([...args, '--diff', '-q']);
+      t.equal(diff.code, c.exit ?? 0, `--diff: exit ${c.exit ?? 0}`);
+      if (update) writeFileSync(diffFile, diff.stdout);
+      else t.equal(diff.stdout, readFileSync(diffFile, 'utf8'), '--diff: stdout is expected-diff.txt');
     });
   }
 });
@@ -286,4 +299,118 @@ t.test('stdin, directories and --help', async t => {
   for (const f of mutateFlags) t.match(help.stdout, `--${f.name}`, `--help mentions --${f.name}`);
   const top = spawnSync(process.execPath, [CLI, 'help'], { encoding: 'utf8' });
   t.match(top.stdout, /mutate\s+print manifests/, 'the top-level usage lists mutate');
+});
+
+/** The built CLI without blocking the event loop: a fake API server in this process must answer it. */
+function spawnCliAsync(args: string[]): Promise<Run> {
+  return new Promise(done => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => { stdout += d; });
+    child.stderr.on('data', d => { stderr += d; });
+    child.on('close', code => done({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+t.test('-R reads subdirectories; without it they are left out', async t => {
+  const dir = mkdtempSync(join(tmp, 'tree-'));
+  mkdirSync(join(dir, 'apps', 'jobs'), { recursive: true });
+  mkdirSync(join(dir, '.git'));
+  writeFileSync(join(dir, 'a.yaml'), readFileSync(join(CASES, 'seed-custom-sidecar/input.yaml'), 'utf8').split('---')[0]!);
+  writeFileSync(join(dir, 'apps', 'jobs', 'deployment.yaml'), readFileSync(join(CASES, 'seed-custom-sidecar/input.yaml'), 'utf8').split('---')[1]!);
+  writeFileSync(join(dir, '.git', 'x.yaml'), 'kind: [not a manifest\n');
+  const flat = spawnCli(['-f', dir, '--namespace-label', 'sidecar-injection=enabled']);
+  t.equal(flat.code, 0, flat.stderr);
+  t.same(docsOf(flat.stdout).map(o => (o as Json).kind), ['Sidecar'], 'without -R: the top directory only');
+  const deep = spawnCli(['-R', '-f', dir, '--namespace-label', 'sidecar-injection=enabled']);
+  t.equal(deep.code, 0, deep.stderr);
+  t.same(docsOf(deep.stdout).map(o => (o as Json).kind), ['Sidecar', 'Deployment'], '-R: subdirectories too, hidden ones left out');
+  t.match(deep.stderr, 'deployment/job-deployment-with-custom-sidecar: sidecar injected (sidecar-sample, container mode)', 'the Sidecar of one file serves the Deployment of another');
+});
+
+t.test('explain (and mutate --explain): why each webhook was or was not called', async t => {
+  const input = join(CASES, 'seed-default-sidecar/input.yaml');
+  const r = spawnSync(process.execPath, [CLI, 'explain', '-f', input], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, [
+    'deployment/job-deployment (namespace vineyard-job):',
+    '  sidecar.vineyard-webhook.v6d.io: not called: namespace vineyard-job not labelled sidecar-injection=enabled',
+    '  operation.vineyard-webhook.v6d.io: not called: namespace vineyard-job not labelled operation-injection=enabled',
+    ...POD_WEBHOOKS.slice(2).map(h => `  ${h.name}: not called: pod ${h.objectSelector?.matchLabels ? `not labelled ${Object.entries(h.objectSelector.matchLabels).map(([k, v]) => `${k}=${v}`).join(', ')}` : `has no label ${h.objectSelector!.matchExpressions![0]!.key}`}`),
+    '  result: unchanged',
+    'hint: no namespace has a label that lets the sidecar or operation webhook reach a pod, so deployment/job-deployment is not changed by them: if namespace vineyard-job is labelled so in the cluster, pass --namespace-label sidecar-injection=enabled and/or --namespace-label operation-injection=enabled (or put the Namespace object in the input, or read it with --kubeconfig)',
+    '',
+  ].join('\n'));
+  const same = await mutate(['--explain', '-f', input, '--namespace-label', 'sidecar-injection=enabled']);
+  t.match(same.stdout, '  sidecar.vineyard-webhook.v6d.io: called: sidecar injected (app-job-deployment-default-sidecar, container mode)');
+  t.match(same.stdout, '  result: changed');
+  const both = await mutate(['--explain', '--diff', '-f', input]);
+  t.equal(both.code, 2, '--explain and --diff together is a usage error');
+});
+
+t.test('--kubeconfig: CRs and namespace labels from the cluster, read-only', async t => {
+  const [sidecar, deployment] = docsOf(readFileSync(join(CASES, 'seed-custom-sidecar/input.yaml'), 'utf8')) as Json[];
+  const fake = await FakeApiServer.start({
+    objects: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vineyard-job', labels: { [names.SIDECAR_NAMESPACE_LABEL]: 'enabled' } } },
+      // The operator creates it for each Sidecar; without it the injector warns that vineyardd would wait.
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'sidecar-sample-etcd-service', namespace: 'vineyard-job' }, spec: { ports: [{ port: 2379 }] } },
+      // As the cluster stores it: defaulted by the Sidecar webhook when it was applied.
+      (await mutateManifests([sidecar!], { store: new MemoryStore(), config: defaultPipelineConfig, namespace: 'default', namespaceLabels: {} })).documents[0] as never,
+    ],
+  });
+  t.teardown(() => fake.close());
+  const kubeconfig = writeFakeKubeconfig(fake.url);
+  t.teardown(() => kubeconfig.remove());
+  const input = join(tmp, 'deployment-only.yaml');
+  writeFileSync(input, stringify(deployment));
+
+  const r = await spawnCliAsync(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stderr, 'deployment/job-deployment-with-custom-sidecar: sidecar injected (sidecar-sample, container mode); operation: namespace vineyard-job not labelled operation-injection=enabled\n',
+    'the namespace\'s labels and the Sidecar come from the cluster');
+  const uid = (fake.get({ apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', namespace: 'vineyard-job', name: 'sidecar-sample' })!.metadata as Json).uid as string;
+  t.ok(r.stdout.includes(`value: ${uid}`), 'VINEYARDD_UID is the uid of the cluster\'s Sidecar');
+  t.same(docsOf(r.stdout.replace(uid, '00000000-0000-4000-8000-000000000001')), docsOf(readFileSync(join(CASES, 'seed-custom-sidecar/expected.yaml'), 'utf8')).slice(1), 'injected as from the Sidecar of the input');
+  t.same(fake.writes(), [], 'nothing written to the cluster');
+  t.ok(fake.requests.some(q => q.path === '/api/v1/namespaces/vineyard-job'), 'the Namespace was read');
+
+  const defaulted = docsOf(readFileSync(join(CASES, 'seed-default-sidecar/input.yaml'), 'utf8'))[0] as Json;
+  writeFileSync(input, stringify(defaulted));
+  fake.requests.length = 0;
+  const created = await spawnCliAsync(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
+  t.equal(created.code, 0, created.stderr);
+  t.match(created.stderr, 'sidecar injected (app-job-deployment-default-sidecar, container mode)');
+  t.same(fake.writes(), [], 'the default Sidecar is created in memory, not in the cluster');
+
+  await fake.close();
+  const down = await spawnCliAsync(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
+  t.equal(down.code, 1, 'a cluster that cannot be read: exit 1');
+  t.match(down.stderr, /error: --kubeconfig: cannot read namespace vineyard-job from http:\/\/127\.0\.0\.1:\d+/);
+  t.equal(down.stdout, '', 'nothing on stdout');
+});
+
+t.test('unifiedDiff: what patch(1) applies, as short as diff(1)', async t => {
+  const line = fc.constantFrom('a', 'b', 'c', '  d: 1', '- e');
+  const text = fc.array(line, { maxLength: 25 }).map(l => (l.length ? `${l.join('\n')}\n` : ''));
+  fc.assert(fc.property(text, text, (a, b) => {
+    const d = unifiedDiff(a, b, 'a', 'b');
+    if (a === b) return d === '';
+    // Apply the hunks: every kept and removed line must be where the header says.
+    const out = a === '' ? [] : a.replace(/\n$/, '').split('\n');
+    let shift = 0;
+    for (const h of d.split(/^(?=@@ )/m).slice(1)) {
+      const [, aStart, aCount] = /^@@ -(\d+),(\d+) \+\d+,\d+ @@/.exec(h)!.map(Number) as [number, number, number];
+      const body = h.split('\n').slice(1, -1);
+      const from = body.filter(l => l[0] !== '+').map(l => l.slice(1));
+      const to = body.filter(l => l[0] !== '-').map(l => l.slice(1));
+      const at = (aCount ? aStart - 1 : aStart) + shift;
+      if (JSON.stringify(out.slice(at, at + from.length)) !== JSON.stringify(from)) return false;
+      out.splice(at, from.length, ...to);
+      shift += to.length - from.length;
+    }
+    return out.join('\n') === b.replace(/\n$/, '');
+  }), { numRuns: 500 });
+  t.equal(unifiedDiff('a\nb\nc\n', 'a\nB\nc\n', 'x (input)', 'x (admitted)'), '--- x (input)\n+++ x (admitted)\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n');
 });

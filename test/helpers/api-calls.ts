@@ -70,6 +70,15 @@ export const CACHE_CALLS: readonly ApiCall[] = [
   ...(['list', 'watch'] as const).map(verb => ({ verb, group: '', resource: 'pods', where: 'cluster' as const })),
 ];
 
+/**
+ * What `vineyard-webhook mutate --kubeconfig` calls besides the store's reads
+ * (src/cli/mutate/cluster-reads.ts), with the user's credentials: not the
+ * server's, so deploy/'s RBAC must not grant them.
+ */
+export const CLI_CALLS: readonly ApiCall[] = [
+  { verb: 'get', group: '', resource: 'namespaces', where: 'cluster' },
+];
+
 /** The names secret mode works on: --secret-name and the two webhook configuration flags. */
 export interface CertNames { secretName: string; mutatingWebhookConfiguration: string; validatingWebhookConfiguration: string }
 

@@ -31,6 +31,18 @@ export interface AdmitDeps {
 
 export interface WebhookDenial { webhook: string; code: number; message: string }
 
+/** One call of a webhook, as the report and `--explain` tell it. */
+export interface WebhookCall {
+  webhook: string;
+  result: 'changed' | 'unchanged' | 'denied';
+  /** JSON-pointer paths the webhook's patch wrote. */
+  paths: string[];
+  /** Why an unchanged pod was left alone, from endpoints that report skips. */
+  skip?: string;
+  /** The pod after this call. */
+  pod: Json;
+}
+
 export interface PodAdmission {
   /** The pod after every webhook (the input when denied). */
   pod: Json;
@@ -39,6 +51,8 @@ export interface PodAdmission {
   denial?: WebhookDenial;
   /** Names of the webhooks called, in order; a reinvoked one appears twice. */
   calls: string[];
+  /** What each of those calls did, in the same order. */
+  steps: WebhookCall[];
 }
 
 function createRequest(pod: Json, namespace: string): AdmissionRequest {
@@ -63,6 +77,7 @@ export async function admitPod(pod: Json, namespace: string, nsLabels: Readonly<
   const hooks = deps.webhooks ?? POD_WEBHOOKS;
   const warnings = new Set<string>();
   const calls: string[] = [];
+  const steps: WebhookCall[] = [];
   let current = pod;
 
   const call = async (hook: PodWebhook): Promise<WebhookDenial | 'changed' | 'unchanged'> => {
@@ -72,14 +87,19 @@ export async function admitPod(pod: Json, namespace: string, nsLabels: Readonly<
     const out = await runPipeline(endpoint, createRequest(current, namespace), deps);
     for (const w of out.response.warnings ?? []) warnings.add(w);
     if (!out.response.allowed) {
+      steps.push({ webhook: hook.name, result: 'denied', paths: [], pod: current });
       return { webhook: hook.name, code: out.response.status?.code ?? 403, message: out.response.status?.message ?? 'denied' };
     }
-    if (!out.patch.length) return 'unchanged';
+    if (!out.patch.length) {
+      steps.push({ webhook: hook.name, result: 'unchanged', paths: [], ...(out.skip ? { skip: out.skip.message } : {}), pod: current });
+      return 'unchanged';
+    }
     current = patchedCopy(current, out.patch, false);
+    steps.push({ webhook: hook.name, result: 'changed', paths: out.patch.map(op => op.path), pod: current });
     return 'changed';
   };
   const matches = (hook: PodWebhook) => reaches(hook, nsLabels, podLabels(current as V1Pod));
-  const denied = (denial: WebhookDenial): PodAdmission => ({ pod, warnings: [...warnings], denial, calls });
+  const denied = (denial: WebhookDenial): PodAdmission => ({ pod, warnings: [...warnings], denial, calls, steps });
 
   const called: number[] = [];
   let lastChange = -1;
@@ -96,5 +116,5 @@ export async function admitPod(pod: Json, namespace: string, nsLabels: Readonly<
     const r = await call(hook);
     if (typeof r === 'object') return denied(r);
   }
-  return { pod: current, warnings: [...warnings], calls };
+  return { pod: current, warnings: [...warnings], calls, steps };
 }

@@ -28,8 +28,12 @@ import { requiredJobs } from '../../vineyard/required-jobs.js';
 import type { NamedMutator, Verdict } from '../../admission/mutator.js';
 import { allow, deny } from '../../admission/mutator.js';
 
-/** The resolver's plan, handed to the mutator so that both act on one decision. */
-export interface OperationContext { plan: OperationPlan }
+/**
+ * The resolver's plan, handed to the mutator so that both act on one decision,
+ * and the required jobs whose pods carry the labels (labelled now, before, or
+ * on a dry run would be): only those are recorded as labelled.
+ */
+export interface OperationContext { plan: OperationPlan; labelledJobs?: readonly string[] }
 
 export interface OperationPlan {
   /** The labels the required jobs' pods must carry; empty: the pod asks for no operation. */
@@ -99,7 +103,7 @@ const FIELD_ENV = [
   { name: POD_NAMESPACE_ENV, fieldPath: 'metadata.namespace' },
 ] as const;
 
-export function gateOperation(_req: AdmissionRequest, pod: Readonly<V1Pod>, { plan }: OperationContext, p: PatchBuilder): Verdict {
+export function gateOperation(_req: AdmissionRequest, pod: Readonly<V1Pod>, { plan, labelledJobs = [] }: OperationContext, p: PatchBuilder): Verdict {
   if (plan.denial) return deny(plan.denial, 403, plan.warnings);
   for (const field of ['initContainers', 'containers'] as const) {
     for (const { index, container } of containersOf(pod, field)) {
@@ -108,9 +112,10 @@ export function gateOperation(_req: AdmissionRequest, pod: Readonly<V1Pod>, { pl
       }
     }
   }
-  // Recorded so that a reinvocation on this pod does not label the jobs again.
-  if (plan.jobs.length) {
-    const marker = labelledJobsValue(plan.jobs);
+  // Recorded so that a reinvocation on this pod does not label the jobs again;
+  // a job without pods yet is left out, so a reinvocation looks for them again.
+  if (labelledJobs.length) {
+    const marker = labelledJobsValue(labelledJobs);
     if (podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] !== marker) p.set(['metadata', 'annotations', OPERATION_LABELLED_ANNOTATION], marker);
   }
   return allow(plan.warnings);

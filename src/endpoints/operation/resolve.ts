@@ -28,6 +28,7 @@ export async function resolveOperation({ req, obj, store, progress, call }: Reso
 
   const done = readLabelledJobs(pod);
   const jobs = plan.jobs.filter(j => !done.has(j));
+  const labelledJobs = plan.jobs.filter(j => done.has(j));
   const namespace = podNamespace(req, pod);
   const warnings: string[] = [];
   for (const job of jobs) {
@@ -38,6 +39,7 @@ export async function resolveOperation({ req, obj, store, progress, call }: Reso
       warnings.push(`required job ${job} has no pod labelled ${selector} in namespace ${namespace} yet, so none was labelled ${Object.keys(plan.labels).join(', ')}; start ${job} first`);
       continue;
     }
+    labelledJobs.push(job);
     if (req.dryRun) continue;
     await eachLimited(pods, PARALLEL_PATCHES, async target => {
       const name = target.metadata?.name ?? '';
@@ -53,5 +55,5 @@ export async function resolveOperation({ req, obj, store, progress, call }: Reso
       }
     });
   }
-  return { ctx: { plan }, warnings };
+  return { ctx: { plan, labelledJobs }, warnings };
 }
