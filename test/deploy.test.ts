@@ -205,10 +205,12 @@ t.test('the Service sends 443 to the server port', async t => {
   const d = one<V1Deployment>(base, 'Deployment');
   const svc = one<V1Service>(base, 'Service');
   t.ok(selectorMatches({ matchLabels: svc.spec!.selector! }, d.spec!.template.metadata!.labels!), 'selects the webhook pods');
-  t.equal(svc.spec!.ports!.length, 1);
+  t.same(svc.spec!.ports!.map(p => p.name), ['https', 'metrics'], 'the webhook port, and plain-HTTP metrics for a ServiceMonitor');
   const port = svc.spec!.ports![0]!;
   t.equal(port.port, 443);
   t.equal(containerPort(d, port.targetPort as string | number), 9443, 'target port');
+  const metrics = svc.spec!.ports![1]!;
+  t.equal(containerPort(d, metrics.targetPort as string | number), serverConfig(base).metricsPort, 'the metrics port is --metrics-port');
   for (const { hook } of webhooks(base)) {
     t.equal(hook.clientConfig.service?.name, svc.metadata!.name, `${hook.name} calls the Service`);
     t.equal(hook.clientConfig.service?.port, port.port, `${hook.name} calls port ${port.port}`);

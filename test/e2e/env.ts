@@ -15,6 +15,8 @@ import { startWebhookServer, type WebhookServer } from './webhook-server.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEPLOY = join(ROOT, 'deploy');
 const SIDECAR_CRD_COMPONENT = join(DEPLOY, 'components', 'sidecar-crd');
+// The base leaves the namespace to the user (it is shared with the operator): an empty cluster needs it.
+const NAMESPACE_COMPONENT = join(DEPLOY, 'components', 'namespace');
 const OPERATOR_CRDS = fileURLToPath(new URL('./crds/', import.meta.url));
 
 export const WEBHOOK_NS = 'vineyard-system';
@@ -107,7 +109,7 @@ export async function startE2E(opts: { serverArgs?: string[] } = {}): Promise<E2
     const admin = cluster.admin;
     const serverVersion = await admin.get<{ major: string; minor: string; gitVersion: string }>('/version')
       .then(v => ({ major: Number(v.major), minor: Number(v.minor.replace(/\D+$/, '')), gitVersion: v.gitVersion }));
-    const deploy = kustomize(DEPLOY, [SIDECAR_CRD_COMPONENT]);
+    const deploy = kustomize(DEPLOY, [NAMESPACE_COMPONENT, SIDECAR_CRD_COMPONENT]);
     const operatorCrds = readdirSync(OPERATOR_CRDS).filter(f => f.endsWith('.yaml')).sort().flatMap(f => readManifestFile(join(OPERATOR_CRDS, f)));
     await installCrds(admin, [...deploy.filter(o => o.kind === 'CustomResourceDefinition'), ...operatorCrds] as KubeObject[]);
 

@@ -9,7 +9,9 @@
 // refusal.
 import t, { type Test } from 'tap';
 import { webhookCalls } from './api-cost.js';
-import { createObject, startE2E, waitUntil, type E2E } from './env.js';
+import { configPath, createObject, startE2E, waitUntil, type ConfigKind, type E2E, type WebhookConfig } from './env.js';
+import { fileURLToPath } from 'node:url';
+import { readManifestFile } from '../helpers/kustomize.js';
 import { KubeStatusError, resourcePath, type KubeObject } from './kube-client.js';
 
 t.setTimeout(300_000);
@@ -131,6 +133,41 @@ t.test('GlobalObject and LocalObject: what vineyardd writes is stored, through b
   tt.ok(after.every((n, i) => n > before[i]!), 'each of the four webhooks was called and allowed the write');
   await refused(tt, { apiVersion: API, kind: 'LocalObject', metadata: { name: 'o-bad-local', namespace: SYSTEM }, spec: { id: 'o-bad-local', signature: 's1' } }, undefined, /spec\.hostname: Required value/);
   await refused(tt, { apiVersion: API, kind: 'GlobalObject', metadata: { name: 'o-bad-global', namespace: SYSTEM }, spec: { id: 'o-bad-global' } }, undefined, /spec\.signature: Required value/);
+});
+
+t.test('the operator\'s own configurations, pointed at this server, admit and refuse through every CR path', async tt => {
+  // As a cluster switching from the operator keeps its configurations until the switch is done:
+  // every path they name must answer. Only the CR webhooks: the operator's pod webhooks, without
+  // the selectors its kustomization patches in, would match every pod of the cluster.
+  const configs = readManifestFile(fileURLToPath(new URL('./operator-webhooks.yaml', import.meta.url))) as unknown as WebhookConfig[];
+  const names: string[] = [];
+  for (const c of configs) {
+    const twin = env.urlTwin({ ...c, webhooks: c.webhooks.filter(w => !(w as { rules?: Array<{ resources?: string[] }> }).rules?.some(r => r.resources?.includes('pods'))) });
+    for (const w of twin.webhooks) { w.clientConfig.caBundle = Buffer.from(env.secretCa).toString('base64'); names.push(w.name); }
+    await admin.create(configPath(c.kind as ConfigKind), twin);
+    tt.teardown(() => admin.delete(configPath(c.kind as ConfigKind, c.metadata!.name)));
+  }
+  tt.equal(names.length, 15, 'the 15 CR webhooks of the operator (7 mutating, 8 validating, Sidecar\'s included)');
+  const vd = cr('Vineyardd', 'vineyardd-operator-config', { replicas: 0 });
+  await waitUntil('the operator\'s configurations in effect', async () => {
+    await createObject(admin, vd, { dryRun: true }).catch(() => undefined);
+    return (await webhookCalls(admin, 'mvineyardd.kb.io')) > 0 || undefined;
+  });
+  await stored(tt, vd);
+  await stored(tt, cr('Operation', 'operation-operator-config', { name: 'assembly', type: 'local', require: 'job1', target: 'job2' }, JOB_NS));
+  const bad = await create(cr('Operation', 'operation-operator-config-bad', { name: 'shuffle', type: 'local', require: 'job1', target: 'job2' }, JOB_NS));
+  tt.type(bad, KubeStatusError, 'an invalid Operation is refused through them too');
+  for (const o of [
+    cr('LocalObject', 'o000000000000000a', { id: 'o000000000000000a', signature: 's000000000000000a', typename: 'vineyard::Tensor', instance_id: 0, hostname: 'node-a', metadata: 'vineyard::Tensor' }),
+    cr('GlobalObject', 'o000000000000000b', { id: 'o000000000000000b', signature: 's000000000000000b', typename: 'vineyard::GlobalTensor', metadata: 'vineyard::GlobalTensor', members: ['s000000000000000a'] }),
+  ]) await stored(tt, o);
+  const uncalled: string[] = [];
+  for (const n of names) {
+    // Backup, Recover, CSIDriver and Sidecar objects are not created here: their paths answered for deploy/'s webhooks above.
+    if (/^[mv](backup|recover|csidriver|sidecar)\.kb\.io$/.test(n)) continue;
+    if ((await webhookCalls(admin, n)) === 0) uncalled.push(n);
+  }
+  tt.same(uncalled, [], 'the API server called each of them, and each answered');
 });
 
 t.test('the webhook server wrote no error while the suite ran', async tt => {

@@ -54,7 +54,8 @@ export const hookFor = (objs: KubeObject[], endpointName: string): V1MutatingWeb
   if (!h) throw new Error(`no webhook for ${e.path}`);
   return h.hook;
 };
-export const namespaceOf = (objs: KubeObject[]) => one<KubeObject>(objs, 'Namespace').metadata.name;
+/** The namespace the webhook runs in: its Service's (the base creates no Namespace). */
+export const namespaceOf = (objs: KubeObject[]) => one<KubeObject>(objs, 'Service').metadata.namespace!;
 /** The permissions the server's service account holds, one string per (where, verb, resource, names). */
 export function grants(objs: KubeObject[]): string[] {
   const d = one<V1Deployment>(objs, 'Deployment');
