@@ -119,6 +119,31 @@ try {
     const req = r.perPod.filter(x => !/^(GET|LIST) (namespaces|services|pods)$/.test(x.request)).map(x => `${x.request} ${x.perPod}`).join(', ') || '-';
     console.log(`${r.name.padEnd(18)} ${r.podsPerSecond.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)}  ${req}`);
   }
+  // Where the time goes: the API server's own measure of each webhook call, against the
+  // webhook's measure of its answers (the difference is transport and the API server's side).
+  const metrics = (await env.admin.raw('GET', '/metrics')).body;
+  const avg = (metric: string, label: string) => {
+    const sum = new Map<string, number>(); const count = new Map<string, number>();
+    for (const line of metrics.split('\n')) {
+      const m = new RegExp(`^${metric}_(sum|count)\\{.*${label}="([^"]+)".*\\} (\\S+)$`).exec(line);
+      if (m) (m[1] === 'sum' ? sum : count).set(m[2]!, ((m[1] === 'sum' ? sum : count).get(m[2]!) ?? 0) + Number(m[3]));
+    }
+    return [...sum].map(([k, v]) => `${k} ${((v / (count.get(k) || 1)) * 1000).toFixed(1)} ms`).join(', ');
+  };
+  console.log(`\nAPI server's time per webhook call (mean): ${avg('apiserver_admission_webhook_admission_duration_seconds', 'name')}`);
+  const ours = await new Promise<string>((resolve, reject) => {
+    https.get(`${env.server.url}/metrics`, { ca: env.secretCa }, res => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const ownAvg = (() => {
+    const m = /^vineyard_webhook_request_duration_seconds_sum\{webhook="sidecar"\} (\S+)$/m.exec(ours);
+    const c = /^vineyard_webhook_request_duration_seconds_count\{webhook="sidecar"\} (\S+)$/m.exec(ours);
+    return m && c ? `${((Number(m[1]) / Number(c[1])) * 1000).toFixed(1)} ms` : 'n/a';
+  })();
+  console.log(`the sidecar webhook's own time per review (mean): ${ownAvg}`);
   const byName = Object.fromEntries(best.map(r => [r.name, r]));
   const base = byName['canned webhook']!;
   const writes = (r: Result, re: RegExp) => r.perPod.filter(x => re.test(x.request)).reduce((n, x) => n + x.perPod, 0);

@@ -249,7 +249,7 @@ t.test('webhook rules, policies and versions', async t => {
     ...Object.fromEntries(OPERATOR_KINDS.map(([kind, p]) => [kind, [names.VINEYARD_VERSION, p]])),
   };
   const clusterScoped = new Set([operatorKinds.CSIDRIVER_KIND]);
-  const writes = new Set(['sidecar', 'operation']); // create/update Sidecar CRs; label pods
+  const writes = new Set(['sidecar', 'operation', 'scheduling']); // create/update Sidecar CRs; label pods; job ConfigMaps
   for (const { hook } of webhooks(base)) {
     const e = endpoints.find(x => x.path === hook.clientConfig.service!.path);
     if (!e) { t.fail(`${hook.name}: ${hook.clientConfig.service!.path} is no server route`); continue; }

@@ -32,7 +32,7 @@ t.test('the seed workloads written with their hand-made parts get no patch at al
   t.equal(dirs.length, 6, 'workflow job1/job2, assembly job1/job2, dask repartition job1/job2');
   for (const dir of dirs) {
     const fx = loadFixture(endpoint, dir);
-    const out = await runPipeline(endpoint, fx.review.request, { store: fixtureStore(fx.resources), config });
+    const out = await runPipeline(endpoint, fx.review.request, { store: fixtureStore(fx.resources), config: fx.config });
     t.same(out.patch, [], basename(dir));
     t.equal(out.response.patch, undefined, `${basename(dir)}: no patch field`);
   }
@@ -141,7 +141,8 @@ const dupes = (xs: readonly unknown[]) => xs.filter((x, i) => xs.indexOf(x) !== 
 t.test('any pod: the result is one the API server accepts, and reinvocation gives no patch', async t => {
   await fc.assert(fc.asyncProperty(podArb, async s => {
     const pod = build(s);
-    const deps = { store: new MemoryStore(), config: { ...config, schedulerName: s.configScheduler } };
+    // No job data in this store: admitted without data placement (the data-* fixtures cover placement).
+    const deps = { store: new MemoryStore(), config: { ...config, schedulerName: s.configScheduler, schedulingNoData: 'allow' as const } };
     const out = await runPipeline(endpoint, request(pod), deps);
     if (!out.response.allowed) {
       // Only an ambiguous vineyardd label is refused.

@@ -18,6 +18,8 @@ export interface PipelineConfig {
   sidecarMeta?: SidecarMeta;
   /** How a workflow pod's node is written: a required node affinity, or spec.nodeName (upstream's). */
   placement?: 'affinity' | 'node-name';
+  /** A pod whose required job has no data yet: refused (the controller retries), or admitted with a warning. */
+  schedulingNoData?: 'deny' | 'allow';
 }
 
 export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '', placement: 'affinity', sidecarMeta: 'etcd' };

@@ -14,12 +14,16 @@ import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 import { ApiError, type CallOptions, type ClusterStore } from './store.js';
 import type { ReadCache } from './watch-cache.js';
+import type { VineyardObject } from '../vineyard/objects.js';
+import { matchesSelector, parseSelector } from './label-selector.js';
 
 export interface StoreCaches {
   sidecars?: ReadCache<Sidecar>;
   vineyardds?: ReadCache<Vineyardd>;
   datasets?: ReadCache<Dataset>;
   vineyardruntimes?: ReadCache<VineyardRuntime>;
+  globalobjects?: ReadCache<VineyardObject>;
+  localobjects?: ReadCache<VineyardObject>;
 }
 
 /** Counts what reads cost, for a metric: `hit` answered from memory, `miss` read live. */
@@ -99,6 +103,22 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
     getVineyardRuntime: (namespace: string, name: string, opts?: CallOptions) =>
       read(caches.vineyardruntimes, runtimeReads, () => live.getVineyardRuntime(namespace, name), namespace, name, opts),
     getPersistentVolumeClaim: (...a) => live.getPersistentVolumeClaim(...a),
+    // Objects vineyardd has just written may not be in the cache yet: the
+    // caller refuses a pod whose data is not found, and its controller retries.
+    listVineyardObjects: async (plural, namespace, labelSelector, opts) => {
+      const cache = caches[plural];
+      if (cache?.state !== 'synced') {
+        if (cache) onRead?.(cache.resource, 'miss');
+        return live.listVineyardObjects(plural, namespace, labelSelector, opts);
+      }
+      onRead?.(cache.resource, 'hit');
+      const sel = parseSelector(labelSelector);
+      return cache.list(namespace).filter(o => matchesSelector(sel, o.metadata?.labels ?? {}));
+    },
+    getOwnerReplicas: (...a) => live.getOwnerReplicas(...a),
+    getConfigMap: (...a) => live.getConfigMap(...a),
+    createConfigMap: (...a) => live.createConfigMap(...a),
+    updateConfigMap: (...a) => live.updateConfigMap(...a),
     createSidecar: async (namespace: string, sidecar: Sidecar, opts?: CallOptions) => {
       const name = sidecar.metadata.name;
       if (!name) return live.createSidecar(namespace, sidecar, opts);

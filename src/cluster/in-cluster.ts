@@ -48,7 +48,7 @@ export function startClusterRuntime(kc: KubeConfig, opts: ClusterRuntimeOptions)
     log,
     onWrite: opts.onCountWrite,
   });
-  store = cachedStore(live, { sidecars: caches.sidecars, vineyardds: caches.vineyardds, datasets: caches.datasets, vineyardruntimes: caches.vineyardruntimes }, opts.onCacheRead);
+  store = cachedStore(live, { sidecars: caches.sidecars, vineyardds: caches.vineyardds, datasets: caches.datasets, vineyardruntimes: caches.vineyardruntimes, globalobjects: caches.globalobjects, localobjects: caches.localobjects }, opts.onCacheRead);
   let synced = false;
   void caches.ready().then(() => { synced = true; });
   return {

@@ -5,7 +5,10 @@
 // KubeCaller, so objects stay the JSON the server sent, like the watch events.
 import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
-import { ROLE_LABEL, ROLE_LABEL_VALUE, SIDECAR_ENABLED_LABEL, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL } from '../vineyard/names.js';
+import {
+  GLOBALOBJECT_PLURAL, LOCALOBJECT_PLURAL, ROLE_LABEL, ROLE_LABEL_VALUE, SIDECAR_ENABLED_LABEL, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL,
+} from '../vineyard/names.js';
+import type { VineyardObject } from '../vineyard/objects.js';
 import { KubeCaller } from './kube-call.js';
 import { expectOk } from './kube-errors.js';
 import { ApiError } from './store.js';
@@ -19,6 +22,9 @@ export interface KubeCaches extends FluidCaches {
   sidecars: WatchCache<Sidecar & KubernetesObject>;
   vineyardds: WatchCache<Vineyardd & KubernetesObject>;
   injectedPods: WatchCache<V1Pod & KubernetesObject>;
+  /** vineyardd's objects (--sync_crds), read by data-aware scheduling on every pod that requires a job. */
+  globalobjects: WatchCache<VineyardObject & KubernetesObject>;
+  localobjects: WatchCache<VineyardObject & KubernetesObject>;
   /** Resolves once every cache has synced or found its resource absent. */
   ready(): Promise<void>;
   stop(): Promise<void>;
@@ -54,16 +60,18 @@ export function startKubeCaches(kc: KubeConfig, opts: KubeCachesOptions = {}): K
   );
   const sidecars = customCache<Sidecar & KubernetesObject>(SIDECAR_PLURAL, opts.onSidecarChange);
   const vineyardds = customCache<Vineyardd & KubernetesObject>(VINEYARDD_PLURAL);
+  const globalobjects = customCache<VineyardObject & KubernetesObject>(GLOBALOBJECT_PLURAL);
+  const localobjects = customCache<VineyardObject & KubernetesObject>(LOCALOBJECT_PLURAL);
   const injectedPods = new WatchCache<V1Pod & KubernetesObject>(
     makeInformer<V1Pod & KubernetesObject>(kc, '/api/v1/pods', () => listRaw(caller, `list pods -l ${INJECTED_PODS_SELECTOR}`,
       o => core.listPodForAllNamespaces({ labelSelector: INJECTED_PODS_SELECTOR }, o)), INJECTED_PODS_SELECTOR),
     { resource: 'pods (injected)', onState: opts.onState, onChange: opts.onInjectedPodChange },
   );
   const { datasets, vineyardruntimes } = fluidCaches(kc, (call, run) => listRaw(caller, call, run), opts.onState);
-  const all = [sidecars, vineyardds, injectedPods, datasets, vineyardruntimes];
+  const all = [sidecars, vineyardds, injectedPods, datasets, vineyardruntimes, globalobjects, localobjects];
   const started = all.map(c => c.start());
   return {
-    sidecars, vineyardds, injectedPods, datasets, vineyardruntimes,
+    sidecars, vineyardds, injectedPods, datasets, vineyardruntimes, globalobjects, localobjects,
     ready: () => Promise.all(started).then(() => undefined),
     stop: () => Promise.all(all.map(c => c.stop())).then(() => undefined),
   };

@@ -12,6 +12,7 @@ import { ApiError, type CallOptions, type ClusterStore, type EventCountPatch } f
 import { DEFAULT_CALL_TIMEOUT_MS, KubeCaller } from './kube-call.js';
 import { expectOk, objectOrNull } from './kube-errors.js';
 import { FluidReads } from './kube-fluid.js';
+import { DataCalls } from './kube-data.js';
 
 export interface KubeStoreOptions {
   /** Per-call limit in ms, on top of the caller's AbortSignal. Default 5000. */
@@ -53,12 +54,14 @@ class KubeStore implements ClusterStore {
   private readonly core: CoreV1Api;
   private readonly version: VersionApi;
   private readonly fluid: FluidReads;
+  private readonly data: DataCalls;
 
   constructor(kc: KubeConfig, private readonly caller: KubeCaller) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
     this.version = kc.makeApiClient(VersionApi);
     this.fluid = new FluidReads(kc, caller);
+    this.data = new DataCalls(kc, caller);
   }
 
   private async getCustom<T>(plural: string, namespace: string, name: string, opts?: CallOptions): Promise<T | null> {
@@ -81,6 +84,11 @@ class KubeStore implements ClusterStore {
   getPersistentVolumeClaim(...a: Parameters<ClusterStore['getPersistentVolumeClaim']>) { return this.fluid.getPersistentVolumeClaim(...a); }
   getDataset(...a: Parameters<ClusterStore['getDataset']>) { return this.fluid.getDataset(...a); }
   getVineyardRuntime(...a: Parameters<ClusterStore['getVineyardRuntime']>) { return this.fluid.getVineyardRuntime(...a); }
+  listVineyardObjects(...a: Parameters<ClusterStore['listVineyardObjects']>) { return this.data.listVineyardObjects(...a); }
+  getOwnerReplicas(...a: Parameters<ClusterStore['getOwnerReplicas']>) { return this.data.getOwnerReplicas(...a); }
+  getConfigMap(...a: Parameters<ClusterStore['getConfigMap']>) { return this.data.getConfigMap(...a); }
+  createConfigMap(...a: Parameters<ClusterStore['createConfigMap']>) { return this.data.createConfigMap(...a); }
+  updateConfigMap(...a: Parameters<ClusterStore['updateConfigMap']>) { return this.data.updateConfigMap(...a); }
 
   async createSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
     const call = `create ${SIDECAR_PLURAL} ${namespace}/${nameOf(sidecar.metadata)}`;

@@ -2,17 +2,24 @@
 // make (NotFound, AlreadyExists, Conflict on a stale resourceVersion), used in
 // standalone mode, by the offline CLI and by tests.
 import { randomUUID } from 'node:crypto';
-import type { V1Pod, CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1Pod, CoreV1Event, V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural } from '../vineyard/objects.js';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 import { ApiError, type ClusterStore, type EventCountPatch } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
 import {
-  DATASET_KIND, DATASET_PLURAL, FLUID_GROUP, SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_RUNTIME_KIND, VINEYARD_RUNTIME_PLURAL, VINEYARDD_KIND,
+  DATASET_KIND, DATASET_PLURAL, FLUID_GROUP, GLOBALOBJECT_KIND, LOCALOBJECT_KIND, SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_RUNTIME_KIND,
+  VINEYARD_RUNTIME_PLURAL, VINEYARDD_KIND,
 } from '../vineyard/names.js';
 
 type FluidKind = typeof DATASET_PLURAL | typeof VINEYARD_RUNTIME_PLURAL;
-type Kind = 'sidecars' | 'vineyardds' | 'pods' | 'persistentvolumeclaims' | FluidKind;
+type Kind = 'sidecars' | 'vineyardds' | 'pods' | 'persistentvolumeclaims' | FluidKind | DataKind;
+/** What data-aware scheduling reads and writes. */
+type DataKind = VineyardObjectPlural | 'configmaps' | 'replicasets' | 'statefulsets' | 'jobs';
+const DATA_KINDS: Record<string, DataKind> = {
+  [GLOBALOBJECT_KIND]: 'globalobjects', [LOCALOBJECT_KIND]: 'localobjects', ConfigMap: 'configmaps', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs',
+};
 const FLUID_KINDS: Record<string, FluidKind> = { [DATASET_KIND]: DATASET_PLURAL, [VINEYARD_RUNTIME_KIND]: VINEYARD_RUNTIME_PLURAL };
 const isFluid = (apiVersion: unknown) => typeof apiVersion === 'string' && apiVersion.startsWith(`${FLUID_GROUP}/`);
 interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
@@ -73,7 +80,7 @@ export class MemoryStore implements ClusterStore {
     const fluid = o?.kind && isFluid(o.apiVersion) ? FLUID_KINDS[o.kind] : undefined;
     if (fluid) this.fluidInstalled = true;
     const kind: Kind | undefined = o?.kind === SIDECAR_KIND ? 'sidecars' : o?.kind === VINEYARDD_KIND ? 'vineyardds' : o?.kind === 'Pod' ? 'pods'
-      : o?.kind === 'PersistentVolumeClaim' ? 'persistentvolumeclaims' : fluid;
+      : o?.kind === 'PersistentVolumeClaim' ? 'persistentvolumeclaims' : fluid ?? (o?.kind ? DATA_KINDS[o.kind] : undefined);
     if (!kind || !o?.metadata?.name) return false;
     const ns = o.metadata.namespace ?? 'default';
     this.put(kind, ns, o.metadata.name, structuredClone(o) as Stored);
@@ -155,14 +162,60 @@ export class MemoryStore implements ClusterStore {
     return this.readFluid<VineyardRuntime>(VINEYARD_RUNTIME_PLURAL, namespace, name);
   }
 
-  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+  private list<T>(kind: Kind, namespace: string, labelSelector: string): T[] {
     const sel = parseSelector(labelSelector);
-    const out: V1Pod[] = [];
+    const out: T[] = [];
     for (const [k, o] of this.objects) {
-      if (!k.startsWith(`pods/${namespace}/`)) continue;
-      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(structuredClone(o) as V1Pod);
+      if (!k.startsWith(`${kind}/${namespace}/`)) continue;
+      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(structuredClone(o) as T);
     }
     return out;
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return this.list<V1Pod>('pods', namespace, labelSelector);
+  }
+
+  async listVineyardObjects(plural: VineyardObjectPlural, namespace: string, labelSelector: string): Promise<VineyardObject[]> {
+    return this.list<VineyardObject>(plural, namespace, labelSelector);
+  }
+
+  async getOwnerReplicas(namespace: string, kind: ReplicaOwnerKind, name: string): Promise<number | null> {
+    const owner = this.read<{ spec?: { replicas?: number; parallelism?: number } }>(DATA_KINDS[kind]!, namespace, name);
+    if (!owner) return null;
+    const n = kind === 'Job' ? owner.spec?.parallelism : owner.spec?.replicas;
+    return typeof n === 'number' ? n : 1;
+  }
+
+  async getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | null> {
+    return this.read<V1ConfigMap>('configmaps', namespace, name);
+  }
+
+  async createConfigMap(namespace: string, configMap: V1ConfigMap): Promise<V1ConfigMap> {
+    const name = configMap.metadata?.name ?? '';
+    if (this.objects.has(this.key('configmaps', namespace, name))) {
+      throw new ApiError(`create configmaps ${namespace}/${name}`, 409, 'AlreadyExists', `configmaps "${name}" already exists`);
+    }
+    const obj = structuredClone(configMap) as Stored;
+    obj.metadata ??= {};
+    delete obj.metadata.resourceVersion;
+    delete obj.metadata.uid;
+    this.logWrite({ verb: 'create', kind: 'configmaps', namespace, name });
+    return this.put('configmaps', namespace, name, obj) as V1ConfigMap;
+  }
+
+  async updateConfigMap(namespace: string, configMap: V1ConfigMap): Promise<V1ConfigMap> {
+    const name = configMap.metadata?.name ?? '';
+    const call = `update configmaps ${namespace}/${name}`;
+    const cur = this.objects.get(this.key('configmaps', namespace, name));
+    if (!cur) throw new ApiError(call, 404, 'NotFound', `configmaps "${name}" not found`);
+    if (configMap.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
+      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    const obj = structuredClone(configMap) as Stored;
+    obj.metadata!.uid = cur.metadata?.uid;
+    this.logWrite({ verb: 'update', kind: 'configmaps', namespace, name });
+    return this.put('configmaps', namespace, name, obj) as V1ConfigMap;
   }
 
   async patchPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {

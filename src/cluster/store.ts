@@ -2,7 +2,8 @@
 // and write the webhook makes goes through this interface. Implementations:
 // the API server (kube-store.ts) and memory (memory-store.ts, for standalone
 // mode, the offline CLI and tests).
-import type { V1Pod, CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1Pod, CoreV1Event, V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural } from '../vineyard/objects.js';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 
@@ -23,6 +24,15 @@ export interface ClusterStore {
   getDataset(namespace: string, name: string, opts?: CallOptions): Promise<Dataset | null>;
   getVineyardRuntime(namespace: string, name: string, opts?: CallOptions): Promise<VineyardRuntime | null>;
   listPods(namespace: string, labelSelector: string, opts?: CallOptions): Promise<V1Pod[]>;
+  /** vineyardd's GlobalObjects or LocalObjects of a namespace that match a label selector. */
+  listVineyardObjects(plural: VineyardObjectPlural, namespace: string, labelSelector: string, opts?: CallOptions): Promise<VineyardObject[]>;
+  /** How many pods a workload asks for (spec.replicas, a Job's spec.parallelism, 1 when unset); `null` when it does not exist. */
+  getOwnerReplicas(namespace: string, kind: ReplicaOwnerKind, name: string, opts?: CallOptions): Promise<number | null>;
+  getConfigMap(namespace: string, name: string, opts?: CallOptions): Promise<V1ConfigMap | null>;
+  /** Throws ApiError reason AlreadyExists (409) when the name is taken. */
+  createConfigMap(namespace: string, configMap: V1ConfigMap, opts?: CallOptions): Promise<V1ConfigMap>;
+  /** Optimistic concurrency: throws ApiError reason Conflict (409) on a stale resourceVersion. */
+  updateConfigMap(namespace: string, configMap: V1ConfigMap, opts?: CallOptions): Promise<V1ConfigMap>;
   /** A merge patch of metadata.labels only: never a full update of someone else's pod. */
   patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void>;

@@ -126,3 +126,25 @@ export const VINEYARD_CONFIG_ENV = 'VINEYARD_CONFIG';
 export const VINEYARD_RPC_ENDPOINT_ENV = 'VINEYARD_RPC_ENDPOINT';
 export const FLUID_LOCAL_SOCKET_FILE = 'vineyard-local.sock';
 export const FLUID_RPC_CONF_SUFFIX = '-rpc-conf';
+
+// Data-aware scheduling at admission (issue #21): what vineyardd's
+// --sync_crds writes, and what this webhook writes in the scheduler plugin's place.
+export const GLOBALOBJECT_KIND = 'GlobalObject';
+export const GLOBALOBJECT_PLURAL = 'globalobjects';
+export const LOCALOBJECT_KIND = 'LocalObject';
+export const LOCALOBJECT_PLURAL = 'localobjects';
+/** On GlobalObjects and LocalObjects: the producer's JOB_NAME, POD_NAMESPACE and (LocalObject only) the object's signature. */
+export const OBJECT_JOB_LABEL = 'k8s.v6d.io/job';
+export const OBJECT_POD_NAMESPACE_LABEL = 'k8s.v6d.io/created-podnamespace';
+export const OBJECT_SIGNATURE_LABEL = 'k8s.v6d.io/signature';
+/** Where the address the object sits on is unknown to vineyardd. */
+export const UNKNOWN_OBJECT_HOST = '0.0.0.0';
+/** On a pod: how many replicas its job has (read before asking the owner). */
+export const REPLICAS_LABEL = 'scheduling.k8s.v6d.io/replicas';
+export const NODENAME_ENV = 'NODENAME';
+/** Written on a pod: the data placement decided for it (reinvocation marker). */
+export const DATA_PLACEMENT_ANNOTATION = 'scheduling.k8s.v6d.io/data-placement';
+/** Written on a job ConfigMap: the data keys this webhook owns (others are the operator's or a user's). */
+export const CONFIGMAP_KEYS_ANNOTATION = 'scheduling.k8s.v6d.io/webhook-keys';
+/** Written by the operator's repartition into the job ConfigMap: never ours. */
+export const INSTANCE_TO_WORKER_KEY = 'InstanceToWorker';

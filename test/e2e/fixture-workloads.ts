@@ -49,18 +49,28 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * `actual` allowed), arrays element by element with the same length, scalars
  * equal. A uid in `expected` matches any uid: the API server assigns them.
  */
-export function notContained(actual: unknown, expected: unknown, path = ''): string[] {
+export function notContained(actual: unknown, expected: unknown, path = '', opts: { extraNamed?: boolean } = {}): string[] {
   if (typeof expected === 'string' && UUID.test(expected)) {
     return typeof actual === 'string' && UUID.test(actual) ? [] : [`${path}: expected a uid, found ${JSON.stringify(actual)}`];
   }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return [`${path}: expected an array, found ${JSON.stringify(actual)}`];
+    const named = (a: unknown[]) => a.every(x => x !== null && typeof x === 'object' && typeof (x as { name?: unknown }).name === 'string');
+    if (opts.extraNamed && named(expected) && named(actual)) {
+      // Another webhook that also matched the pod may add items of its own (env, volumes): each
+      // expected item must be there, by name; the order and the others are not this fixture's.
+      return expected.flatMap(e => {
+        const name = (e as { name: string }).name;
+        const found = actual.find(a => (a as { name: string }).name === name);
+        return found === undefined ? [`${path}: no item named ${name}`] : notContained(found, e, `${path}/${name}`, opts);
+      });
+    }
     if (actual.length !== expected.length) return [`${path}: expected ${expected.length} items, found ${actual.length}: ${JSON.stringify(actual).slice(0, 400)}`];
-    return expected.flatMap((e, i) => notContained(actual[i], e, `${path}/${i}`));
+    return expected.flatMap((e, i) => notContained(actual[i], e, `${path}/${i}`, opts));
   }
   if (expected !== null && typeof expected === 'object') {
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return [`${path}: expected an object, found ${JSON.stringify(actual)}`];
-    return Object.entries(expected).flatMap(([k, v]) => notContained((actual as Record<string, unknown>)[k], v, `${path}/${k}`));
+    return Object.entries(expected).flatMap(([k, v]) => notContained((actual as Record<string, unknown>)[k], v, `${path}/${k}`, opts));
   }
   return Object.is(actual, expected) ? [] : [`${path}: expected ${JSON.stringify(expected)}, found ${JSON.stringify(actual)}`];
 }

@@ -47,6 +47,16 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
   getDataset: [{ verb: 'get', group: FLUID, resource: names.DATASET_PLURAL, where: 'cluster' }],
   getVineyardRuntime: [{ verb: 'get', group: FLUID, resource: names.VINEYARD_RUNTIME_PLURAL, where: 'cluster' }],
   listPods: [{ verb: 'list', group: '', resource: 'pods', where: 'cluster' }],
+  // Data-aware scheduling (src/cluster/kube-data.ts): objects live only while their caches sync.
+  listVineyardObjects: [names.GLOBALOBJECT_PLURAL, names.LOCALOBJECT_PLURAL].map(resource => ({ verb: 'list', group: V6D, resource, where: 'cluster' as const })),
+  getOwnerReplicas: [
+    { verb: 'get', group: 'apps', resource: 'replicasets', where: 'cluster' },
+    { verb: 'get', group: 'apps', resource: 'statefulsets', where: 'cluster' },
+    { verb: 'get', group: 'batch', resource: 'jobs', where: 'cluster' },
+  ],
+  getConfigMap: [{ verb: 'get', group: '', resource: 'configmaps', where: 'cluster' }],
+  createConfigMap: [{ verb: 'create', group: '', resource: 'configmaps', where: 'cluster' }],
+  updateConfigMap: [{ verb: 'update', group: '', resource: 'configmaps', where: 'cluster' }],
   patchPodLabels: [{ verb: 'patch', group: '', resource: 'pods', where: 'cluster' }],
   createEvent: [{ verb: 'create', group: '', resource: 'events', where: 'cluster' }],
   patchEvent: [{ verb: 'patch', group: '', resource: 'events', where: 'cluster' }],
@@ -63,7 +73,7 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
  * (a label selector; RBAC cannot limit by label, so pods cluster-wide).
  */
 export const CACHE_CALLS: readonly ApiCall[] = [
-  ...[names.SIDECAR_PLURAL, names.VINEYARDD_PLURAL].flatMap(resource =>
+  ...[names.SIDECAR_PLURAL, names.VINEYARDD_PLURAL, names.GLOBALOBJECT_PLURAL, names.LOCALOBJECT_PLURAL].flatMap(resource =>
     (['list', 'watch'] as const).map(verb => ({ verb, group: V6D, resource, where: 'cluster' as const }))),
   ...[names.DATASET_PLURAL, names.VINEYARD_RUNTIME_PLURAL].flatMap(resource =>
     (['list', 'watch'] as const).map(verb => ({ verb, group: FLUID, resource, where: 'cluster' as const }))),

@@ -244,7 +244,9 @@ export async function runMutateCommand(argv: readonly string[], io: CommandIO): 
   }
   const opts = {
     store,
-    config: { sidecarMode: args.sidecarMode, schedulerName: args.schedulerName },
+    // Offline, the required jobs' objects are not known: a preview admits such pods with a warning
+    // (what --scheduling-no-data allow does) instead of refusing every consumer of a workflow.
+    config: { sidecarMode: args.sidecarMode, schedulerName: args.schedulerName, schedulingNoData: 'allow' as const },
     namespace: args.namespace,
     namespaceLabels: args.namespaceLabels,
     namespaces: resources,

@@ -18,6 +18,7 @@ import { renderSocket } from '../../vineyard/sidecar-defaults.js';
 import type { ResolveInput, Resolved } from '../../admission/endpoint.js';
 import { deny } from '../../admission/mutator.js';
 import { resolvePlacement } from './placement-resolve.js';
+import { resolveData } from './data-resolve.js';
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
@@ -43,7 +44,8 @@ export async function resolveScheduling(input: ResolveInput): Promise<Resolved<S
   return 'ctx' in resolved ? { ...resolved, ctx: { ...resolved.ctx, placement: placement.plan } } : resolved;
 }
 
-export async function resolveVineyardd({ obj, store, config, progress, call }: ResolveInput): Promise<Resolved<SchedulingContext>> {
+export async function resolveVineyardd(input: ResolveInput): Promise<Resolved<SchedulingContext>> {
+  const { obj, store, config, progress, call } = input;
   const label = readVineyarddLabel(podLabels(obj as V1Pod));
   // Absent or invalid: the mutators allow or deny; there is nothing to read.
   if (label.kind !== 'ok') return { ctx: { vineyardd: null, socket: null, schedulerName: config.schedulerName } };
@@ -58,5 +60,8 @@ export async function resolveVineyardd({ obj, store, config, progress, call }: R
     if (!isApiError(e)) throw e;
     warnings.push(`could not read Vineyardd ${ref.namespace}/${ref.name} (${e.message}); its socket is assumed to be in the default directory ${defaultSocketPath(ref)}`);
   }
-  return { ctx: { vineyardd: ref, socket: socket ?? defaultSocketSource(ref), schedulerName: config.schedulerName }, warnings };
+  const data = await resolveData(input, ref, config.schedulingNoData ?? 'deny');
+  if ('denial' in data) return { done: deny(data.denial, 403, warnings) };
+  warnings.push(...data.warnings);
+  return { ctx: { vineyardd: ref, socket: socket ?? defaultSocketSource(ref), schedulerName: config.schedulerName, data: data.plan }, warnings };
 }

@@ -10,6 +10,7 @@ import {
 import { isDnsLabel, isSubdomain } from '../../vineyard/label-rules.js';
 import { renderSocket, SOCKET_TEMPLATE } from '../../vineyard/sidecar-defaults.js';
 import type { PlacementContext } from './placement.js';
+import type { DataContext } from './data-placement.js';
 
 export interface VineyarddRef { namespace: string; name: string }
 
@@ -25,7 +26,7 @@ export type SocketSource =
   | { kind: 'pvc'; claimName: string };
 
 /** What the scheduling endpoint's mutators know beyond the pod. */
-export interface SchedulingContext extends PlacementContext {
+export interface SchedulingContext extends PlacementContext, DataContext {
   /** null when the pod names no (valid) vineyardd. */
   vineyardd: VineyarddRef | null;
   socket: SocketSource | null;
