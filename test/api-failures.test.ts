@@ -9,11 +9,8 @@ import t, { type Test } from 'tap';
 import https from 'node:https';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import { createKubeStore } from '../src/cluster/kube-store.js';
-import { defaultPipelineConfig } from '../src/admission/endpoint.js';
-import { runPipeline } from '../src/admission/run.js';
 import { FakeApiServer, unusedUrl, type RecordedRequest } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';
-import { endpointByName } from './helpers/fixtures.js';
 import { h1, startTestServer, type TestServer } from './helpers/server.js';
 
 /** Resources that keep the process alive, by type: compared before and after. */
@@ -65,9 +62,6 @@ async function admit(env: Env, path: string, object: unknown, timeout = '10s', e
 
 const calls = (api: FakeApiServer, method: string, path: string | RegExp) =>
   api.requests.filter(r => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
-
-/** Resolves once every request in the log is answered or abandoned by its client. */
-const settled = (api: FakeApiServer) => Promise.all(api.requests.map(r => api.settled(r)));
 
 t.test('a 500 on a read: denial naming the call, and nothing else', async t => {
   const env = await setup(t);

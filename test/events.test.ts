@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import fc from 'fast-check';
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import type { AdmissionRequest, JsonObject } from '../src/admission/types.js';
 import { createKubeStore } from '../src/cluster/kube-store.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
@@ -122,7 +122,7 @@ t.test('which event an admission leaves', async t => {
   });
 });
 
-t.test('truncateUtf8 keeps a prefix within the limit, never splitting a character', async t => {
+t.test('truncateUtf8 keeps a prefix within the limit, never splitting a character', async () => {
   fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.integer({ min: 3, max: 400 }), (s, limit) => {
     const out = truncateUtf8(s, limit);
     if (Buffer.byteLength(s) <= limit) return out === s;

@@ -54,7 +54,7 @@ export interface Skip { reason: string; message: string }
 export type Resolved<C> = { ctx: C; warnings?: string[] } | { done: Verdict; skip?: Skip };
 
 export interface EventInput {
-  endpoint: Endpoint<any>;
+  endpoint: AnyEndpoint;
   request: AdmissionRequest;
   outcome: Outcome;
   now: Date;
@@ -88,6 +88,14 @@ export interface Endpoint<C = unknown> {
   /** The Kubernetes Event this admission leaves behind, if any; sent after the answer. Pure. */
   event?(input: EventInput): CoreV1Event | undefined;
 }
+
+/**
+ * An endpoint whatever its context type: the table, the server and the shared
+ * hooks hold endpoints whose contexts differ, and only the endpoint's own
+ * resolver and mutators ever see its context.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEndpoint = Endpoint<any>;
 
 /** The event to record for this admission, or undefined: the endpoint's hook decides. */
 export const admissionEvent = (input: EventInput): CoreV1Event | undefined => input.endpoint.event?.(input);

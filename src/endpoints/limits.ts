@@ -16,7 +16,7 @@ import {
   OPERATION_LABELLED_ANNOTATION, REPARTITION_ENABLED_LABEL, REPARTITION_TYPE_LABEL, REQUIRED_ANNOTATION, SIDECAR_ENABLED_LABEL,
   SIDECAR_NAME_ANNOTATION, SIDECAR_NATIVE_ANNOTATION, SIDECAR_STATUS_ANNOTATION, VINEYARDD_LABEL, VINEYARDD_NAMESPACE_LABEL,
 } from '../vineyard/names.js';
-import type { Endpoint } from '../admission/endpoint.js';
+import type { AnyEndpoint } from '../admission/endpoint.js';
 
 export const LIMITS = {
   /** spec.containers plus spec.initContainers of a pod. */
@@ -130,14 +130,14 @@ function sidecarLimit(cr: Readonly<Sidecar>): string | undefined {
 const cut = (s: string): string => (s.length > LIMITS.name + 30 ? `${s.slice(0, LIMITS.name + 30)}...` : s);
 
 /** The pod endpoints' limit hook: why the review asks more than the webhook's limits allow, or undefined. */
-export function podLimitProblem(endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+export function podLimitProblem(endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
   const pod = obj as V1Pod;
   const m = podLimit(pod);
   return m && `${endpoint.path}: ${cut(podDisplayName(req, pod))}: ${m}`;
 }
 
 /** The Sidecar CR endpoints' limit hook. */
-export function sidecarLimitProblem(endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+export function sidecarLimitProblem(endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
   const m = sidecarLimit(obj as unknown as Sidecar);
   const name = typeof obj.metadata === 'object' && obj.metadata !== null && !Array.isArray(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : req.name ?? '';
   return m && `${endpoint.path}: ${cut(`${endpoint.expects.kind} ${req.namespace ?? ''}/${name}`)}: ${m}`;

@@ -8,7 +8,7 @@
 // not typed before admission, and its wrong types are what the validating
 // webhook reports, field by field.
 import type { AdmissionRequest, JsonObject } from '../admission/types.js';
-import type { Endpoint } from '../admission/endpoint.js';
+import type { AnyEndpoint } from '../admission/endpoint.js';
 import { isObject } from '../json.js';
 import { displayName } from './pod/pod-name.js';
 
@@ -116,13 +116,13 @@ function spell(root: string, m: Mismatch): string {
 }
 
 /** The pod endpoints' shape hook. */
-export const podShapeProblem = (endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(POD, endpoint, req, obj);
+export const podShapeProblem = (endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(POD, endpoint, req, obj);
 
 /** The custom resource endpoints' shape hook: metadata only. */
-export const customResourceShapeProblem = (endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(CUSTOM_RESOURCE, endpoint, req, obj);
+export const customResourceShapeProblem = (endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(CUSTOM_RESOURCE, endpoint, req, obj);
 
 /** Why the object cannot be admitted as sent (a field of the wrong JSON type), or undefined. */
-function shapeProblem(shape: Shape, endpoint: Endpoint<any>, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+function shapeProblem(shape: Shape, endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
   const found = mismatch(obj, shape);
   if (!found) return undefined;
   const m = spell('object', found);

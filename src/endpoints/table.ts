@@ -1,7 +1,7 @@
 // The endpoint table (spec §1): paths are those of the Vineyard operator, so
 // this server is a drop-in replacement behind the same webhook configurations.
 // Each endpoint's folder holds its policy; a new endpoint is a folder and a line here.
-import type { Endpoint } from '../admission/endpoint.js';
+import type { AnyEndpoint } from '../admission/endpoint.js';
 import { operationEndpoint } from './operation/endpoint.js';
 import { schedulingEndpoint } from './scheduling/endpoint.js';
 import { fluidEndpoint } from './fluid/endpoint.js';
@@ -14,7 +14,7 @@ import { recoverCrDefaultsEndpoint, recoverCrValidateEndpoint } from './recover-
 import { csiDriverCrValidateEndpoint } from './csidriver-cr/endpoint.js';
 import { vineyardObjectEndpoints } from './vineyard-objects/endpoint.js';
 
-export const endpoints: readonly Endpoint<any>[] = [
+export const endpoints: readonly AnyEndpoint[] = [
   sidecarEndpoint,
   operationEndpoint,
   schedulingEndpoint,

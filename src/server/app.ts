@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Logger } from 'pino';
 import { BadReview, decodeReview, encodeReviewJson } from '../admission/review.js';
 import type { ClusterStore } from '../cluster/store.js';
-import type { Endpoint, PipelineConfig, Progress } from '../admission/endpoint.js';
+import type { PipelineConfig, Progress, AnyEndpoint } from '../admission/endpoint.js';
 import { admissionEvent } from '../admission/endpoint.js';
 import { denied, runPipeline, type Outcome } from '../admission/run.js';
 import type { IncomingMessage } from 'node:http';
@@ -18,7 +18,7 @@ import { createTlsServer, type TlsMaterial, type WebhookServer } from './tls-ser
 
 export interface AppOptions {
   tls: TlsMaterial;
-  endpoints: readonly Endpoint<any>[];
+  endpoints: readonly AnyEndpoint[];
   store: ClusterStore;
   config: PipelineConfig;
   logger: Logger;
@@ -146,7 +146,7 @@ export function buildApp(opts: AppOptions): App {
     fastify.post(endpoint.path, (req, reply) => handleReview(endpoint, req, reply));
   }
 
-  async function handleReview(endpoint: Endpoint<any>, req: FastifyRequest, reply: FastifyReply) {
+  async function handleReview(endpoint: AnyEndpoint, req: FastifyRequest, reply: FastifyReply) {
     const started = process.hrtime.bigint();
     const review = decodeReview(req.body);
     const { request } = review;

@@ -7,7 +7,7 @@
 // refuse fails the preview instead of being injected from.
 import { randomUUID } from 'node:crypto';
 import type { AdmissionRequest, JsonObject } from '../../admission/types.js';
-import type { Endpoint } from '../../admission/endpoint.js';
+import type { AnyEndpoint } from '../../admission/endpoint.js';
 import type { RunDeps } from '../../admission/run.js';
 import { runPipeline } from '../../admission/run.js';
 import { endpoints } from '../../endpoints/table.js';
@@ -19,14 +19,14 @@ const groupOf = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiV
 const versionOf = (apiVersion: unknown) => (typeof apiVersion === 'string' ? apiVersion.split('/').pop()! : '');
 
 /** The endpoints that admit `obj`, mutating first (the API server's order), or [] for Pods and kinds no webhook admits. */
-export function crEndpoints(obj: Json): Endpoint<any>[] {
+export function crEndpoints(obj: Json): AnyEndpoint[] {
   const group = groupOf(obj.apiVersion);
   const found = endpoints.filter(e => e.expects.kind !== 'Pod' && e.expects.kind === obj.kind && e.expects.group === group);
   return [...found.filter(e => e.mutating), ...found.filter(e => !e.mutating)];
 }
 
 /** deploy/ names each webhook `<endpoint name>.vineyard-webhook.v6d.io`. */
-export const webhookName = (e: Endpoint<any>) => `${e.name}.vineyard-webhook.v6d.io`;
+export const webhookName = (e: AnyEndpoint) => `${e.name}.vineyard-webhook.v6d.io`;
 
 export interface CrAdmission {
   /** The object as admitted: defaulted, with the namespace it is created in. */

@@ -33,7 +33,10 @@ function editScript(a: readonly string[], b: readonly string[]): Edit[] {
     const prevK = k === -d || (k !== d && vd[offset + k - 1]! < vd[offset + k + 1]!) ? k + 1 : k - 1;
     const prevX = d === 0 ? 0 : vd[offset + prevK]!;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) edits.push({ op: ' ', line: a[--x]! }), y--;
+    while (x > prevX && y > prevY) {
+      edits.push({ op: ' ', line: a[--x]! });
+      y--;
+    }
     if (d === 0) break;
     if (x === prevX) edits.push({ op: '+', line: b[--y]! });
     else edits.push({ op: '-', line: a[--x]! });

@@ -12,7 +12,6 @@
 // where one looks when pods do not appear. A pod without a controller gets
 // it on its Namespace.
 import type { CoreV1Event, V1ObjectReference, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import type { AdmissionRequest } from '../../admission/types.js';
 import { podDisplayName, podNamespace } from './pod-name.js';
 import { isObject } from '../../json.js';
 import { EVENT_COMPONENT } from '../../vineyard/names.js';

@@ -1,7 +1,7 @@
 // The policy every pod endpoint shares: the JSON types and limits checked
 // before any work, the `nothing-to-change` skip, and AdmissionDenied events.
 // An endpoint spreads it into its table entry and adds its own.
-import type { Endpoint } from '../../admission/endpoint.js';
+import type { AnyEndpoint } from '../../admission/endpoint.js';
 import { podLimitProblem } from '../limits.js';
 import { podShapeProblem } from '../object-shape.js';
 import { podEvents } from './events.js';
@@ -17,4 +17,4 @@ export const podPolicy = {
   limitProblem: podLimitProblem,
   skip: nothingToChange,
   event: podEvents(),
-} as const satisfies Partial<Endpoint<any>>;
+} as const satisfies Partial<AnyEndpoint>;

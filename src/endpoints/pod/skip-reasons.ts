@@ -1,6 +1,6 @@
 // Why a pod that reached a pod endpoint left it unchanged: the reasons the
 // pod endpoints report, a bounded set a metric label can carry.
-import type { Endpoint, Skip } from '../../admission/endpoint.js';
+import type { Skip, AnyEndpoint } from '../../admission/endpoint.js';
 
 /**
  * `operation-not-handled`: UPDATE, DELETE or CONNECT (pod endpoints act on CREATE);
@@ -13,5 +13,5 @@ export type PodSkipReason = 'operation-not-handled' | 'not-enabled' | 'already-i
 
 export interface PodSkip extends Skip { reason: PodSkipReason }
 
-export const nothingToChange = (endpoint: Endpoint<any>): PodSkip =>
+export const nothingToChange = (endpoint: AnyEndpoint): PodSkip =>
   ({ reason: 'nothing-to-change', message: `the pod already has everything ${endpoint.path} adds` });
