@@ -4,6 +4,7 @@
 // configurations switched to url client configs (a test API server cannot
 // route a `service` to 127.0.0.1) with the caBundle the server injected.
 import { readdirSync } from 'node:fs';
+import type { Test } from 'tap';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kustomize, readManifestFile, type KubeObject as DeployObject } from '../helpers/kustomize.js';
@@ -151,4 +152,22 @@ export async function startE2E(opts: { serverArgs?: string[] } = {}): Promise<E2
     if (out) (e as Error).message += `\nvineyard-webhook output (last lines):\n${out.split('\n').slice(-30).join('\n')}`;
     throw e;
   }
+}
+
+/**
+ * The environment for a test file, stopped when the file ends; without the
+ * binaries, one line saying so and the file ends (a failure under CI=true:
+ * CI must never pass without having talked to a real API server).
+ */
+export async function e2eFor(t: Test, opts: { serverArgs?: string[] } = {}): Promise<E2E> {
+  const started = await startE2E(opts);
+  if ('skipped' in started) {
+    const line = `e2e suite skipped: ${started.skipped}`;
+    process.stderr.write(`${line}\n`);
+    if (process.env.CI === 'true') t.fail(`${line} (CI=true: the e2e suite must run)`);
+    else t.plan(0, line);
+    process.exit();
+  }
+  t.teardown(() => started.stop());
+  return started;
 }

@@ -8,22 +8,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifestFile } from '../helpers/kustomize.js';
-import { createObject, objectPath, startE2E, waitUntil, type E2E } from './env.js';
+import { createObject, objectPath, e2eFor, waitUntil, type E2E } from './env.js';
 import { loadWorkloadFixture, notContained } from './fixture-workloads.js';
 import { resourcePath, type KubeObject } from './kube-client.js';
 
 t.setTimeout(300_000);
 
-const started = await startE2E();
-if ('skipped' in started) {
-  const line = `e2e suite skipped: ${started.skipped}`;
-  process.stderr.write(`${line}\n`);
-  if (process.env.CI === 'true') t.fail(`${line} (CI=true: the e2e suite must run)`);
-  else t.plan(0, line);
-  process.exit();
-}
-const env: E2E = started;
-t.teardown(() => env.stop());
+const env: E2E = await e2eFor(t);
 const { admin } = env;
 
 const FLUID_CRDS = fileURLToPath(new URL('./crds-fluid/', import.meta.url));

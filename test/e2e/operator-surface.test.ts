@@ -9,23 +9,14 @@
 // refusal.
 import t, { type Test } from 'tap';
 import { webhookCalls } from './api-cost.js';
-import { configPath, createObject, startE2E, waitUntil, type ConfigKind, type E2E, type WebhookConfig } from './env.js';
+import { configPath, createObject, e2eFor, waitUntil, type ConfigKind, type E2E, type WebhookConfig } from './env.js';
 import { fileURLToPath } from 'node:url';
 import { readManifestFile } from '../helpers/kustomize.js';
 import { KubeStatusError, resourcePath, type KubeObject } from './kube-client.js';
 
 t.setTimeout(300_000);
 
-const started = await startE2E();
-if ('skipped' in started) {
-  const line = `e2e suite skipped: ${started.skipped}`;
-  process.stderr.write(`${line}\n`);
-  if (process.env.CI === 'true') t.fail(`${line} (CI=true: the e2e suite must run)`);
-  else t.plan(0, line);
-  process.exit();
-}
-const env: E2E = started;
-t.teardown(() => env.stop());
+const env: E2E = await e2eFor(t);
 const { admin } = env;
 
 const SYSTEM = 'vineyard-system';

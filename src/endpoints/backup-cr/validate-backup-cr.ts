@@ -2,11 +2,10 @@
 // and the path it dumps them to. Upstream accepts any Backup and its
 // controller fails later (or backs up nothing) when one is missing.
 import type { JsonRecord } from '../cr-rules/field-errors.js';
-import { FieldErrors, formatFieldError } from '../cr-rules/field-errors.js';
-import { crValidator } from '../cr-rules/validate-spec.js';
+import { FieldErrors } from '../cr-rules/field-errors.js';
+import { crValidator, specProblems } from '../cr-rules/validate-spec.js';
 import { checkNamespaceName, checkObjectName, checkRequiredAbsolutePath } from '../cr-rules/references.js';
 import { BACKUP_KIND } from '../../vineyard/operator-kinds.js';
-import { isObject } from '../../json.js';
 import type { NamedMutator } from '../../admission/mutator.js';
 
 /** A Vineyard object ID as `kubectl get globalobjects` shows it: `o` and 16 hex digits. */
@@ -29,14 +28,7 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   f.record(spec, 'persistentVolumeClaimSpec', 'spec');
 }
 
-export function backupProblems(obj: unknown): string[] {
-  const f = new FieldErrors();
-  const spec = isObject(obj) ? obj.spec : undefined;
-  if (isObject(spec)) checkSpec(f, spec);
-  else if (spec === undefined || spec === null) checkSpec(f, {});
-  else f.invalid('spec', spec, 'must be an object');
-  return f.errors.map(formatFieldError);
-}
+export const backupProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
 export const validateBackupSpec = crValidator<Record<string, unknown>>({ kind: BACKUP_KIND, problems: backupProblems });
 

@@ -6,8 +6,22 @@ import type { Verdict } from '../../admission/mutator.js';
 import { allow, deny } from '../../admission/mutator.js';
 import { isObject } from '../../json.js';
 import { objectName } from '../pod/pod-name.js';
-import { invalidMessage } from './field-errors.js';
+import { FieldErrors, formatFieldError, invalidMessage, type JsonRecord } from './field-errors.js';
 import { VINEYARD_GROUP } from '../../vineyard/names.js';
+
+/**
+ * Every problem of an object's spec, by `checkSpec`: a missing or null spec is
+ * checked as empty (its required fields are then reported), one that is not an
+ * object is reported as such.
+ */
+export function specProblems(obj: unknown, checkSpec: (f: FieldErrors, spec: JsonRecord) => void): string[] {
+  const f = new FieldErrors();
+  const spec = isObject(obj) ? obj.spec : undefined;
+  if (isObject(spec)) checkSpec(f, spec);
+  else if (spec === undefined || spec === null) checkSpec(f, {});
+  else f.invalid('spec', spec, 'must be an object');
+  return f.errors.map(formatFieldError);
+}
 
 /** 422 Unprocessable Entity: what the API server answers for an invalid object. */
 export const INVALID_CODE = 422;

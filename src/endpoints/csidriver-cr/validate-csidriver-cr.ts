@@ -3,8 +3,8 @@
 // so a cluster entry must name a Vineyardd and give a valid StorageClass
 // name; the rest are images and enums of the CSI driver's pods.
 import type { JsonRecord } from '../cr-rules/field-errors.js';
-import { FieldErrors, formatFieldError, quoteList } from '../cr-rules/field-errors.js';
-import { crValidator } from '../cr-rules/validate-spec.js';
+import { FieldErrors, quoteList } from '../cr-rules/field-errors.js';
+import { crValidator, specProblems } from '../cr-rules/validate-spec.js';
 import { checkNamespaceName, checkObjectName } from '../cr-rules/references.js';
 import { checkImage, checkPullPolicy } from '../cr-rules/vineyard-spec.js';
 import { subdomainErrors } from '../../vineyard/label-rules.js';
@@ -70,14 +70,7 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   if (mode !== undefined && !BINDING_MODES.includes(mode)) f.add('spec.volumeBindingMode', 'Unsupported value', mode, `supported values: ${quoteList(BINDING_MODES)}`);
 }
 
-export function csiDriverProblems(obj: unknown): string[] {
-  const f = new FieldErrors();
-  const spec = isObject(obj) ? obj.spec : undefined;
-  if (isObject(spec)) checkSpec(f, spec);
-  else if (spec === undefined || spec === null) checkSpec(f, {});
-  else f.invalid('spec', spec, 'must be an object');
-  return f.errors.map(formatFieldError);
-}
+export const csiDriverProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
 export const validateCsiDriverSpec = crValidator<Record<string, unknown>>({ kind: CSIDRIVER_KIND, problems: csiDriverProblems });
 

@@ -2,13 +2,12 @@
 // target, and the Operation then sits unreconciled (or its controller fails
 // later, far from the user): here each is a field error, all in one answer.
 import type { JsonRecord } from '../cr-rules/field-errors.js';
-import { FieldErrors, formatFieldError, quoteList } from '../cr-rules/field-errors.js';
-import { crValidator } from '../cr-rules/validate-spec.js';
+import { FieldErrors, quoteList } from '../cr-rules/field-errors.js';
+import { crValidator, specProblems } from '../cr-rules/validate-spec.js';
 import { labelValueErrors } from '../../vineyard/label-rules.js';
 import { OPERATION_TYPES } from '../../vineyard/operation-types.js';
 import { JOB_LABEL, REQUIRED_ANNOTATION } from '../../vineyard/names.js';
 import { OPERATION_KIND } from '../../vineyard/operator-kinds.js';
-import { isObject } from '../../json.js';
 import type { NamedMutator } from '../../admission/mutator.js';
 
 const NAMES = Object.keys(OPERATION_TYPES);
@@ -38,14 +37,7 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   f.integer(spec, 'timeoutSeconds', 'spec', 0);
 }
 
-export function operationProblems(obj: unknown): string[] {
-  const f = new FieldErrors();
-  const spec = isObject(obj) ? obj.spec : undefined;
-  if (isObject(spec)) checkSpec(f, spec);
-  else if (spec === undefined || spec === null) checkSpec(f, {});
-  else f.invalid('spec', spec, 'must be an object');
-  return f.errors.map(formatFieldError);
-}
+export const operationProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
 export const validateOperationSpec = crValidator<Record<string, unknown>>({ kind: OPERATION_KIND, problems: operationProblems });
 

@@ -1,11 +1,10 @@
 // Recover CR validation: a Recover names the Backup it restores. Upstream
 // accepts a Recover without one, and its controller has nothing to restore.
 import type { JsonRecord } from '../cr-rules/field-errors.js';
-import { FieldErrors, formatFieldError } from '../cr-rules/field-errors.js';
-import { crValidator } from '../cr-rules/validate-spec.js';
+import { FieldErrors } from '../cr-rules/field-errors.js';
+import { crValidator, specProblems } from '../cr-rules/validate-spec.js';
 import { checkNamespaceName, checkObjectName } from '../cr-rules/references.js';
 import { RECOVER_KIND } from '../../vineyard/operator-kinds.js';
-import { isObject } from '../../json.js';
 import type { NamedMutator } from '../../admission/mutator.js';
 
 function checkSpec(f: FieldErrors, spec: JsonRecord): void {
@@ -13,14 +12,7 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   checkNamespaceName(f, spec, 'backupNamespace', 'spec', 'that Backup (e.g. vineyard-system)');
 }
 
-export function recoverProblems(obj: unknown): string[] {
-  const f = new FieldErrors();
-  const spec = isObject(obj) ? obj.spec : undefined;
-  if (isObject(spec)) checkSpec(f, spec);
-  else if (spec === undefined || spec === null) checkSpec(f, {});
-  else f.invalid('spec', spec, 'must be an object');
-  return f.errors.map(formatFieldError);
-}
+export const recoverProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
 export const validateRecoverSpec = crValidator<Record<string, unknown>>({ kind: RECOVER_KIND, problems: recoverProblems });
 
