@@ -4,7 +4,8 @@
 // without it the client silently starts a private vineyardd. The C++ client
 // reads only the environment, hence the rpc-conf ConfigMap as envFrom. Values
 // a user set are kept: "unless set" everywhere, never a replacement.
-import type { V1Container, V1EnvFromSource, V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Pod, V1PreferredSchedulingTerm } from '@kubernetes/client-node';
+import { preferNodeExpression, requireNodeExpression } from '../pod/node-affinity.js';
+import type { V1Container, V1EnvFromSource, V1NodeSelectorRequirement, V1Pod } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../../admission/types.js';
 import type { NamedMutator, Verdict } from '../../admission/mutator.js';
 import { allow } from '../../admission/mutator.js';
@@ -17,24 +18,11 @@ import { containersOf, envIndex, envOf, isTrue, listOf, mountsOf, podLabels } fr
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
 import type { DatasetMount, FluidContext } from './dataset-mounts.js';
 
-const NODE_AFFINITY = ['spec', 'affinity', 'nodeAffinity'] as const;
-const PREFERRED = [...NODE_AFFINITY, 'preferredDuringSchedulingIgnoredDuringExecution'] as const;
-const REQUIRED_TERMS = [...NODE_AFFINITY, 'requiredDuringSchedulingIgnoredDuringExecution', 'nodeSelectorTerms'] as const;
 /** Fluid's own weight for its cache-locality preference. */
 const LOCALITY_WEIGHT = 100;
 
 const trimSlash = (p: string): string => p.replace(/\/+$/, '') || '/';
 const join = (dir: string, file: string): string => (dir === '/' ? `/${file}` : `${dir}/${file}`);
-
-/** JSON with object keys sorted, so two terms written in a different key order compare equal. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter(k => o[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 /**
  * The socket this server's own wiring gave the container (sidecar injection or
@@ -72,20 +60,8 @@ function wireContainer(p: PatchBuilder, who: string, podNs: string, index: numbe
 
 /** Adds `expr` to the pod's node affinity: preferred (weight 100), or required in every term (terms are ORed). */
 function addLocality(p: PatchBuilder, expr: V1NodeSelectorRequirement, required: boolean): void {
-  if (!required) {
-    const term: V1PreferredSchedulingTerm = { weight: LOCALITY_WEIGHT, preference: { matchExpressions: [expr] } };
-    if (!listOf<V1PreferredSchedulingTerm>(p.get(PREFERRED)).some(t => canonical(t) === canonical(term))) p.append(PREFERRED, term);
-    return;
-  }
-  const terms = p.get(REQUIRED_TERMS);
-  if (!Array.isArray(terms) || !terms.length) {
-    p.set(REQUIRED_TERMS, [{ matchExpressions: [expr] }]);
-    return;
-  }
-  terms.forEach((t: V1NodeSelectorTerm, i) => {
-    const exprs = listOf<V1NodeSelectorRequirement>(t?.matchExpressions);
-    if (!exprs.some(e => canonical(e) === canonical(expr))) p.append([...REQUIRED_TERMS, i, 'matchExpressions'], expr);
-  });
+  if (required) requireNodeExpression(p, expr);
+  else preferNodeExpression(p, expr, LOCALITY_WEIGHT);
 }
 
 export function wireDataset(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: FluidContext, p: PatchBuilder): Verdict {

@@ -10,11 +10,12 @@ const NODE_AFFINITY = ['spec', 'affinity', 'nodeAffinity'] as const;
 export const REQUIRED_NODE_TERMS = [...NODE_AFFINITY, 'requiredDuringSchedulingIgnoredDuringExecution', 'nodeSelectorTerms'] as const;
 export const PREFERRED_NODE_TERMS = [...NODE_AFFINITY, 'preferredDuringSchedulingIgnoredDuringExecution'] as const;
 
-/** A stable form of a JSON value, keys sorted: two terms that differ only in key order are the same term. */
+/** JSON with object keys sorted (and undefined ones left out), so two terms written in a different key order compare equal. */
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map(k => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter(k => o[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);
 }

@@ -3,6 +3,7 @@
 // and a required affinity to that cluster's pods, because a Unix socket only
 // works on the node where vineyardd runs. A pod that already has the socket
 // volume was wired (by hand or by an earlier call) and is left alone.
+import { canonical } from '../pod/node-affinity.js';
 import type { V1Pod, V1PodAffinityTerm, V1Volume } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../../admission/types.js';
 import {
@@ -49,16 +50,6 @@ function affinityTerm(ref: VineyarddRef): V1PodAffinityTerm {
     namespaces: [ref.namespace],
     topologyKey: HOSTNAME_TOPOLOGY_KEY,
   };
-}
-
-/** JSON with object keys sorted, so two terms written in a different key order compare equal. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter(k => o[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 function hasTerm(pod: Readonly<V1Pod>, term: V1PodAffinityTerm): boolean {
