@@ -35,7 +35,9 @@ export async function startWebhookServer(opts: { kubeconfig: string; port: numbe
     // Several suites run at once: none may hold the default metrics port.
     '--metrics-port', '0', ...(opts.extraArgs ?? []),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VINEYARD_WEBHOOK_LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info' } });
+  // E2E_SERVER_NODE_ARGS: node flags for the server only (e.g. --cpu-prof while investigating a bench).
+  const nodeArgs = process.env.E2E_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VINEYARD_WEBHOOK_LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info' } });
   let out = '';
   const keep = (c: Buffer) => { out = (out + c.toString('utf8')).slice(-200_000); };
   child.stdout!.on('data', keep);
