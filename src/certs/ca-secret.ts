@@ -5,6 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { retryOnConflict } from '../cluster/retry-on-conflict.js';
 import { isApiError } from '../cluster/store.js';
 import { APP_COMPONENT_LABEL, APP_MANAGED_BY_LABEL, APP_NAME_LABEL, CA_SECRET_COMPONENT, WEBHOOK_APP_NAME } from '../vineyard/names.js';
 import type { CertApi } from './api.js';
@@ -125,20 +126,21 @@ async function newCa(o: CaSecretOptions): Promise<CaEntry> {
  */
 export async function syncCaSecret(o: CaSecretOptions): Promise<CaState> {
   const ref = `Secret ${o.namespace}/${o.name}`;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  // AlreadyExists: another replica created it first, read theirs; Conflict: it changed under us, read it again.
+  const raced = (e: unknown) => {
+    const lost = isApiError(e) && (e.alreadyExists || e.conflict);
+    if (lost) o.log.debug({ secret: ref, reason: (e as { reason?: string }).reason }, 'another writer changed the CA Secret first; reading it again');
+    return lost;
+  };
+  return retryOnConflict(ref, { attempts: MAX_ATTEMPTS, raced }, async () => {
     const secret = await o.api.readSecret(o.namespace, o.name);
     if (!secret) {
       const ca = await newCa(o);
       const body = withCaData({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: o.name, namespace: o.namespace } }, ca, undefined);
-      try {
-        const created = await o.api.createSecret(o.namespace, body);
-        o.onIssued?.();
-        o.log.info({ secret: ref, expires: ca.facts.notAfter }, 'created the webhook CA');
-        return stateOf(created, Date.now());
-      } catch (e) {
-        if (isApiError(e) && e.alreadyExists) { o.log.debug({ secret: ref }, 'another replica created the CA first; reading theirs'); continue; }
-        throw e;
-      }
+      const created = await o.api.createSecret(o.namespace, body);
+      o.onIssued?.();
+      o.log.info({ secret: ref, expires: ca.facts.notAfter }, 'created the webhook CA');
+      return stateOf(created, Date.now());
     }
     const now = Date.now();
     const parsed = parseSecret(secret);
@@ -146,15 +148,9 @@ export async function syncCaSecret(o: CaSecretOptions): Promise<CaState> {
     if (!plan) return stateOf(secret, now, parsed);
     const current = plan.newCa ? await newCa(o) : parsed.current!;
     const previous = plan.newCa ? plan.keepPrevious : undefined;
-    try {
-      const updated = await o.api.replaceSecret(o.namespace, withCaData(secret, current, previous));
-      if (plan.newCa) o.onIssued?.();
-      o.log.info({ secret: ref, reason: plan.reason, expires: current.facts.notAfter, keptPrevious: !!previous }, plan.newCa ? 'rotated the webhook CA' : 'removed the expired previous CA');
-      return stateOf(updated, Date.now());
-    } catch (e) {
-      if (isApiError(e) && e.conflict) { o.log.debug({ secret: ref }, 'the CA Secret changed under us; reading it again'); continue; }
-      throw e;
-    }
-  }
-  throw new Error(`${ref}: still conflicting after ${MAX_ATTEMPTS} attempts; another writer keeps changing it`);
+    const updated = await o.api.replaceSecret(o.namespace, withCaData(secret, current, previous));
+    if (plan.newCa) o.onIssued?.();
+    o.log.info({ secret: ref, reason: plan.reason, expires: current.facts.notAfter, keptPrevious: !!previous }, plan.newCa ? 'rotated the webhook CA' : 'removed the expired previous CA');
+    return stateOf(updated, Date.now());
+  });
 }

@@ -1,6 +1,7 @@
 // caBundle injection: every webhook of one configuration that calls our
 // Service gets the CA bundle, by a JSON Patch that first tests the
 // resourceVersion it was computed from, and only when it differs.
+import { retryOnConflict } from '../cluster/retry-on-conflict.js';
 import { isApiError } from '../cluster/store.js';
 import { resourceOf, type CertApi, type JsonPatchOp, type WebhookConfiguration, type WebhookKind } from './api.js';
 import { bundleFacts, type CertFacts } from './pem.js';
@@ -70,7 +71,9 @@ export interface InjectOptions {
  */
 export async function injectCaBundle(api: CertApi, ref: WebhookRef, svc: ServiceRef, cas: readonly CertFacts[], opts: InjectOptions = {}): Promise<InjectOutcome> {
   const desired = encodeBundle(cas);
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  // 422: our `test` failed; 409: the server saw a newer resourceVersion. Either way, someone else wrote: read again.
+  const raced = (e: unknown) => isApiError(e) && (e.status === 409 || e.status === 422);
+  return retryOnConflict(`${refName(ref)} (${resourceOf(ref.kind)}): caBundle`, { attempts: MAX_ATTEMPTS, raced }, async (): Promise<InjectOutcome> => {
     const cfg = await api.readWebhookConfiguration(ref.kind, ref.name);
     if (!cfg) return { kind: 'missing' };
     const ours = ourWebhooks(cfg, svc);
@@ -88,11 +91,8 @@ export async function injectCaBundle(api: CertApi, ref: WebhookRef, svc: Service
       const after = await api.patchWebhookConfiguration(ref.kind, ref.name, patch);
       return { kind: 'present', ours: ours.length, trusted: trustedBy(after, ourWebhooks(after, svc)), patched: true };
     } catch (e) {
-      // 422: our `test` failed; 409: the server saw a newer resourceVersion. Either way, someone else wrote: read again.
-      if (isApiError(e) && (e.status === 409 || e.status === 422)) continue;
       if (isApiError(e) && e.notFound) return { kind: 'missing' };
       throw e;
     }
-  }
-  throw new Error(`${refName(ref)} (${resourceOf(ref.kind)}): caBundle still conflicting after ${MAX_ATTEMPTS} attempts; another writer keeps changing it`);
+  });
 }

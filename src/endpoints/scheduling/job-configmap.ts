@@ -12,6 +12,7 @@
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
 import type { ClusterStore, CallOptions } from '../../cluster/store.js';
 import { isApiError } from '../../cluster/store.js';
+import { retryOnConflict } from '../../cluster/retry-on-conflict.js';
 import { APP_MANAGED_BY_LABEL, CONFIGMAP_KEYS_ANNOTATION, INSTANCE_TO_WORKER_KEY, WEBHOOK_APP_NAME } from '../../vineyard/names.js';
 import type { JobData } from './data-placement.js';
 
@@ -93,23 +94,23 @@ const ATTEMPTS = 5;
 export async function writeJobConfigMap(store: ClusterStore, namespace: string, data: Readonly<JobData>, owners: readonly V1OwnerReference[], call: CallOptions, step: (s: string) => void): Promise<'created' | 'updated' | 'unchanged'> {
   const want = wantedData(data);
   const name = data.job;
-  for (let attempt = 1; ; attempt++) {
+  // A NotFound on update: it was deleted since the read; the next attempt creates
+  // it. (On create, NotFound is the namespace missing: no race, thrown as is.)
+  let found = false;
+  const raced = (e: unknown) => isApiError(e) && (e.alreadyExists || e.conflict || (e.notFound && found));
+  return retryOnConflict(`ConfigMap ${namespace}/${name}`, { attempts: ATTEMPTS, raced }, async () => {
     step(`get configmaps ${namespace}/${name}`);
     const current = await store.getConfigMap(namespace, name, call);
-    try {
-      if (!current) {
-        step(`create configmaps ${namespace}/${name}`);
-        await store.createConfigMap(namespace, newJobConfigMap(name, want, owners), call);
-        return 'created';
-      }
-      const next = mergeJobConfigMap(current, name, want, owners);
-      if (!next) return 'unchanged';
-      step(`update configmaps ${namespace}/${name}`);
-      await store.updateConfigMap(namespace, next, call);
-      return 'updated';
-    } catch (e) {
-      const raced = isApiError(e) && (e.alreadyExists || e.conflict || (e.notFound && current !== null));
-      if (!raced || attempt >= ATTEMPTS) throw e;
+    found = current !== null;
+    if (!current) {
+      step(`create configmaps ${namespace}/${name}`);
+      await store.createConfigMap(namespace, newJobConfigMap(name, want, owners), call);
+      return 'created' as const;
     }
-  }
+    const next = mergeJobConfigMap(current, name, want, owners);
+    if (!next) return 'unchanged' as const;
+    step(`update configmaps ${namespace}/${name}`);
+    await store.updateConfigMap(namespace, next, call);
+    return 'updated' as const;
+  });
 }
