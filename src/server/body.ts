@@ -3,10 +3,10 @@
 // patch application, the pipeline's readers) must be unable to exhaust the
 // stack. JSON.parse itself does not recurse, so the depth is checked on what
 // it built.
+import { isUtf8 } from 'node:buffer';
 import { BadReview } from '../admission/review.js';
 
 export const MAX_JSON_DEPTH = 200;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Whether `value` nests objects or arrays more than `left` levels deep. */
 function deeperThan(value: unknown, left: number): boolean {
@@ -22,12 +22,11 @@ function deeperThan(value: unknown, left: number): boolean {
 
 export function parseJsonBody(buf: Buffer): unknown {
   if (buf.length === 0) throw new BadReview('the request body is empty: send an AdmissionReview as JSON');
-  let text: string;
-  try {
-    text = utf8.decode(buf);
-  } catch {
-    throw new BadReview('the request body is not valid UTF-8');
-  }
+  // isUtf8 then a plain decode: the same strictness as a fatal TextDecoder for a fraction of its CPU.
+  if (!isUtf8(buf)) throw new BadReview('the request body is not valid UTF-8');
+  // A byte order mark first is dropped, as TextDecoder does.
+  const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+  const text = (bom ? buf.subarray(3) : buf).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
