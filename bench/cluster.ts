@@ -65,8 +65,9 @@ function sidecarPatch(env: E2E, pod: KubeObject): Promise<unknown> {
 
 interface Result { name: string; podsPerSecond: number; p50: number; p99: number; perPod: ReturnType<typeof perPod>; cpu: Map<string, number> }
 
-// CPU seconds each process of the control plane has used, from /proc (Linux only):
-// a burst saturates the machine's cores, so pods/s follows the CPU each pod costs.
+// CPU seconds each process of this bench's control plane has used, from /proc
+// (Linux only; this process and its children, never another run's): a burst
+// saturates the machine's cores, so pods/s follows the CPU each pod costs.
 const PROCESSES: Array<[string, RegExp]> = [['kube-apiserver', /kube-apiserver/], ['etcd', /(^|\/)etcd /], ['webhook', /dist\/cli\.js serve/], ['bench', /bench\/cluster\.ts/]];
 function cpuSeconds(): Map<string, number> {
   const out = new Map<string, number>();
@@ -79,6 +80,7 @@ function cpuSeconds(): Map<string, number> {
       if (!name) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pid) !== process.pid && Number(fields[1]) !== process.pid) continue;
       out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
     } catch { /* the process ended */ }
   }
