@@ -10,6 +10,9 @@ import { MemoryStore } from '../src/cluster/memory-store.js';
 import { ApiError, type ClusterStore } from '../src/cluster/store.js';
 import { DefaultSidecarCounter, countInjected } from '../src/vineyard/default-sidecar-count.js';
 import type { Sidecar } from '../src/vineyard/sidecar.js';
+import { INJECTED_PODS_SELECTOR, startKubeCaches } from '../src/cluster/kube-caches.js';
+import { FakeApiServer } from './helpers/fake-apiserver.js';
+import { fakeKubeConfig } from './helpers/kubeconfig.js';
 
 type Obj = { metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string; resourceVersion?: string }; spec?: Record<string, unknown>; status?: { phase?: string } };
 
@@ -212,4 +215,27 @@ t.test('no count is written from a cache that has not synced', async t => {
   t.same(writes, [], 'the pods are unknown: 0 would be a lie');
   counter.stop();
   await podCache.stop();
+});
+
+t.test('the injected-pods cache asks for the metadata of live injected pods only, list and watch', async t => {
+  const api = await FakeApiServer.start({ objects: [] });
+  t.teardown(() => api.close());
+  const caches = startKubeCaches(fakeKubeConfig(api.url));
+  t.teardown(() => caches.stop());
+  const podCalls = async (watch: boolean) => {
+    for (let i = 0; i < 100; i++) {
+      const found = api.requests.filter(r => r.path === '/api/v1/pods' && (r.query.watch === 'true') === watch);
+      if (found.length) return found;
+      await new Promise(r => setTimeout(r, 20));
+    }
+    return [];
+  };
+  const [list] = await podCalls(false);
+  const [watch] = await podCalls(true);
+  for (const [what, r, as] of [['list', list, 'PartialObjectMetadataList'], ['watch', watch, 'PartialObjectMetadata']] as const) {
+    t.ok(r, `a ${what} of pods was sent`);
+    t.equal(r?.headers.accept, `application/json;as=${as};g=meta.k8s.io;v=v1`, `${what}: metadata only`);
+    t.equal(r?.query.labelSelector, INJECTED_PODS_SELECTOR, `${what}: injected pods`);
+    t.equal(r?.query.fieldSelector, 'status.phase!=Succeeded,status.phase!=Failed', `${what}: not finished`);
+  }
 });

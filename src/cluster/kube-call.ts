@@ -29,6 +29,8 @@ export interface CallSpec {
   contentType?: string;
   /** Sent as JSON.stringify(body), bypassing the client's model serializer. */
   body?: unknown;
+  /** Replaces the client's Accept (e.g. metadata only: `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`). */
+  accept?: string;
 }
 
 /**
@@ -103,6 +105,7 @@ export class KubeCaller {
     ctx.setSignal(signal);
     ctx.setHeaderParam('User-Agent', USER_AGENT);
     if (spec.contentType) ctx.setHeaderParam('Content-Type', spec.contentType);
+    if (spec.accept) ctx.setHeaderParam('Accept', spec.accept);
     if (spec.body !== undefined) ctx.setBody(JSON.stringify(spec.body));
     const d = ctx.getDispatcher();
     if (d) {

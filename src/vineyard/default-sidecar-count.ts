@@ -11,15 +11,25 @@
 // write carries the resourceVersion the count was computed against, so
 // several webhook replicas converge on the same figure (a conflict means
 // someone else wrote; the watch brings the new version and we look again).
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ReadCache } from '../cluster/watch-cache.js';
 import { isApiError } from '../cluster/store.js';
 import { DEFAULT_SIDECAR_SUFFIX, NAME_LABEL } from './names.js';
 import type { Sidecar } from './sidecar.js';
 
+/**
+ * What the count reads of an injected pod. In a cluster the cache holds
+ * metadata only (PartialObjectMetadata) of pods not yet finished, so `status`
+ * is absent there; a whole pod fits too.
+ */
+export interface InjectedPod {
+  metadata?: V1ObjectMeta;
+  status?: { phase?: string };
+}
+
 export interface DefaultSidecarCountOptions {
-  pods: ReadCache<V1Pod>;
+  pods: ReadCache<InjectedPod>;
   sidecars: ReadCache<Sidecar>;
   update(namespace: string, sidecar: Sidecar): Promise<unknown>;
   log: Logger;
@@ -35,14 +45,14 @@ export const isDefaultSidecarName = (name: string | undefined): name is string =
   typeof name === 'string' && name.endsWith(DEFAULT_SIDECAR_SUFFIX);
 
 /** A pod that runs or will run: not being deleted, not finished. */
-export function podIsLive(pod: V1Pod): boolean {
+export function podIsLive(pod: InjectedPod): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
   const phase = pod.status?.phase;
   return phase !== 'Succeeded' && phase !== 'Failed';
 }
 
 /** Live pods of `namespace` injected with the Sidecar `name`. */
-export function countInjected(pods: readonly V1Pod[], name: string): number {
+export function countInjected(pods: readonly InjectedPod[], name: string): number {
   let n = 0;
   for (const p of pods) if (p.metadata?.labels?.[NAME_LABEL] === name && podIsLive(p)) n++;
   return n;
@@ -59,7 +69,7 @@ export class DefaultSidecarCounter {
   constructor(private readonly opts: DefaultSidecarCountOptions) {}
 
   /** A pod of the cache changed (added, updated, deleted). */
-  podChanged(pod: V1Pod): void {
+  podChanged(pod: InjectedPod): void {
     const name = pod.metadata?.labels?.[NAME_LABEL];
     if (isDefaultSidecarName(name) && pod.metadata?.namespace) this.schedule(pod.metadata.namespace, name);
   }

@@ -215,6 +215,18 @@ t.test('a burst of 50 default-Sidecar pods created concurrently: all admitted, t
     return s.spec?.replicas === N - 20 ? N - 20 : undefined;
   }, 5_000).catch(async () => (await admin.get(sidecarPath)).spec?.replicas);
   tt.equal(left, N - 20, 'spec.replicas is lowered when pods go');
+
+  // Finished pods (a Job's) still exist but no longer run a vineyardd: not counted.
+  for (const p of pods.slice(20, 25)) {
+    const path = `${podsPath(JOB_NS)}/${p.metadata!.name}`;
+    const current = await admin.get(path);
+    await admin.update(`${path}/status`, { ...current, status: { ...current.status, phase: 'Succeeded' } });
+  }
+  const running = await waitUntil('the count leaves finished pods out', async () => {
+    const s = await admin.get(sidecarPath);
+    return s.spec?.replicas === N - 25 ? N - 25 : undefined;
+  }, 5_000).catch(async () => (await admin.get(sidecarPath)).spec?.replicas);
+  tt.equal(running, N - 25, 'spec.replicas leaves out pods that Succeeded');
 });
 
 t.test('placement: a workflow\'s pods are stored with the node affinity of its scheduledOrder; bound pods use up their node', async tt => {

@@ -101,14 +101,15 @@ export class FakeRegistry {
   }
 
   /** Open watches: each is told of every later change of its type, namespace and labels. */
-  private readonly watchers = new Set<{ type: ResourceType; namespace?: string; labels: ReturnType<typeof parseSelector>; send: (event: WatchEvent) => void }>();
+  private readonly watchers = new Set<{ type: ResourceType; namespace?: string; labels: ReturnType<typeof parseSelector>; fields: ReturnType<typeof parseSelector>; send: (event: WatchEvent) => void }>();
 
   /**
    * A watch from now on (the fake keeps no history: a resourceVersion is
    * accepted and ignored). Returns the function that ends it.
    */
+  /** A field selector is applied to each event (an object leaving the selection is not turned into a DELETED, as kube-apiserver does). */
   watch(p: ResourcePath, query: URLSearchParams, send: (event: WatchEvent) => void): () => void {
-    const w = { type: p.type, namespace: p.namespace, labels: parseSelector(query.get('labelSelector') ?? ''), send };
+    const w = { type: p.type, namespace: p.namespace, labels: parseSelector(query.get('labelSelector') ?? ''), fields: parseSelector(query.get('fieldSelector') ?? ''), send };
     this.watchers.add(w);
     return () => { this.watchers.delete(w); };
   }
@@ -116,7 +117,7 @@ export class FakeRegistry {
   private notify(type: WatchEvent['type'], t: ResourceType, o: KubeObject): void {
     for (const w of this.watchers) {
       if (w.type !== t || (w.namespace !== undefined && w.namespace !== o.metadata?.namespace)) continue;
-      if (!matchesSelector(w.labels, o.metadata?.labels ?? {})) continue;
+      if (!matchesSelector(w.labels, o.metadata?.labels ?? {}) || !matchesSelector(w.fields, fieldsOf(o))) continue;
       w.send({ type, object: clone(o) });
     }
   }
@@ -146,11 +147,11 @@ export class FakeRegistry {
   private doList(p: ResourcePath, query: URLSearchParams): Reply {
     const labels = parseSelector(query.get('labelSelector') ?? '');
     const fields = parseSelector(query.get('fieldSelector') ?? '');
-    const unsupported = fields.find(f => !['metadata.name', 'metadata.namespace'].includes(f.key) || (f.op !== '=' && f.op !== '!='));
-    if (unsupported) return badRequest(`"${unsupported.key}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
+    const unsupported = unsupportedField(p.type, fields);
+    if (unsupported) return badRequest(unsupported);
     const items = this.list(p.type, p.namespace)
       .filter(o => matchesSelector(labels, o.metadata?.labels ?? {}))
-      .filter(o => matchesSelector(fields, { 'metadata.name': o.metadata?.name ?? '', 'metadata.namespace': o.metadata?.namespace ?? '' }))
+      .filter(o => matchesSelector(fields, fieldsOf(o)))
       .map(o => {
         // Built-in types are listed without their own kind/apiVersion; custom resources keep them.
         if (!p.type.custom) { delete o.apiVersion; delete o.kind; }
@@ -251,4 +252,18 @@ export class FakeRegistry {
     if (!dryRun) this.remove(p.type, p.namespace, name);
     return deleted(p.type, name, cur.metadata?.uid);
   }
+}
+
+/** The fields a field selector may name: metadata's name and namespace, and a pod's status.phase. */
+function fieldsOf(o: KubeObject): Record<string, string> {
+  const fields: Record<string, string> = { 'metadata.name': o.metadata?.name ?? '', 'metadata.namespace': o.metadata?.namespace ?? '' };
+  const phase = (o as { status?: { phase?: unknown } }).status?.phase;
+  if (o.kind === 'Pod' || phase !== undefined) fields['status.phase'] = typeof phase === 'string' ? phase : '';
+  return fields;
+}
+
+function unsupportedField(t: ResourceType, fields: ReturnType<typeof parseSelector>): string | undefined {
+  const known = t.kind === 'Pod' ? ['metadata.name', 'metadata.namespace', 'status.phase'] : ['metadata.name', 'metadata.namespace'];
+  const bad = fields.find(f => !known.includes(f.key) || (f.op !== '=' && f.op !== '!='));
+  return bad && `"${bad.key}" is not a known field selector: only ${known.map(k => `"${k}"`).join(', ')}`;
 }
