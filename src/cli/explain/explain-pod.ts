@@ -71,6 +71,10 @@ export async function explainPod(facts: PodFacts, deps: AdmitDeps): Promise<stri
   const { webhooks, missing } = facts.configuration;
   out.push(`  configuration: MutatingWebhookConfiguration ${facts.configurationName}, ${webhooks.length} pod webhook${webhooks.length === 1 ? '' : 's'}${missing.length ? ` (not in it: ${missing.join(', ')})` : ''}`);
 
+  // A note every webhook has (a configuration applied without its caBundle) is said once.
+  const shared = webhooks.length > 1 ? webhooks[0]!.notes.filter(n => webhooks.every(w => w.notes.includes(n))) : [];
+  for (const n of shared) out.push(`  note: every webhook: ${n}`);
+
   const nsLabels = withNameLabel(namespace, facts.namespaceLabels);
   const labels = podLabels(pod as V1Pod);
   const fresh = asNewPod(pod);
@@ -107,7 +111,7 @@ export async function explainPod(facts: PodFacts, deps: AdmitDeps): Promise<stri
       }
     }
     out.push(`  ${hook.name}: ${line}`);
-    for (const n of notes) out.push(`    note: ${n}`);
+    for (const n of notes.filter(x => !shared.includes(x))) out.push(`    note: ${n}`);
   }
   for (const h of hints) out.push(`hint: ${h}`);
   return `${out.join('\n')}\n`;
