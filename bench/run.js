@@ -2,7 +2,7 @@
 // under the load one kube-apiserver puts on it (HTTP/1.1 + TLS, 25 kept-alive
 // connections, a fresh uid per review), next to a bare Node https server (the
 // ceiling) driven the same way. Every answer is checked; a wrong one fails the
-// run. See the README's "Benchmark" section.
+// run. See docs/performance.md.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus as cpuList, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@ const USAGE = `Usage: vineyard-webhook <command> [flags]
 Commands:
   serve     run the admission webhook server
   mutate    print manifests as the webhook would admit their pods (offline, no cluster)
-  explain   say why each webhook was or was not called for each pod of a manifest (mutate --explain)
+  explain   say why each webhook was or was not called: for a pod in a cluster (pod/NAME) or each pod of a manifest (-f)
   version   print the version
   help      show the help of a command
 
@@ -39,6 +39,11 @@ const COMMANDS = ['serve', 'mutate', 'explain', 'version', 'help'] as const;
 
 const unknown = (command: string) => new UsageError(`unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(', ')} (see vineyard-webhook --help)`);
 
+async function explain(args: string[]): Promise<number> {
+  const { runExplainCommand } = await import('./cli/explain/command.js');
+  return runExplainCommand(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+}
+
 async function mutate(args: string[]): Promise<number> {
   const { runMutateCommand } = await import('./cli/mutate/command.js');
   return runMutateCommand(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
@@ -55,8 +60,9 @@ async function help(topic: string | undefined, rest: string[]): Promise<number> 
       process.stdout.write(serveHelp());
       return 0;
     case 'mutate':
-    case 'explain':
       return mutate(['--help']);
+    case 'explain':
+      return explain(['--help']);
     case 'version':
       process.stdout.write(VERSION_HELP);
       return 0;
@@ -111,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
     case 'mutate':
       return mutate(rest);
     case 'explain':
-      return mutate(['--explain', ...rest]);
+      return explain(rest);
     default:
       throw unknown(command);
   }

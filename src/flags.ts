@@ -27,9 +27,15 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
  * a UsageError that ends with `see <helpHint>`.
  */
 export function parseFlags(flags: readonly Flag[], argv: readonly string[], prefix: string, helpHint: string): FlagValues {
+  return parseFlagsAndArgs(flags, argv, prefix, helpHint, false).values;
+}
+
+/** parseFlags for a command that also takes arguments (`explain pod/NAME`): the flags, and the arguments in order. */
+export function parseFlagsAndArgs(flags: readonly Flag[], argv: readonly string[], prefix: string, helpHint: string, allowPositionals = true): { values: FlagValues; positionals: string[] } {
   const options = Object.fromEntries(flags.map(f => [f.name, { type: f.kind, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]));
   try {
-    return parseArgs({ args: [...argv], options: options as never, strict: true, allowPositionals: false }).values as FlagValues;
+    const { values, positionals } = parseArgs({ args: [...argv], options: options as never, strict: true, allowPositionals });
+    return { values: values as FlagValues, positionals };
   } catch (e) {
     // Node's hint about positionals speaks of `--`, which no command here takes.
     throw new UsageError(`${prefix}${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see ${helpHint}`);

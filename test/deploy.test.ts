@@ -77,7 +77,7 @@ t.test('the test renderer agrees with kubectl kustomize', { skip: hasKubectl ? f
     ['base', DEPLOY, []],
     ['with both components', join(overlay, 'both'), [CERT_MANAGER, SIDECAR_CRD]],
   ];
-  // Components are used from an overlay outside deploy/, as the README says.
+  // Components are used from an overlay outside deploy/, as docs/install.md says.
   mkdirSync(join(overlay, 'both'));
   writeFileSync(join(overlay, 'both', 'kustomization.yaml'), stringify({
     apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization',

@@ -76,6 +76,16 @@ t.test('the entrypoint is the built CLI in exec form', async t => {
   t.ok(copies(runtime).some(c => c.sources.includes('package.json')), 'package.json ("type": "module") is next to dist');
 });
 
+t.test('EXPOSE documents the ports serve listens on by default', async t => {
+  const { serveFlags } = await import('../src/config.js');
+  const exposed = runtime.instructions.filter(i => i.keyword === 'EXPOSE').flatMap(i => i.args.trim().split(/\s+/)).map(p => p.replace(/\/tcp$/, ''));
+  for (const name of ['port', 'metrics-port']) {
+    const def = serveFlags.find(f => f.name === name)?.def;
+    t.ok(def, `--${name} has a default`);
+    t.ok(exposed.includes(def!), `--${name}'s default ${def} is exposed (${exposed.join(' ')})`);
+  }
+});
+
 t.test('.dockerignore: the context holds what the build copies and nothing else', async t => {
   const needed = stages.flatMap(s => copies(s).filter(c => !c.from).flatMap(c => c.sources));
   t.ok(needed.length > 0);

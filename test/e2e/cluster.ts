@@ -36,6 +36,8 @@ export interface Cluster {
   admin: KubeClient;
   /** Kubeconfig file authenticating as `user`. */
   kubeconfigFor(user: TokenUser): string;
+  /** Kubeconfig file authenticating as the cluster admin: what a user's kubectl has. */
+  adminKubeconfig(): string;
   /** Client authenticating as `user`. */
   clientFor(user: TokenUser): KubeClient;
   /** Stops kube-apiserver and starts it again on the same port and etcd (watches break, state stays). */
@@ -150,19 +152,22 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
       await apiserverReady();
     };
 
+    const kubeconfigFor = (u: TokenUser): string => {
+      const file = join(dir, `kubeconfig-${all.indexOf(u)}`);
+      writeFileSync(file, JSON.stringify({
+        apiVersion: 'v1', kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server: url, 'certificate-authority': files.ca } }],
+        users: [{ name: 'u', user: { token: u.token } }],
+        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'u' } }],
+        'current-context': 'e2e',
+      }), { mode: 0o600 });
+      return file;
+    };
+
     return {
       url, ca: ca.cert, dir, admin: adminClient, logTail, stop, clientFor, restartApiserver,
-      kubeconfigFor(u: TokenUser) {
-        const file = join(dir, `kubeconfig-${all.indexOf(u)}`);
-        writeFileSync(file, JSON.stringify({
-          apiVersion: 'v1', kind: 'Config',
-          clusters: [{ name: 'e2e', cluster: { server: url, 'certificate-authority': files.ca } }],
-          users: [{ name: 'u', user: { token: u.token } }],
-          contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'u' } }],
-          'current-context': 'e2e',
-        }), { mode: 0o600 });
-        return file;
-      },
+      adminKubeconfig: () => kubeconfigFor(admin),
+      kubeconfigFor,
     };
   } catch (e) {
     await stop();

@@ -23,7 +23,7 @@ const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({
 
 /**
  * Each pod endpoint's fixtures run in a namespace of their own, labelled the
- * way the README tells a user to opt in to that webhook only: a pod there
+ * way docs/install.md tells a user to opt in to that webhook only: a pod there
  * meets every webhook that matches it, as in a cluster, and the fixture's
  * expected object is that endpoint's alone.
  */

@@ -81,12 +81,15 @@ export const CACHE_CALLS: readonly ApiCall[] = [
 ];
 
 /**
- * What `vineyard-webhook mutate --kubeconfig` calls besides the store's reads
- * (src/cli/mutate/cluster-reads.ts), with the user's credentials: not the
- * server's, so deploy/'s RBAC must not grant them.
+ * What `vineyard-webhook mutate --kubeconfig` and `explain pod/NAME` call
+ * besides the store's reads (src/cli/mutate/cluster-reads.ts,
+ * src/cli/explain/cluster-objects.ts), with the user's credentials: not the
+ * server's, so deploy/'s RBAC must not grant them. (explain also gets the
+ * MutatingWebhookConfiguration, which secret mode's RBAC grants by name.)
  */
 export const CLI_CALLS: readonly ApiCall[] = [
   { verb: 'get', group: '', resource: 'namespaces', where: 'cluster' },
+  { verb: 'get', group: '', resource: 'pods', where: 'cluster' },
 ];
 
 /** The names secret mode works on: --secret-name and the two webhook configuration flags. */

@@ -22,7 +22,7 @@ export const FIXTURE_FILES = ['request.yaml', 'resources.yaml', 'config.yaml', '
 /**
  * Directories of test/fixtures/ that are not an endpoint's cases: the mutate
  * CLI's manifest cases, the store seed `npm start` and the bench load, and the
- * sample reviews the README sends with curl.
+ * sample reviews docs/development.md sends with curl.
  */
 export const NON_ENDPOINT_DIRS = ['mutate', 'resources', 'samples'] as const;
 

@@ -6,7 +6,7 @@
 // so the preview behaves as the webhook would and the cluster is untouched.
 // Namespace labels come from a read of the Namespace: a CLI call, made with
 // the user's credentials, which the server's RBAC does not grant (nor need).
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createKubeStore } from '../../cluster/kube-store.js';
 import type { ClusterStore } from '../../cluster/store.js';
@@ -20,11 +20,15 @@ export interface ClusterReads {
   skippedWrites: string[];
 }
 
-const WRITES = new Set(['createSidecar', 'updateSidecar', 'createEvent', 'patchEvent']);
+/**
+ * A write, by the store's naming: served by memory alone. By name rather than
+ * a list, so that a write the store interface gains can never reach the
+ * cluster (a write answering undefined would otherwise fall through to it).
+ */
+const isWrite = (method: string) => /^(create|update|patch|delete)[A-Z]/.test(method);
 
-export function clusterReads(path: string, memory: MemoryStore, timeoutMs = 10_000): ClusterReads {
-  const kc = new KubeConfig();
-  kc.loadFromFile(path);
+export function clusterReads(kc: KubeConfig, memory: MemoryStore, timeoutMs = 10_000): ClusterReads {
+  const path = kc.getCurrentCluster()?.server ?? 'the cluster';
   const cluster = createKubeStore(kc, { timeoutMs });
   const core = kc.makeApiClient(CoreV1Api);
   const skippedWrites: string[] = [];
@@ -37,7 +41,7 @@ export function clusterReads(path: string, memory: MemoryStore, timeoutMs = 10_0
       const own = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop !== 'string' || typeof own !== 'function') return own;
       const local = (own as (...a: unknown[]) => Promise<unknown>).bind(target);
-      if (WRITES.has(prop)) return local;
+      if (isWrite(prop) && prop !== 'patchPodLabels') return local;
       if (prop === 'listPods') {
         return async (namespace: string, selector: string, opts?: unknown) => {
           const [mine, theirs] = await Promise.all([target.listPods(namespace, selector), cluster.listPods(namespace, selector, opts as never)]);
@@ -65,7 +69,7 @@ export function clusterReads(path: string, memory: MemoryStore, timeoutMs = 10_0
       p = core.readNamespace({ name }).then(ns => ns.metadata?.labels ?? {}, (e: unknown) => {
         const code = (e as { code?: number }).code;
         if (code === 404) return undefined;
-        throw new Error(`--kubeconfig: cannot read namespace ${name} from ${kc.getCurrentCluster()?.server ?? path}: ${(e as Error).message.split('\n')[0]}`);
+        throw new Error(`--kubeconfig: cannot read namespace ${name} from ${path}: ${(e as Error).message.split('\n')[0]}`);
       });
       labels.set(name, p);
     }

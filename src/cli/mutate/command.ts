@@ -233,12 +233,8 @@ export async function runMutateCommand(argv: readonly string[], io: CommandIO): 
   if (args.kubeconfig) {
     // Loaded only when asked for: the offline preview needs no client library.
     const { clusterReads } = await import('./cluster-reads.js');
-    let reads;
-    try {
-      reads = clusterReads(args.kubeconfig, memory);
-    } catch (e) {
-      throw new UsageError(`--kubeconfig: cannot load ${args.kubeconfig}: ${(e as Error).message}`);
-    }
+    const { loadKubeConfig } = await import('../kube-config.js');
+    const reads = clusterReads(loadKubeConfig(args.kubeconfig), memory);
     store = reads.store;
     lookupNamespaceLabels = reads.namespaceLabels;
   }

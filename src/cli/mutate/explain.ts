@@ -16,16 +16,20 @@ function unmet(selector: LabelSelector | undefined, labels: Readonly<Record<stri
   if (!selector) return undefined;
   const has = (k: string) => Object.prototype.hasOwnProperty.call(labels, k);
   const subject = whose === 'namespace' ? `namespace ${nsName}` : 'pod';
+  // The only NotIn term of deploy/ keeps the webhooks out of their own and the
+  // system namespaces: checked first, since no label can change it.
+  for (const e of selector.matchExpressions ?? []) {
+    const values = e.values ?? [];
+    if (e.key === NAMESPACE_NAME_LABEL && e.operator === 'NotIn' && values.includes(labels[e.key] ?? '')) {
+      return `namespace ${labels[e.key]} is never mutated (the webhooks skip ${values.join(' and ')})`;
+    }
+  }
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
     if (!has(k)) return `${subject} not labelled ${k}=${v}`;
     if (labels[k] !== v) return `${subject} labelled ${k}=${JSON.stringify(labels[k])}, not ${k}=${v}`;
   }
   for (const e of selector.matchExpressions ?? []) {
     const values = e.values ?? [];
-    // The only NotIn term of deploy/ keeps the webhooks out of their own and the system namespaces.
-    if (e.key === NAMESPACE_NAME_LABEL && e.operator === 'NotIn' && values.includes(labels[e.key] ?? '')) {
-      return `namespace ${labels[e.key]} is never mutated (the webhooks skip ${values.join(' and ')})`;
-    }
     const ok = e.operator === 'In' ? has(e.key) && values.includes(labels[e.key]!)
       : e.operator === 'NotIn' ? !has(e.key) || !values.includes(labels[e.key]!)
       : e.operator === 'Exists' ? has(e.key)
