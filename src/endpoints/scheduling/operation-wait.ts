@@ -117,7 +117,7 @@ const stateText = (state: string | undefined) => (state ? `status.state ${JSON.s
 /** What the operator needs before it can run the Operation: the required jobs' pods labelled for it. */
 function prerequisite(o: Readonly<VineyardOperation>, namespace: string): string {
   const needs = OPERATIONS.find(x => x.op === o.spec?.name)?.needs ?? NEED_INJECTED_ASSEMBLY_LABEL;
-  return `the pods of ${o.spec?.require} labelled ${needs}=true (which /mutate-v1-pod writes in namespaces labelled ${OPERATION_NAMESPACE_LABEL}=${NAMESPACE_LABEL_ENABLED}, such as ${namespace} should be)`;
+  return `the pods of ${o.spec?.require} labelled ${needs}=true (which /mutate-v1-pod writes when namespace ${namespace} is labelled ${OPERATION_NAMESPACE_LABEL}=${NAMESPACE_LABEL_ENABLED})`;
 }
 
 export function waitingMessage(who: string, o: Readonly<VineyardOperation>, how: 'created' | 'would-create' | OperationStatus, timeoutMs: number): string {
