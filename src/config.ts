@@ -33,6 +33,7 @@ export const serveFlags: readonly Flag[] = [
   { name: 'sidecar-meta', kind: 'string', def: 'etcd', arg: 'MODE', help: 'where injected vineyardd keeps its metadata unless the pod or its Sidecar says (annotation sidecar.v6d.io/meta): etcd, the Sidecar\'s etcd that the Vineyard operator creates; local, in the vineyardd process (no operator needed; shared by the containers of one pod)' },
   { name: 'placement', kind: 'string', def: 'affinity', arg: 'MODE', help: 'how a workflow pod (label scheduling.v6d.io/enabled=true, annotation scheduledOrder) is placed: affinity, a required node affinity on the chosen node (keeps the scheduler\'s resource and taint checks); node-name, spec.nodeName as the Vineyard operator did' },
   { name: 'scheduling-no-data', kind: 'string', def: 'deny', arg: 'MODE', help: 'a pod of /mutate-v1-pod-scheduling whose required job has no objects on a ready vineyardd node yet: deny (its controller retries until the data exists), or allow with a warning and no data placement' },
+  { name: 'operation-timeout', kind: 'string', def: '10m', arg: 'DURATION', help: 'how long an assembly or repartition pod of /mutate-v1-pod-scheduling is refused while the Operation it waits for (created by the webhook) has not succeeded, counted from the Operation\'s creation; after that it is refused as timed out, naming what to check, until the Operation succeeds or is deleted' },
   { name: 'body-limit', kind: 'string', def: '4Mi', arg: 'SIZE', help: 'largest accepted request body (bytes, or with Ki/Mi suffix)' },
   { name: 'shutdown-timeout', kind: 'string', def: '25s', arg: 'DURATION', help: 'longest wait for in-flight reviews after SIGTERM' },
   { name: 'log-level', kind: 'string', def: 'info', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent' },
@@ -67,6 +68,7 @@ export interface ServeConfig {
   placement: 'affinity' | 'node-name';
   sidecarMeta: SidecarMeta;
   schedulingNoData: 'deny' | 'allow';
+  operationTimeoutMs: number;
   bodyLimit: number;
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -166,6 +168,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     placement: oneOf('--placement', str('placement')!, ['affinity', 'node-name'] as const),
     sidecarMeta: oneOf('--sidecar-meta', str('sidecar-meta')!, SIDECAR_METAS),
     schedulingNoData: oneOf('--scheduling-no-data', str('scheduling-no-data')!, ['deny', 'allow'] as const),
+    operationTimeoutMs: durationFlag('operation-timeout', str('operation-timeout')!),
     bodyLimit: parseSize('body-limit', str('body-limit')!),
     shutdownTimeoutMs: durationFlag('shutdown-timeout', str('shutdown-timeout')!),
     logLevel,

@@ -20,3 +20,12 @@ export function parseDuration(text: string): number | undefined {
   }
   return total;
 }
+
+/** `ms` as Go would print it, without its zero parts: 10m, 1h30m, 45s, 1.5s, 250ms. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${Number(s.toFixed(3))}s` : ''}`;
+}

@@ -167,7 +167,7 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     tls: certs.current(),
     endpoints,
     store,
-    config: { sidecarMode: cfg.sidecarMode, schedulerName: cfg.schedulerName, placement: cfg.placement, schedulingNoData: cfg.schedulingNoData, sidecarMeta: cfg.sidecarMeta },
+    config: { sidecarMode: cfg.sidecarMode, schedulerName: cfg.schedulerName, placement: cfg.placement, schedulingNoData: cfg.schedulingNoData, operationTimeoutMs: cfg.operationTimeoutMs, sidecarMeta: cfg.sidecarMeta },
     logger: log,
     metrics,
     bodyLimit: cfg.bodyLimit,

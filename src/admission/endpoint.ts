@@ -20,6 +20,10 @@ export interface PipelineConfig {
   placement?: 'affinity' | 'node-name';
   /** A pod whose required job has no data yet: refused (the controller retries), or admitted with a warning. */
   schedulingNoData?: 'deny' | 'allow';
+  /** How long an assembly or repartition consumer is refused as waiting for its Operation, from the Operation's creation; then refused as timed out. */
+  operationTimeoutMs?: number;
+  /** A fixed time (RFC 3339) instead of the clock, for fixtures and previews that must not depend on when they run. */
+  now?: string;
 }
 
 export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '', placement: 'affinity', sidecarMeta: 'etcd' };

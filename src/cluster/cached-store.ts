@@ -119,6 +119,10 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
     getConfigMap: (...a) => live.getConfigMap(...a),
     createConfigMap: (...a) => live.createConfigMap(...a),
     updateConfigMap: (...a) => live.updateConfigMap(...a),
+    // Read live: only assembly and repartition consumers ask, once per retry
+    // of their controller; a watch of every Operation would cost more.
+    getOperation: (...a) => live.getOperation(...a),
+    createOperation: (...a) => live.createOperation(...a),
     createSidecar: async (namespace: string, sidecar: Sidecar, opts?: CallOptions) => {
       const name = sidecar.metadata.name;
       if (!name) return live.createSidecar(namespace, sidecar, opts);

@@ -1,11 +1,12 @@
 // The calls of data-aware scheduling over the Kubernetes API: vineyardd's
 // GlobalObjects and LocalObjects (read live only while their watch caches
-// are not synced), the size of a pod's owner, and the job ConfigMaps. Kept
+// are not synced), the size of a pod's owner, the job ConfigMaps, and the
+// Operation an assembly or repartition consumer waits for. Kept
 // apart from kube-store.ts so that each file's custom-object calls name their
 // own resources (test/helpers/api-calls.ts derives RBAC from them).
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { GLOBALOBJECT_PLURAL, LOCALOBJECT_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION } from '../vineyard/names.js';
-import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural } from '../vineyard/objects.js';
+import { GLOBALOBJECT_PLURAL, LOCALOBJECT_PLURAL, OPERATION_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION } from '../vineyard/names.js';
+import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural, VineyardOperation } from '../vineyard/objects.js';
 import type { CallOptions } from './store.js';
 import type { KubeCaller } from './kube-call.js';
 import { expectOk, objectOrNull } from './kube-errors.js';
@@ -69,5 +70,22 @@ export class DataCalls {
     const name = requireName(call, body.metadata?.name);
     const answer = await this.caller.send({ call, signal: opts?.signal, body }, o => this.core.replaceNamespacedConfigMap({ namespace, name, body }, o));
     return expectOk<V1ConfigMap>(call, answer);
+  }
+
+  async getOperation(namespace: string, name: string, opts?: CallOptions): Promise<VineyardOperation | null> {
+    const call = `get ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${name}`;
+    requireSegment(call, 'namespace', namespace);
+    requireName(call, name);
+    const answer = await this.caller.send({ call, signal: opts?.signal },
+      o => this.custom.getNamespacedCustomObject({ group: VINEYARD_GROUP, version: VINEYARD_VERSION, plural: OPERATION_PLURAL, namespace, name }, o));
+    return objectOrNull<VineyardOperation>(call, answer, name, `${OPERATION_PLURAL}.${VINEYARD_GROUP}`);
+  }
+
+  async createOperation(namespace: string, body: VineyardOperation, opts?: CallOptions): Promise<VineyardOperation> {
+    const call = `create ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${body.metadata?.name ?? ''}`;
+    requireSegment(call, 'namespace', namespace);
+    const answer = await this.caller.send({ call, signal: opts?.signal, body },
+      o => this.custom.createNamespacedCustomObject({ group: VINEYARD_GROUP, version: VINEYARD_VERSION, plural: OPERATION_PLURAL, namespace, body }, o));
+    return expectOk<VineyardOperation>(call, answer);
   }
 }

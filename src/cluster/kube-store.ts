@@ -89,6 +89,8 @@ class KubeStore implements ClusterStore {
   getConfigMap(...a: Parameters<ClusterStore['getConfigMap']>) { return this.data.getConfigMap(...a); }
   createConfigMap(...a: Parameters<ClusterStore['createConfigMap']>) { return this.data.createConfigMap(...a); }
   updateConfigMap(...a: Parameters<ClusterStore['updateConfigMap']>) { return this.data.updateConfigMap(...a); }
+  getOperation(...a: Parameters<ClusterStore['getOperation']>) { return this.data.getOperation(...a); }
+  createOperation(...a: Parameters<ClusterStore['createOperation']>) { return this.data.createOperation(...a); }
 
   async createSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar> {
     const call = `create ${SIDECAR_PLURAL} ${namespace}/${nameOf(sidecar.metadata)}`;

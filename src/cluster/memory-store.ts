@@ -3,22 +3,23 @@
 // standalone mode, by the offline CLI and by tests.
 import { randomUUID } from 'node:crypto';
 import type { V1Pod, CoreV1Event, V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural } from '../vineyard/objects.js';
+import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural, VineyardOperation } from '../vineyard/objects.js';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 import { ApiError, type ClusterStore, type EventCountPatch } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
 import {
-  DATASET_KIND, DATASET_PLURAL, FLUID_GROUP, GLOBALOBJECT_KIND, LOCALOBJECT_KIND, SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_RUNTIME_KIND,
-  VINEYARD_RUNTIME_PLURAL, VINEYARDD_KIND,
+  DATASET_KIND, DATASET_PLURAL, FLUID_GROUP, GLOBALOBJECT_KIND, LOCALOBJECT_KIND, OPERATION_KIND, OPERATION_PLURAL, SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP,
+  VINEYARD_RUNTIME_KIND, VINEYARD_RUNTIME_PLURAL, VINEYARDD_KIND,
 } from '../vineyard/names.js';
 
 type FluidKind = typeof DATASET_PLURAL | typeof VINEYARD_RUNTIME_PLURAL;
 type Kind = 'sidecars' | 'vineyardds' | 'pods' | 'persistentvolumeclaims' | FluidKind | DataKind;
 /** What data-aware scheduling reads and writes. */
-type DataKind = VineyardObjectPlural | 'configmaps' | 'replicasets' | 'statefulsets' | 'jobs';
+type DataKind = VineyardObjectPlural | 'configmaps' | 'replicasets' | 'statefulsets' | 'jobs' | typeof OPERATION_PLURAL;
 const DATA_KINDS: Record<string, DataKind> = {
   [GLOBALOBJECT_KIND]: 'globalobjects', [LOCALOBJECT_KIND]: 'localobjects', ConfigMap: 'configmaps', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs',
+  [OPERATION_KIND]: OPERATION_PLURAL,
 };
 const FLUID_KINDS: Record<string, FluidKind> = { [DATASET_KIND]: DATASET_PLURAL, [VINEYARD_RUNTIME_KIND]: VINEYARD_RUNTIME_PLURAL };
 const isFluid = (apiVersion: unknown) => typeof apiVersion === 'string' && apiVersion.startsWith(`${FLUID_GROUP}/`);
@@ -62,8 +63,9 @@ export class MemoryStore implements ClusterStore {
   /**
    * Adds an object read from a manifest (Sidecar, Vineyardd, Pod,
    * PersistentVolumeClaim, Fluid's Dataset and VineyardRuntime, or the
-   * CustomResourceDefinition of one of Fluid's, which only makes it served);
-   * others are ignored.
+   * CustomResourceDefinition of one of Fluid's, which only makes it served;
+   * what data-aware scheduling reads: GlobalObject, LocalObject, ConfigMap,
+   * ReplicaSet, StatefulSet, Job, Operation); others are ignored.
    */
   load(obj: unknown): boolean {
     const o = obj as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
@@ -216,6 +218,25 @@ export class MemoryStore implements ClusterStore {
     obj.metadata!.uid = cur.metadata?.uid;
     this.logWrite({ verb: 'update', kind: 'configmaps', namespace, name });
     return this.put('configmaps', namespace, name, obj) as V1ConfigMap;
+  }
+
+  async getOperation(namespace: string, name: string): Promise<VineyardOperation | null> {
+    return this.read<VineyardOperation>(OPERATION_PLURAL, namespace, name);
+  }
+
+  async createOperation(namespace: string, operation: VineyardOperation): Promise<VineyardOperation> {
+    const name = operation.metadata?.name ?? '';
+    if (this.objects.has(this.key(OPERATION_PLURAL, namespace, name))) {
+      throw new ApiError(`create ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${name}`, 409, 'AlreadyExists', `${OPERATION_PLURAL}.${VINEYARD_GROUP} "${name}" already exists`);
+    }
+    const obj = structuredClone(operation) as Stored;
+    obj.metadata ??= {};
+    delete obj.metadata.resourceVersion;
+    delete obj.metadata.uid;
+    // The API server ignores a status sent with a create (the CRD has a status subresource).
+    delete (obj as { status?: unknown }).status;
+    this.logWrite({ verb: 'create', kind: OPERATION_PLURAL, namespace, name });
+    return this.put(OPERATION_PLURAL, namespace, name, obj) as VineyardOperation;
   }
 
   async patchPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {

@@ -3,7 +3,7 @@
 // the API server (kube-store.ts) and memory (memory-store.ts, for standalone
 // mode, the offline CLI and tests).
 import type { V1Pod, CoreV1Event, V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural } from '../vineyard/objects.js';
+import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural, VineyardOperation } from '../vineyard/objects.js';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 
@@ -33,6 +33,10 @@ export interface ClusterStore {
   createConfigMap(namespace: string, configMap: V1ConfigMap, opts?: CallOptions): Promise<V1ConfigMap>;
   /** Optimistic concurrency: throws ApiError reason Conflict (409) on a stale resourceVersion. */
   updateConfigMap(namespace: string, configMap: V1ConfigMap, opts?: CallOptions): Promise<V1ConfigMap>;
+  /** The operator's Operation CR; `null` when it does not exist. */
+  getOperation(namespace: string, name: string, opts?: CallOptions): Promise<VineyardOperation | null>;
+  /** Throws ApiError reason AlreadyExists (409) when the name is taken. */
+  createOperation(namespace: string, operation: VineyardOperation, opts?: CallOptions): Promise<VineyardOperation>;
   /** A merge patch of metadata.labels only: never a full update of someone else's pod. */
   patchPodLabels(namespace: string, name: string, labels: Record<string, string>, opts?: CallOptions): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event, opts?: CallOptions): Promise<void>;

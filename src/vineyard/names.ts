@@ -148,3 +148,7 @@ export const DATA_PLACEMENT_ANNOTATION = 'scheduling.k8s.v6d.io/data-placement';
 export const CONFIGMAP_KEYS_ANNOTATION = 'scheduling.k8s.v6d.io/webhook-keys';
 /** Written by the operator's repartition into the job ConfigMap: never ours. */
 export const INSTANCE_TO_WORKER_KEY = 'InstanceToWorker';
+/** The Operation CR an assembly or repartition consumer waits for (the scheduler plugin created it; this webhook does now). */
+export { OPERATION_KIND, OPERATION_PLURAL } from './operator-kinds.js';
+/** An Operation's status.state once the operator has run it. */
+export const OPERATION_SUCCEEDED = 'succeeded';

@@ -25,3 +25,25 @@ export type VineyardObjectPlural = 'globalobjects' | 'localobjects';
 
 /** The workload kinds whose size the data-aware placement reads: spec.replicas, or a Job's spec.parallelism. */
 export type ReplicaOwnerKind = 'ReplicaSet' | 'StatefulSet' | 'Job';
+
+/**
+ * The operator's Operation (k8s.v6d.io/v1alpha1): an assembly or repartition
+ * its controller runs, reporting `status.state` (`succeeded` once done).
+ */
+export interface VineyardOperation {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: {
+    /** `assembly` or `repartition`. */
+    name?: string;
+    /** The label `<name>.v6d.io/type` of the consumer: local, distributed, dask. */
+    type?: string;
+    /** The required job(s) whose output it works on. */
+    require?: string;
+    /** The consumer's job. */
+    target?: string;
+    timeoutSeconds?: number;
+  };
+  status?: { state?: string };
+}

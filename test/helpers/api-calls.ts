@@ -57,6 +57,9 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
   getConfigMap: [{ verb: 'get', group: '', resource: 'configmaps', where: 'cluster' }],
   createConfigMap: [{ verb: 'create', group: '', resource: 'configmaps', where: 'cluster' }],
   updateConfigMap: [{ verb: 'update', group: '', resource: 'configmaps', where: 'cluster' }],
+  // An assembly or repartition consumer's Operation: read live, created when missing.
+  getOperation: [{ verb: 'get', group: V6D, resource: names.OPERATION_PLURAL, where: 'cluster' }],
+  createOperation: [{ verb: 'create', group: V6D, resource: names.OPERATION_PLURAL, where: 'cluster' }],
   patchPodLabels: [{ verb: 'patch', group: '', resource: 'pods', where: 'cluster' }],
   createEvent: [{ verb: 'create', group: '', resource: 'events', where: 'cluster' }],
   patchEvent: [{ verb: 'patch', group: '', resource: 'events', where: 'cluster' }],

@@ -2,8 +2,9 @@
 // Reads of one object (getSidecar, getVineyardd, ...) look in the manifest
 // and --resources first (what is about to be applied wins), then in the
 // cluster; pod lists are the cluster's and the memory's together. Every write
-// (the default Sidecar, a required job's labels, events) goes to memory only,
-// so the preview behaves as the webhook would and the cluster is untouched.
+// (the default Sidecar, a required job's labels, its ConfigMap and Operation,
+// events) goes to memory only, so the preview behaves as the webhook would
+// and the cluster is untouched.
 // Namespace labels come from a read of the Namespace: a CLI call, made with
 // the user's credentials, which the server's RBAC does not grant (nor need).
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';

@@ -9,7 +9,9 @@
 // - GlobalObjects and LocalObjects in the Vineyardd's namespace (watch caches).
 // - the pod's replica count, only when the pod has a rank: label
 //   scheduling.k8s.v6d.io/replicas, else a GET of its controller.
-// Writes, never on a dry run: each required job's ConfigMap in the pod's namespace.
+// Writes, never on a dry run: each required job's ConfigMap in the pod's
+// namespace, and, for an assembly or repartition consumer, its Operation
+// (operation-wait.ts), which it waits for before anything else is written.
 //
 // A pod that already carries the decision (a reinvocation) reads and writes nothing.
 import type { V1Pod } from '@kubernetes/client-node';
@@ -25,6 +27,7 @@ import { podAnnotations, podLabels } from '../pod/pod-helpers.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
 import { inNamespace, jobData, planData, type DataPlan, type JobData } from './data-placement.js';
 import { sharedOwners, writeJobConfigMap } from './job-configmap.js';
+import { awaitOperations, wantedOperations } from './operation-wait.js';
 import { podOrdinal } from './placement.js';
 import { vineyarddInstance, type VineyarddRef } from './vineyardd-cluster.js';
 
@@ -104,8 +107,21 @@ export async function resolveData(input: ResolveInput, ref: VineyarddRef | null,
     // A pod can name many jobs: the first few in full, the rest by name, so the denial stays readable.
     const shown = missing.length > 3 ? [...missing.slice(0, 3), `and ${missing.length - 3} more required jobs have no data yet either: ${missingJobs.slice(3).join(', ')}`] : missing;
     if (noData === 'deny') return { denial: `${who}: ${shown.join('; ')}` };
-    return { plan: null, warnings: missing.map(m => `${who}: ${m}; admitted anyway (--scheduling-no-data=allow) with no data placement and no job ConfigMap written`) };
+    // Nothing to assemble or repartition yet either: no Operation is created.
+    const operations = wantedOperations(req, pod, jobs);
+    const noOperation = 'operations' in operations && operations.operations.length ? ' and no Operation created' : '';
+    return { plan: null, warnings: missing.map(m => `${who}: ${m}; admitted anyway (--scheduling-no-data=allow) with no data placement${noOperation ? ',' : ' and'} no job ConfigMap written${noOperation}`) };
   }
+
+  // An assembly or repartition consumer reads what its Operation writes: until
+  // that has run, nothing is placed or written for it.
+  const operations = wantedOperations(req, pod, jobs);
+  if ('denial' in operations) return { denial: operations.denial };
+  if (operations.operations.length) {
+    const waiting = await awaitOperations(input, operations.operations);
+    if (waiting) return { denial: waiting };
+  }
+  const jobKey = operations.operations.length ? 'operator' as const : 'data' as const;
 
   const warnings: string[] = [];
   const ordinal = podOrdinal(pod);
@@ -118,7 +134,7 @@ export async function resolveData(input: ResolveInput, ref: VineyarddRef | null,
     const bad = [...d.locations.keys()].filter(n => !oldEnvName(n));
     if (bad.length) warnings.push(`${who}: node names ${bad.join(', ')} are keys of ConfigMap ${namespace}/${d.job} but not environment variable names before Kubernetes 1.34, where envFrom skips them: a pod placed there finds no ${d.job} id under its NODENAME`);
     if (req.dryRun) continue;
-    await writeJobConfigMap(store, namespace, d, sharedOwners(pod.metadata?.ownerReferences), call, s => { progress.step = s; });
+    await writeJobConfigMap(store, namespace, d, sharedOwners(pod.metadata?.ownerReferences), call, s => { progress.step = s; }, jobKey);
   }
   return { plan, warnings };
 }

@@ -28,6 +28,15 @@ function envValue(c: Readonly<V1Container>, name: string): string | undefined {
   return typeof e?.value === 'string' ? e.value : undefined;
 }
 
+/** The pod's job as this endpoint leaves it: the label, else the first container's JOB_NAME when it can be the label. */
+export function jobNameOf(pod: Readonly<V1Pod>): string | undefined {
+  const label = (podLabels(pod)[JOB_LABEL] ?? '').trim();
+  if (label) return label;
+  const source = containersOf(pod).find(({ container }) => envValue(container, JOB_NAME_ENV)?.trim());
+  const fromEnv = source ? envValue(source.container, JOB_NAME_ENV)!.trim() : '';
+  return fromEnv && isLabelValue(fromEnv) ? fromEnv : undefined;
+}
+
 /** The job name from the label, else from the first container's JOB_NAME (which then becomes the label). */
 function syncJobName(req: AdmissionRequest, pod: Readonly<V1Pod>, p: PatchBuilder, warnings: string[]): void {
   const containers = containersOf(pod);

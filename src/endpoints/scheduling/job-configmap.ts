@@ -16,17 +16,24 @@ import { retryOnConflict } from '../../cluster/retry-on-conflict.js';
 import { APP_MANAGED_BY_LABEL, CONFIGMAP_KEYS_ANNOTATION, INSTANCE_TO_WORKER_KEY, WEBHOOK_APP_NAME } from '../../vineyard/names.js';
 import type { JobData } from './data-placement.js';
 
+/**
+ * Whose the job's own key is: `data` (ours until the operator rewrites it
+ * with `.`-joined ids), or `operator` when an Operation of the consumer has
+ * succeeded: its assembly or repartition wrote the ids the consumer must read.
+ */
+export type JobKeyOwner = 'data' | 'operator';
+
 /** The data this webhook wants in job `data.job`'s ConfigMap. */
-export function wantedData(data: Readonly<JobData>): Record<string, string> {
+export function wantedData(data: Readonly<JobData>, jobKey: JobKeyOwner = 'data'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [node, ids] of data.locations) out[node] = ids.join(',');
-  out[data.job] = data.globalIds.join(',');
+  if (jobKey === 'data') out[data.job] = data.globalIds.join(',');
   return out;
 }
 
-/** Keys the operator owns: InstanceToWorker always, the job's key once assembly or repartition wrote `.`-joined ids. */
-function operatorKey(key: string, value: string | undefined, job: string): boolean {
-  return key === INSTANCE_TO_WORKER_KEY || (key === job && value !== undefined && value.includes('.'));
+/** Keys the operator owns: InstanceToWorker always, the job's key once assembly or repartition wrote `.`-joined ids or ran for this consumer. */
+function operatorKey(key: string, value: string | undefined, job: string, jobKey: JobKeyOwner): boolean {
+  return key === INSTANCE_TO_WORKER_KEY || (key === job && (jobKey === 'operator' || (value !== undefined && value.includes('.'))));
 }
 
 const ownedKeys = (cm: Readonly<V1ConfigMap> | null): Set<string> =>
@@ -37,7 +44,7 @@ const ownedKeys = (cm: Readonly<V1ConfigMap> | null): Set<string> =>
  * appended; null when nothing changes. Pure, so a retry after a conflict
  * merges into the newer object the same way.
  */
-export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, want: Readonly<Record<string, string>>, owners: readonly V1OwnerReference[]): V1ConfigMap | null {
+export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, want: Readonly<Record<string, string>>, owners: readonly V1OwnerReference[], jobKey: JobKeyOwner = 'data'): V1ConfigMap | null {
   const next = structuredClone(current) as V1ConfigMap;
   next.metadata ??= {};
   const data: Record<string, string> = { ...(next.data ?? {}) };
@@ -45,7 +52,7 @@ export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, w
   let changed = false;
   for (const [key, value] of Object.entries(want)) {
     const theirs = key in data && !owned.has(key);
-    if (theirs || operatorKey(key, data[key], job)) { owned.delete(key); continue; }
+    if (theirs || operatorKey(key, data[key], job, jobKey)) { owned.delete(key); continue; }
     owned.add(key);
     if (data[key] !== value) { data[key] = value; changed = true; }
   }
@@ -53,7 +60,7 @@ export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, w
   for (const key of [...owned]) {
     if (key in want) continue;
     owned.delete(key);
-    if (key in data && !operatorKey(key, data[key], job)) { delete data[key]; changed = true; }
+    if (key in data && !operatorKey(key, data[key], job, jobKey)) { delete data[key]; changed = true; }
   }
   const refs = [...(next.metadata.ownerReferences ?? [])];
   for (const o of owners) {
@@ -91,8 +98,8 @@ export function sharedOwners(refs: readonly V1OwnerReference[] | undefined): V1O
 const ATTEMPTS = 5;
 
 /** Creates or updates job `data.job`'s ConfigMap in `namespace`; retries a lost race on the fresh object. */
-export async function writeJobConfigMap(store: ClusterStore, namespace: string, data: Readonly<JobData>, owners: readonly V1OwnerReference[], call: CallOptions, step: (s: string) => void): Promise<'created' | 'updated' | 'unchanged'> {
-  const want = wantedData(data);
+export async function writeJobConfigMap(store: ClusterStore, namespace: string, data: Readonly<JobData>, owners: readonly V1OwnerReference[], call: CallOptions, step: (s: string) => void, jobKey: JobKeyOwner = 'data'): Promise<'created' | 'updated' | 'unchanged'> {
+  const want = wantedData(data, jobKey);
   const name = data.job;
   // A NotFound on update: it was deleted since the read; the next attempt creates
   // it. (On create, NotFound is the namespace missing: no race, thrown as is.)
@@ -107,7 +114,7 @@ export async function writeJobConfigMap(store: ClusterStore, namespace: string, 
       await store.createConfigMap(namespace, newJobConfigMap(name, want, owners), call);
       return 'created' as const;
     }
-    const next = mergeJobConfigMap(current, name, want, owners);
+    const next = mergeJobConfigMap(current, name, want, owners, jobKey);
     if (!next) return 'unchanged' as const;
     step(`update configmaps ${namespace}/${name}`);
     await store.updateConfigMap(namespace, next, call);
