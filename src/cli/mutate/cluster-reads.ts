@@ -10,7 +10,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createKubeStore } from '../../cluster/kube-store.js';
-import type { ClusterStore } from '../../cluster/store.js';
+import { isApiError, type ClusterStore } from '../../cluster/store.js';
 import type { MemoryStore } from '../../cluster/memory-store.js';
 
 export interface ClusterReads {
@@ -42,6 +42,24 @@ export function clusterReads(kc: KubeConfig, memory: MemoryStore, timeoutMs = 10
       const own = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop !== 'string' || typeof own !== 'function') return own;
       const local = (own as (...a: unknown[]) => Promise<unknown>).bind(target);
+      if (/^update[A-Z]/.test(prop)) {
+        // An object read from the cluster is not in memory: updating it there
+        // would be NotFound, so its first update puts it in memory instead.
+        const create = Reflect.get(target, prop.replace(/^update/, 'create')) as unknown;
+        const get = Reflect.get(cluster, prop.replace(/^update/, 'get')) as unknown;
+        return async (...args: unknown[]) => {
+          try {
+            return await local(...args);
+          } catch (e) {
+            if (!(isApiError(e) && e.notFound) || typeof create !== 'function' || typeof get !== 'function') throw e;
+            const [namespace, obj, ...rest] = args as [string, { metadata?: Record<string, unknown> }, ...unknown[]];
+            const inCluster = await (get as (...a: unknown[]) => Promise<unknown>).call(cluster, namespace, obj.metadata?.name);
+            if (!inCluster) throw e;
+            const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
+            return (create as (...a: unknown[]) => Promise<unknown>).apply(target, [namespace, { ...obj, metadata }, ...rest]);
+          }
+        };
+      }
       if (isWrite(prop) && prop !== 'patchPodLabels') return local;
       if (prop === 'listPods') {
         return async (namespace: string, selector: string, opts?: unknown) => {
