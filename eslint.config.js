@@ -16,7 +16,10 @@ export default tseslint.config(
       // A `let` assigned once after closures that read it were made (start-up wiring) is fine.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `_` marks what a destructuring or a callback leaves out on purpose.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -10,4 +10,7 @@ export interface CheckedScenario {
 export type Verify = (before: any, after: any) => string | undefined;
 export const VERIFY: Record<string, Verify>;
 /** check(uid, status, body): the problem with an answer, or undefined when it is right. */
-export function makeChecker(scenario: CheckedScenario, options?: { ceiling?: boolean }): (uid: string, status: number, body: Buffer) => string | undefined;
+export function makeChecker(
+  scenario: CheckedScenario,
+  options?: { ceiling?: boolean },
+): (uid: string, status: number, body: Buffer) => string | undefined;

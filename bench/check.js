@@ -7,8 +7,8 @@
 // cheap enough not to slow the generator down.
 import fjp from 'fast-json-patch';
 
-const containerNames = (pod) => (pod.spec?.containers ?? []).map(c => c.name);
-const envNames = (c) => (c.env ?? []).map(e => e.name);
+const containerNames = pod => (pod.spec?.containers ?? []).map(c => c.name);
+const envNames = c => (c.env ?? []).map(e => e.name);
 
 /**
  * What the patched object must show, beyond "the patch applies": returns a
@@ -21,14 +21,17 @@ export const VERIFY = {
     for (const c of after.spec.containers) {
       if (c.name === 'vineyard-sidecar' || c.name === 'metrics') continue;
       if (!envNames(c).includes('VINEYARD_IPC_SOCKET')) return `container ${c.name} did not get VINEYARD_IPC_SOCKET`;
-      if (!c.volumeMounts?.some(m => m.name === 'vineyard-socket')) return `container ${c.name} does not mount vineyard-socket`;
+      if (!c.volumeMounts?.some(m => m.name === 'vineyard-socket'))
+        return `container ${c.name} does not mount vineyard-socket`;
     }
     for (const n of containerNames(before)) if (!names.includes(n)) return `container ${n} was lost`;
-    if (!after.metadata?.annotations?.['sidecar.v6d.io/status']) return 'annotation sidecar.v6d.io/status was not written';
+    if (!after.metadata?.annotations?.['sidecar.v6d.io/status'])
+      return 'annotation sidecar.v6d.io/status was not written';
     return undefined;
   },
   scheduled(before, after) {
-    if (!after.spec?.volumes?.some(v => v.name === 'vineyard-socket' && v.hostPath?.path)) return 'no vineyard-socket hostPath volume';
+    if (!after.spec?.volumes?.some(v => v.name === 'vineyard-socket' && v.hostPath?.path))
+      return 'no vineyard-socket hostPath volume';
     if (!after.spec?.affinity?.podAffinity) return 'no pod affinity to the vineyardd pods';
     if (after.spec.containers.length !== before.spec.containers.length) return 'containers were added or removed';
     return undefined;
@@ -36,15 +39,22 @@ export const VERIFY = {
   operation(before, after) {
     for (const c of [...after.spec.containers, ...(after.spec.initContainers ?? [])]) {
       const env = envNames(c);
-      if (!env.includes('POD_NAME') || !env.includes('POD_NAMESPACE')) return `container ${c.name} lacks POD_NAME or POD_NAMESPACE`;
+      if (!env.includes('POD_NAME') || !env.includes('POD_NAMESPACE'))
+        return `container ${c.name} lacks POD_NAME or POD_NAMESPACE`;
     }
     if (after.spec.containers.length !== before.spec.containers.length) return 'containers were added or removed';
     return undefined;
   },
   defaulted(_before, after) {
     const s = after.spec ?? {};
-    if (s.vineyard?.image !== 'vineyardcloudnative/vineyardd:latest' || s.service?.port !== 9600 || s.etcdReplicas !== 1) return 'spec defaults were not filled in';
-    if (s.vineyard?.size !== '1024Mi' || s.securityContext?.privileged !== true) return 'fields the CR set were changed';
+    if (
+      s.vineyard?.image !== 'vineyardcloudnative/vineyardd:latest' ||
+      s.service?.port !== 9600 ||
+      s.etcdReplicas !== 1
+    )
+      return 'spec defaults were not filled in';
+    if (s.vineyard?.size !== '1024Mi' || s.securityContext?.privileged !== true)
+      return 'fields the CR set were changed';
     return undefined;
   },
 };
@@ -88,7 +98,8 @@ export function makeChecker(scenario, { ceiling = false } = {}) {
     } catch (e) {
       return `the body is not JSON: ${e.message}`;
     }
-    if (review?.apiVersion !== apiVersion || review.kind !== 'AdmissionReview') return `not an ${apiVersion} AdmissionReview: apiVersion ${JSON.stringify(review?.apiVersion)}, kind ${JSON.stringify(review?.kind)}`;
+    if (review?.apiVersion !== apiVersion || review.kind !== 'AdmissionReview')
+      return `not an ${apiVersion} AdmissionReview: apiVersion ${JSON.stringify(review?.apiVersion)}, kind ${JSON.stringify(review?.kind)}`;
     const r = review.response;
     if (!r || r.uid !== uid) return `response.uid ${JSON.stringify(r?.uid)} is not the request's ${uid}`;
     if (r.allowed !== true) return `not allowed: ${JSON.stringify(r.status ?? null).slice(0, 300)}`;

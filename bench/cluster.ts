@@ -15,7 +15,13 @@ import { configPath, createObject, startE2E, waitUntil, type E2E } from '../test
 import { loadWorkloadFixture } from '../test/e2e/fixture-workloads.js';
 import { resourcePath, type KubeObject } from '../test/e2e/kube-client.js';
 
-const { values } = parseArgs({ options: { pods: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: {
+    pods: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
 const N = Number(values.pods);
 const C = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
@@ -23,56 +29,103 @@ const ROUNDS = Number(values.rounds);
 // The canned webhook answers allow with `patch` (none by default): given the sidecar
 // webhook's own patch it shows what the API server pays for the injection itself.
 async function startCannedWebhook(patch?: unknown): Promise<{ url: string; ca: string; close(): void }> {
-  const patchField = patch ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {};
+  const patchField = patch
+    ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') }
+    : {};
   const ca = await issueCa('bench-canned-ca', { validityMs: 3_600_000 });
   const tls = await issueServing(ca, { commonName: 'canned', sans: ['127.0.0.1'], validityMs: 3_600_000 });
   const srv = https.createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 120_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { apiVersion: string; request: { uid: string } };
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        apiVersion: string;
+        request: { uid: string };
+      };
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true, ...patchField } }));
+      res.end(
+        JSON.stringify({
+          apiVersion: review.apiVersion,
+          kind: 'AdmissionReview',
+          response: { uid: review.request.uid, allowed: true, ...patchField },
+        }),
+      );
     });
   });
   await new Promise<void>(r => srv.listen(0, '127.0.0.1', r));
-  return { url: `https://127.0.0.1:${(srv.address() as { port: number }).port}`, ca: ca.cert, close: () => { srv.closeAllConnections(); srv.close(); } };
+  return {
+    url: `https://127.0.0.1:${(srv.address() as { port: number }).port}`,
+    ca: ca.cert,
+    close: () => {
+      srv.closeAllConnections();
+      srv.close();
+    },
+  };
 }
 
 /** The sidecar webhook's patch for `pod`, asked directly as a dry run (nothing written). */
 function sidecarPatch(env: E2E, pod: KubeObject): Promise<unknown> {
   const review = {
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
     request: {
-      uid: 'bench', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE', namespace: pod.metadata?.namespace, object: pod, userInfo: { username: 'bench' }, dryRun: true,
+      uid: 'bench',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace: pod.metadata?.namespace,
+      object: pod,
+      userInfo: { username: 'bench' },
+      dryRun: true,
     },
   };
   return new Promise((resolve, reject) => {
-    const req = https.request(`${env.server.url}/mutate-v1-pod-sidecar`, { method: 'POST', ca: env.secretCa, headers: { 'content-type': 'application/json' } }, res => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-      res.on('end', () => {
-        const patch = (JSON.parse(body) as { response?: { patch?: string } }).response?.patch;
-        if (!patch) return reject(new Error(`the sidecar webhook returned no patch: ${body.slice(0, 300)}`));
-        resolve(JSON.parse(Buffer.from(patch, 'base64').toString('utf8')));
-      });
-    });
+    const req = https.request(
+      `${env.server.url}/mutate-v1-pod-sidecar`,
+      { method: 'POST', ca: env.secretCa, headers: { 'content-type': 'application/json' } },
+      res => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString('utf8');
+        });
+        res.on('end', () => {
+          const patch = (JSON.parse(body) as { response?: { patch?: string } }).response?.patch;
+          if (!patch) return reject(new Error(`the sidecar webhook returned no patch: ${body.slice(0, 300)}`));
+          resolve(JSON.parse(Buffer.from(patch, 'base64').toString('utf8')));
+        });
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(review));
   });
 }
 
-interface Result { name: string; podsPerSecond: number; p50: number; p99: number; perPod: ReturnType<typeof perPod>; cpu: Map<string, number> }
+interface Result {
+  name: string;
+  podsPerSecond: number;
+  p50: number;
+  p99: number;
+  perPod: ReturnType<typeof perPod>;
+  cpu: Map<string, number>;
+}
 
 // CPU seconds each process of this bench's control plane has used, from /proc
 // (Linux only; this process and its children, never another run's): a burst
 // saturates the machine's cores, so pods/s follows the CPU each pod costs.
-const PROCESSES: Array<[string, RegExp]> = [['kube-apiserver', /kube-apiserver/], ['etcd', /(^|\/)etcd /], ['webhook', /dist\/cli\.js serve/], ['bench', /bench\/cluster\.ts/]];
+const PROCESSES: Array<[string, RegExp]> = [
+  ['kube-apiserver', /kube-apiserver/],
+  ['etcd', /(^|\/)etcd /],
+  ['webhook', /dist\/cli\.js serve/],
+  ['bench', /bench\/cluster\.ts/],
+];
 function cpuSeconds(): Map<string, number> {
   const out = new Map<string, number>();
   let pids: string[] = [];
-  try { pids = readdirSync('/proc').filter(d => /^\d+$/.test(d)); } catch { return out; }
+  try {
+    pids = readdirSync('/proc').filter(d => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
   for (const pid of pids) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
@@ -82,12 +135,15 @@ function cpuSeconds(): Map<string, number> {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(pid) !== process.pid && Number(fields[1]) !== process.pid) continue;
       out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch { /* the process ended */ }
+    } catch {
+      /* the process ended */
+    }
   }
   return out;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** Waits for what a burst leaves behind; returns the requests it made itself (left out of the webhook's). */
 type Settle = () => Promise<Map<string, number>>;
@@ -99,25 +155,38 @@ async function burst(env: E2E, name: string, namespace: string, object: KubeObje
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: C }, async () => {
-    while (next < N) {
-      next++;
-      const t0 = performance.now();
-      await createObject(env.admin, pod);
-      latencies.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) {
+        next++;
+        const t0 = performance.now();
+        await createObject(env.admin, pod);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   const cpuAfter = cpuSeconds();
   const cpu = new Map([...cpuAfter].map(([k, v]) => [k, ((v - (cpuBefore.get(k) ?? 0)) * 1000) / N]));
-  const own = new Map([['POST pods', N], ...(await settle?.() ?? [])]);
+  const own = new Map([['POST pods', N], ...((await settle?.()) ?? [])]);
   const after = await requestTotals(env.admin);
   latencies.sort((a, b) => a - b);
-  return { name, podsPerSecond: N / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), perPod: perPod(delta(before, after), N, own), cpu };
+  return {
+    name,
+    podsPerSecond: N / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    perPod: perPod(delta(before, after), N, own),
+    cpu,
+  };
 }
 
 async function clean(env: E2E, namespace: string): Promise<void> {
-  await env.admin.raw('DELETE', resourcePath('v1', 'pods', namespace), { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 });
+  await env.admin.raw('DELETE', resourcePath('v1', 'pods', namespace), {
+    kind: 'DeleteOptions',
+    apiVersion: 'v1',
+    gracePeriodSeconds: 0,
+  });
 }
 
 const started = await startE2E();
@@ -129,30 +198,57 @@ const env = started;
 const canned = await startCannedWebhook();
 let cannedPatch: Awaited<ReturnType<typeof startCannedWebhook>> | undefined;
 try {
-  const ns = (name: string, labels: Record<string, string> = {}) => createObject(env.admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  const ns = (name: string, labels: Record<string, string> = {}) =>
+    createObject(env.admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
   await ns('bench-none');
   await ns('bench-canned', { 'bench-canned': 'true' });
   await ns('bench-custom', { 'sidecar-injection': 'enabled' });
   await ns('bench-default', { 'sidecar-injection': 'enabled' });
   await ns('bench-canned-patch', { 'bench-canned-patch': 'true' });
-  const register = (name: string, hook: { url: string; ca: string }, label: string) => env.admin.create(configPath('MutatingWebhookConfiguration'), {
-    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name },
-    webhooks: [{
-      name: `${name.replace('bench-', '')}.bench.v6d.io`, clientConfig: { url: `${hook.url}/mutate`, caBundle: Buffer.from(hook.ca).toString('base64') },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: 'Namespaced' }],
-      namespaceSelector: { matchLabels: { [label]: 'true' } }, sideEffects: 'None', failurePolicy: 'Fail', admissionReviewVersions: ['v1'], timeoutSeconds: 10,
-    }],
-  });
+  const register = (name: string, hook: { url: string; ca: string }, label: string) =>
+    env.admin.create(configPath('MutatingWebhookConfiguration'), {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name },
+      webhooks: [
+        {
+          name: `${name.replace('bench-', '')}.bench.v6d.io`,
+          clientConfig: { url: `${hook.url}/mutate`, caBundle: Buffer.from(hook.ca).toString('base64') },
+          rules: [
+            { apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: 'Namespaced' },
+          ],
+          namespaceSelector: { matchLabels: { [label]: 'true' } },
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          admissionReviewVersions: ['v1'],
+          timeoutSeconds: 10,
+        },
+      ],
+    });
   await register('bench-canned', canned, 'bench-canned');
   const custom = loadWorkloadFixture('sidecar/custom-sidecar-sample');
-  await createObject(env.admin, { ...custom.resources[0]!, metadata: { ...custom.resources[0]!.metadata, namespace: 'bench-custom' } });
-  cannedPatch = await startCannedWebhook(await sidecarPatch(env, { ...custom.object, metadata: { ...custom.object.metadata, namespace: 'bench-custom' } }));
+  await createObject(env.admin, {
+    ...custom.resources[0]!,
+    metadata: { ...custom.resources[0]!.metadata, namespace: 'bench-custom' },
+  });
+  cannedPatch = await startCannedWebhook(
+    await sidecarPatch(env, { ...custom.object, metadata: { ...custom.object.metadata, namespace: 'bench-custom' } }),
+  );
   await register('bench-canned-patch', cannedPatch, 'bench-canned-patch');
   const def = loadWorkloadFixture('sidecar/default-deployment');
-  const sidecarPath = resourcePath('k8s.v6d.io/v1alpha1', 'sidecars', 'bench-default', 'app-job-deployment-default-sidecar');
+  const sidecarPath = resourcePath(
+    'k8s.v6d.io/v1alpha1',
+    'sidecars',
+    'bench-default',
+    'app-job-deployment-default-sidecar',
+  );
   const converged: Settle = async () => {
     let polls = 0;
-    await waitUntil('the default Sidecar count', async () => (polls++, (await env.admin.get(sidecarPath)).spec?.replicas === N || undefined), 10_000).catch(() => undefined);
+    await waitUntil(
+      'the default Sidecar count',
+      async () => (polls++, (await env.admin.get(sidecarPath)).spec?.replicas === N || undefined),
+      10_000,
+    ).catch(() => undefined);
     await new Promise(r => setTimeout(r, 2500)); // aggregated events are flushed
     // kube-apiserver 1.20 counts a GET of one custom resource under LIST.
     return new Map([['LIST k8s.v6d.io/sidecars', polls]]);
@@ -162,8 +258,11 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     const results: Result[] = [];
     for (const [name, namespace, object, settle] of [
-      ['no webhook', 'bench-none', custom.object], ['canned webhook', 'bench-canned', custom.object],
-      ['canned, our patch', 'bench-canned-patch', custom.object], ['custom Sidecar', 'bench-custom', custom.object], ['default Sidecar', 'bench-default', def.object, converged],
+      ['no webhook', 'bench-none', custom.object],
+      ['canned webhook', 'bench-canned', custom.object],
+      ['canned, our patch', 'bench-canned-patch', custom.object],
+      ['custom Sidecar', 'bench-custom', custom.object],
+      ['default Sidecar', 'bench-default', def.object, converged],
     ] as Array<[string, string, KubeObject, Settle?]>) {
       await clean(env, namespace);
       // A first pod warms the path (connections, caches, the default Sidecar's creation).
@@ -176,32 +275,50 @@ try {
   }
   // The better round of each: the machine is shared, noise only ever slows a run down.
   const best = all[0]!.map((_, i) => all.map(r => r[i]!).sort((a, b) => b.podsPerSecond - a.podsPerSecond)[0]!);
-  console.log(`\n${N} pods, ${C} at a time, best of ${ROUNDS} rounds (kube-apiserver ${env.serverVersion.gitVersion}):\n`);
-  console.log(`${'namespace'.padEnd(18)} ${'pods/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  webhook's API requests per pod`);
+  console.log(
+    `\n${N} pods, ${C} at a time, best of ${ROUNDS} rounds (kube-apiserver ${env.serverVersion.gitVersion}):\n`,
+  );
+  console.log(
+    `${'namespace'.padEnd(18)} ${'pods/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  webhook's API requests per pod`,
+  );
   for (const r of best) {
-    const req = r.perPod.filter(x => !/^(GET|LIST) (namespaces|services|pods)$/.test(x.request)).map(x => `${x.request} ${x.perPod}`).join(', ') || '-';
-    console.log(`${r.name.padEnd(18)} ${r.podsPerSecond.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)}  ${req}`);
+    const req =
+      r.perPod
+        .filter(x => !/^(GET|LIST) (namespaces|services|pods)$/.test(x.request))
+        .map(x => `${x.request} ${x.perPod}`)
+        .join(', ') || '-';
+    console.log(
+      `${r.name.padEnd(18)} ${r.podsPerSecond.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)}  ${req}`,
+    );
   }
   console.log(`\nCPU ms per pod during the burst: ${PROCESSES.map(([p]) => p.padStart(15)).join('')}`);
-  for (const r of best) console.log(`${r.name.padEnd(32)} ${PROCESSES.map(([p]) => (r.cpu.get(p) ?? 0).toFixed(2).padStart(15)).join('')}`);
+  for (const r of best)
+    console.log(`${r.name.padEnd(32)} ${PROCESSES.map(([p]) => (r.cpu.get(p) ?? 0).toFixed(2).padStart(15)).join('')}`);
   // Where the time goes: the API server's own measure of each webhook call, against the
   // webhook's measure of its answers (the difference is transport and the API server's side).
   const metrics = (await env.admin.raw('GET', '/metrics')).body;
   const avg = (metric: string, label: string) => {
-    const sum = new Map<string, number>(); const count = new Map<string, number>();
+    const sum = new Map<string, number>();
+    const count = new Map<string, number>();
     for (const line of metrics.split('\n')) {
       const m = new RegExp(`^${metric}_(sum|count)\\{.*${label}="([^"]+)".*\\} (\\S+)$`).exec(line);
       if (m) (m[1] === 'sum' ? sum : count).set(m[2]!, ((m[1] === 'sum' ? sum : count).get(m[2]!) ?? 0) + Number(m[3]));
     }
     return [...sum].map(([k, v]) => `${k} ${((v / (count.get(k) || 1)) * 1000).toFixed(1)} ms`).join(', ');
   };
-  console.log(`\nAPI server's time per webhook call (mean): ${avg('apiserver_admission_webhook_admission_duration_seconds', 'name')}`);
+  console.log(
+    `\nAPI server's time per webhook call (mean): ${avg('apiserver_admission_webhook_admission_duration_seconds', 'name')}`,
+  );
   const ours = await new Promise<string>((resolve, reject) => {
-    https.get(`${env.server.url}/metrics`, { ca: env.secretCa }, res => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    https
+      .get(`${env.server.url}/metrics`, { ca: env.secretCa }, res => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString('utf8');
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
   const ownAvg = (() => {
     const m = /^vineyard_webhook_request_duration_seconds_sum\{webhook="sidecar"\} (\S+)$/m.exec(ours);
@@ -212,9 +329,15 @@ try {
   const byName = Object.fromEntries(best.map(r => [r.name, r]));
   const base = byName['canned webhook']!;
   const writes = (r: Result, re: RegExp) => r.perPod.filter(x => re.test(x.request)).reduce((n, x) => n + x.perPod, 0);
-  console.log(`\ncustom Sidecar:  pods/s ${(byName['custom Sidecar']!.podsPerSecond / base.podsPerSecond).toFixed(2)}x the canned webhook's (target >= 0.9)`);
-  console.log(`default Sidecar: pods/s ${(byName['default Sidecar']!.podsPerSecond / base.podsPerSecond).toFixed(2)}x (target >= 0.8), p99 ${(byName['default Sidecar']!.p99 / base.p99).toFixed(2)}x (target <= 1.5)`);
-  console.log(`default Sidecar: Sidecar writes ${writes(byName['default Sidecar']!, /^(POST|PUT|PATCH) k8s\.v6d\.io\/sidecars/).toFixed(2)}/pod, Event writes ${writes(byName['default Sidecar']!, /^(POST|PATCH) events/).toFixed(2)}/pod (targets <= 0.1)`);
+  console.log(
+    `\ncustom Sidecar:  pods/s ${(byName['custom Sidecar']!.podsPerSecond / base.podsPerSecond).toFixed(2)}x the canned webhook's (target >= 0.9)`,
+  );
+  console.log(
+    `default Sidecar: pods/s ${(byName['default Sidecar']!.podsPerSecond / base.podsPerSecond).toFixed(2)}x (target >= 0.8), p99 ${(byName['default Sidecar']!.p99 / base.p99).toFixed(2)}x (target <= 1.5)`,
+  );
+  console.log(
+    `default Sidecar: Sidecar writes ${writes(byName['default Sidecar']!, /^(POST|PUT|PATCH) k8s\.v6d\.io\/sidecars/).toFixed(2)}/pod, Event writes ${writes(byName['default Sidecar']!, /^(POST|PATCH) events/).toFixed(2)}/pod (targets <= 0.1)`,
+  );
 } finally {
   canned.close();
   cannedPatch?.close();

@@ -34,15 +34,25 @@ class Connection {
 
   open() {
     return new Promise((resolve, reject) => {
-      const sock = connect({ host: '127.0.0.1', port: this.port, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+      const sock = connect({
+        host: '127.0.0.1',
+        port: this.port,
+        ca,
+        servername: 'localhost',
+        ALPNProtocols: ['http/1.1'],
+      });
       this.sock = sock;
       sock.setNoDelay(true);
       sock.once('secureConnect', () => {
-        if (sock.alpnProtocol && sock.alpnProtocol !== 'http/1.1') reject(new Error(`ALPN chose ${sock.alpnProtocol}, not http/1.1`));
+        if (sock.alpnProtocol && sock.alpnProtocol !== 'http/1.1')
+          reject(new Error(`ALPN chose ${sock.alpnProtocol}, not http/1.1`));
         else resolve(this);
       });
-      sock.on('data', (chunk) => this.onData(chunk));
-      sock.on('error', (err) => { reject(err); this.broken(`connection error: ${err.message}`); });
+      sock.on('data', chunk => this.onData(chunk));
+      sock.on('error', err => {
+        reject(err);
+        this.broken(`connection error: ${err.message}`);
+      });
       sock.on('close', () => this.broken('the server closed the connection'));
     });
   }
@@ -80,10 +90,20 @@ class Connection {
       this.head = null;
       const p = this.pending;
       this.pending = null;
-      if (!p) { this.onBroken(this, null, 'an answer came with no request in flight'); return; }
+      if (!p) {
+        this.onBroken(this, null, 'an answer came with no request in flight');
+        return;
+      }
       this.onAnswer(this, p, status, body);
-      if (this.close) { this.sock.destroy(); this.broken('the server asked to close the connection'); return; }
-      if (!this.buf || this.buf.length === 0) { this.buf = null; return; }
+      if (this.close) {
+        this.sock.destroy();
+        this.broken('the server asked to close the connection');
+        return;
+      }
+      if (!this.buf || this.buf.length === 0) {
+        this.buf = null;
+        return;
+      }
     }
   }
 
@@ -116,12 +136,21 @@ class Connection {
 
 /** Latencies in milliseconds, in a growable typed array. */
 class Samples {
-  constructor() { this.a = new Float64Array(1 << 14); this.n = 0; }
+  constructor() {
+    this.a = new Float64Array(1 << 14);
+    this.n = 0;
+  }
   push(v) {
-    if (this.n === this.a.length) { const b = new Float64Array(this.a.length * 2); b.set(this.a); this.a = b; }
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
     this.a[this.n++] = v;
   }
-  take() { return this.a.slice(0, this.n); }
+  take() {
+    return this.a.slice(0, this.n);
+  }
 }
 
 let conns = [];
@@ -142,9 +171,12 @@ async function runPhase(msg) {
   const service = new Samples();
   const problems = [];
   const errorCounts = {};
-  let sent = 0, answered = 0, inWindow = 0, failed = 0;
+  let sent = 0,
+    answered = 0,
+    inWindow = 0,
+    failed = 0;
   let inFlight = 0;
-  const fail = (reason) => {
+  const fail = reason => {
     failed++;
     const kind = reason.replace(/[:(].*$/s, '').trim();
     errorCounts[kind] = (errorCounts[kind] ?? 0) + 1;
@@ -156,8 +188,12 @@ async function runPhase(msg) {
   const end = t0 + durationMs;
   let stopped = false;
   let finish;
-  const finished = new Promise(r => { finish = r; });
-  const maybeFinish = () => { if (stopped && inFlight === 0) finish(); };
+  const finished = new Promise(r => {
+    finish = r;
+  });
+  const maybeFinish = () => {
+    if (stopped && inFlight === 0) finish();
+  };
 
   const free = [];
   const due = []; // open loop: due times of reviews not sent yet
@@ -182,7 +218,10 @@ async function runPhase(msg) {
       service.push(now - p.sent);
       if (now <= end) inWindow++;
     }
-    if (stopped) { maybeFinish(); return; }
+    if (stopped) {
+      maybeFinish();
+      return;
+    }
     if (mode === 'closed') {
       if (now < end) sendOn(c, undefined);
       else maybeFinish();
@@ -193,8 +232,10 @@ async function runPhase(msg) {
     conns = conns.filter(x => x !== c);
     const idle = free.indexOf(c);
     if (idle >= 0) free.splice(idle, 1);
-    if (p) { inFlight--; fail(reason); }
-    else if (!stopped) redial();
+    if (p) {
+      inFlight--;
+      fail(reason);
+    } else if (!stopped) redial();
     maybeFinish();
   };
   // An idle connection the server closed (its keep-alive timeout, 120 s for the
@@ -202,22 +243,40 @@ async function runPhase(msg) {
   // client dials a new one, as kube-apiserver's does.
   const redial = () => {
     // Handlers only once connected: a failed dial is one error, not another redial.
-    new Connection(msg.port, () => {}, () => {}).open().then((n) => {
-      n.onAnswer = onAnswer;
-      n.onBroken = onBroken;
-      conns.push(n);
-      if (stopped) return;
-      if (mode === 'closed') { if (performance.now() < end) sendOn(n, undefined); }
-      else if (due.length) sendOn(n, due.shift());
-      else free.push(n);
-    }, (err) => { if (!stopped) fail(`reconnecting: ${err.message}`); });
+    new Connection(
+      msg.port,
+      () => {},
+      () => {},
+    )
+      .open()
+      .then(
+        n => {
+          n.onAnswer = onAnswer;
+          n.onBroken = onBroken;
+          conns.push(n);
+          if (stopped) return;
+          if (mode === 'closed') {
+            if (performance.now() < end) sendOn(n, undefined);
+          } else if (due.length) sendOn(n, due.shift());
+          else free.push(n);
+        },
+        err => {
+          if (!stopped) fail(`reconnecting: ${err.message}`);
+        },
+      );
   };
-  for (const c of conns) { c.onAnswer = onAnswer; c.onBroken = onBroken; }
+  for (const c of conns) {
+    c.onAnswer = onAnswer;
+    c.onBroken = onBroken;
+  }
 
   let timer;
   if (mode === 'closed') {
     for (const c of conns) sendOn(c, undefined);
-    timer = setTimeout(() => { stopped = true; maybeFinish(); }, durationMs);
+    timer = setTimeout(() => {
+      stopped = true;
+      maybeFinish();
+    }, durationMs);
   } else {
     const interval = 1000 / rate;
     const total = Math.floor((durationMs / 1000) * rate);
@@ -228,7 +287,11 @@ async function runPhase(msg) {
       while (next < total && t0 + next * interval <= now) due.push(t0 + next++ * interval);
       while (due.length && free.length) sendOn(free.pop(), due.shift());
       if (next < total) timer = setTimeout(tick, Math.max(0, t0 + next * interval - performance.now()));
-      else { stopped = due.length === 0; if (stopped) maybeFinish(); else timer = setTimeout(tick, 1); }
+      else {
+        stopped = due.length === 0;
+        if (stopped) maybeFinish();
+        else timer = setTimeout(tick, 1);
+      }
     };
     tick();
   }
@@ -242,32 +305,59 @@ async function runPhase(msg) {
   clearTimeout(timer);
   clearTimeout(watchdog);
   // Answers that never came leave their connections unusable: drop them.
-  for (const c of conns) if (c.pending) { c.sock.destroy(); c.closed = true; }
+  for (const c of conns)
+    if (c.pending) {
+      c.sock.destroy();
+      c.closed = true;
+    }
   conns = conns.filter(c => !c.closed);
-  const lat = latency.take(), svc = service.take();
+  const lat = latency.take(),
+    svc = service.take();
   return {
-    id, sent, answered, inWindow, failed, errorCounts, problems,
+    id,
+    sent,
+    answered,
+    inWindow,
+    failed,
+    errorCounts,
+    problems,
     elapsedMs: Math.min(performance.now(), end) - t0,
-    latency: lat, service: svc,
+    latency: lat,
+    service: svc,
   };
 }
 
 async function openConnections(port, count) {
   for (const c of conns) c.sock.destroy();
   conns = [];
-  const opened = await Promise.all(Array.from({ length: count }, () => new Connection(port, () => {}, () => {}).open()));
+  const opened = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Connection(
+        port,
+        () => {},
+        () => {},
+      ).open(),
+    ),
+  );
   conns = opened;
 }
 
-parentPort.on('message', async (msg) => {
+parentPort.on('message', async msg => {
   try {
-    if (msg.type === 'scenario') { scenario = msg.scenario; parentPort.postMessage({ type: 'ok' }); }
-    else if (msg.type === 'connect') { await openConnections(msg.port, msg.connections); parentPort.postMessage({ type: 'ok' }); }
-    else if (msg.type === 'run') {
+    if (msg.type === 'scenario') {
+      scenario = msg.scenario;
+      parentPort.postMessage({ type: 'ok' });
+    } else if (msg.type === 'connect') {
+      await openConnections(msg.port, msg.connections);
+      parentPort.postMessage({ type: 'ok' });
+    } else if (msg.type === 'run') {
       const result = await runPhase(msg);
       parentPort.postMessage({ type: 'result', result }, [result.latency.buffer, result.service.buffer]);
     } else if (msg.type === 'close') {
-      for (const c of conns) { c.closed = true; c.sock.destroy(); }
+      for (const c of conns) {
+        c.closed = true;
+        c.sock.destroy();
+      }
       conns = [];
       parentPort.postMessage({ type: 'ok' });
     }

@@ -12,7 +12,8 @@ import { endpoints } from '../dist/endpoints/table.js';
 import { runPipeline } from '../dist/admission/run.js';
 import { parseJsonBody } from '../dist/server/body.js';
 
-const ROUNDS = 7, N = 1000;
+const ROUNDS = 7,
+  N = 1000;
 const dir = mkdtempSync(join(tmpdir(), 'vineyard-bench-pipeline-'));
 const store = new MemoryStore(await readManifests(writeResources(join(dir, 'resources'))));
 rmSync(dir, { recursive: true, force: true });
@@ -23,7 +24,8 @@ for (const s of names.length ? SCENARIOS.filter(x => names.includes(x.name)) : S
   const text = JSON.stringify(s.review);
   const body = Buffer.from(text);
   for (let i = 0; i < 500; i++) await runPipeline(endpoint, JSON.parse(text).request, { store, config });
-  let parse = Infinity, pipeline = Infinity;
+  let parse = Infinity,
+    pipeline = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
     let t = performance.now();
     for (let i = 0; i < N; i++) parseJsonBody(body);
@@ -33,5 +35,7 @@ for (const s of names.length ? SCENARIOS.filter(x => names.includes(x.name)) : S
     for (let i = 0; i < N; i++) await runPipeline(endpoint, requests[i], { store, config });
     pipeline = Math.min(pipeline, ((performance.now() - t) * 1000) / N);
   }
-  console.log(`${s.name.padEnd(20)} ${(s.bytes / 1024).toFixed(1).padStart(5)} KB  parse body ${parse.toFixed(1).padStart(6)} us  pipeline ${pipeline.toFixed(1).padStart(6)} us`);
+  console.log(
+    `${s.name.padEnd(20)} ${(s.bytes / 1024).toFixed(1).padStart(5)} KB  parse body ${parse.toFixed(1).padStart(6)} us  pipeline ${pipeline.toFixed(1).padStart(6)} us`,
+  );
 }

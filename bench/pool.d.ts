@@ -15,6 +15,12 @@ export class GeneratorPool {
   constructor(workers: number, connections: number, ca: string);
   scenario(s: unknown): Promise<void>;
   connect(port: number): Promise<void>;
-  run(o: { mode: 'open' | 'closed'; port: number; durationMs: number; rate?: number; ceiling?: boolean }): Promise<PhaseResult[]>;
+  run(o: {
+    mode: 'open' | 'closed';
+    port: number;
+    durationMs: number;
+    rate?: number;
+    ceiling?: boolean;
+  }): Promise<PhaseResult[]>;
   close(): Promise<void>;
 }

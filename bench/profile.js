@@ -9,7 +9,10 @@ const args = process.argv.slice(2);
 const callersAt = args.indexOf('--callers');
 const callersOf = callersAt >= 0 ? args.splice(callersAt, 2)[1] : undefined;
 const [file, topN = '25'] = args;
-if (!file) { process.stderr.write('usage: node bench/profile.js FILE.cpuprofile [N]\n'); process.exit(2); }
+if (!file) {
+  process.stderr.write('usage: node bench/profile.js FILE.cpuprofile [N]\n');
+  process.exit(2);
+}
 const prof = JSON.parse(readFileSync(file, 'utf8'));
 
 const byId = new Map(prof.nodes.map(n => [n.id, n]));
@@ -21,7 +24,7 @@ for (let i = 0; i < prof.samples.length; i++) {
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-const where = (cf) => {
+const where = cf => {
   const url = cf.url.replace(/^file:\/\//, '');
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1];
@@ -47,14 +50,16 @@ if (callersOf) {
     let n = byId.get(id);
     if (n.callFrame.functionName !== callersOf) continue;
     const frames = [];
-    for (let p = parent.get(n.id); p && frames.length < 3; p = parent.get(p.id)) frames.push(`${p.callFrame.functionName || '(anonymous)'} ${where(p.callFrame)}:${p.callFrame.lineNumber + 1}`);
+    for (let p = parent.get(n.id); p && frames.length < 3; p = parent.get(p.id))
+      frames.push(`${p.callFrame.functionName || '(anonymous)'} ${where(p.callFrame)}:${p.callFrame.lineNumber + 1}`);
     const key = frames.join(' <- ');
     stacks.set(key, (stacks.get(key) ?? 0) + us);
   }
-  for (const [k, us] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, Number(topN))) console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, us] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, Number(topN)))
+    console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
   process.exit(0);
 }
-const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
+const pct = us => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
 const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
 console.log(`total ${(total / 1e6).toFixed(2)} s sampled\n\nself time by function:`);
 for (const [k, us] of top(fns, Number(topN))) console.log(`${pct(us)}  ${k}`);

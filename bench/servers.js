@@ -21,7 +21,7 @@ export function pinSelf(cpus) {
 export function memoryOf(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const kb = key => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
   } catch {
     return undefined;
@@ -45,7 +45,9 @@ export function cpuSecondsOf(pid) {
 }
 
 function nodeCommand(core, nodeArgs) {
-  return core !== undefined ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  return core !== undefined
+    ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
 }
 
 /**
@@ -56,13 +58,27 @@ function nodeCommand(core, nodeArgs) {
 function startChild(name, core, nodeArgs, ready, env = {}) {
   const [cmd, args] = nodeCommand(core, nodeArgs);
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const proc = { name, child, pid: child.pid, port: 0, logLines: 0, errorLines: 0, lastErrors: [], stderr: '', exited: null };
+  const proc = {
+    name,
+    child,
+    pid: child.pid,
+    port: 0,
+    logLines: 0,
+    errorLines: 0,
+    lastErrors: [],
+    stderr: '',
+    exited: null,
+  };
   let pendingText = '';
   let listening = false;
   return new Promise((resolve, reject) => {
-    const fail = (why) => reject(new Error(`${name} did not start: ${why}\n${proc.stderr.slice(-2000)}\n${pendingText.slice(-2000)}`));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail('no port within 30 s'); }, 30_000);
-    child.stdout.on('data', (chunk) => {
+    const fail = why =>
+      reject(new Error(`${name} did not start: ${why}\n${proc.stderr.slice(-2000)}\n${pendingText.slice(-2000)}`));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail('no port within 30 s');
+    }, 30_000);
+    child.stdout.on('data', chunk => {
       if (!listening) {
         pendingText += chunk.toString('utf8');
         let nl;
@@ -70,7 +86,13 @@ function startChild(name, core, nodeArgs, ready, env = {}) {
           const line = pendingText.slice(0, nl);
           pendingText = pendingText.slice(nl + 1);
           const port = ready(line);
-          if (port) { listening = true; proc.port = port; clearTimeout(timer); resolve(proc); break; }
+          if (port) {
+            listening = true;
+            proc.port = port;
+            clearTimeout(timer);
+            resolve(proc);
+            break;
+          }
         }
         return;
       }
@@ -79,12 +101,21 @@ function startChild(name, core, nodeArgs, ready, env = {}) {
       if (chunk.indexOf('"level":50') >= 0 || chunk.indexOf('"level":60') >= 0) {
         const text = chunk.toString('utf8');
         for (const line of text.split('\n')) {
-          if (/"level":(50|60)/.test(line)) { proc.errorLines++; if (proc.lastErrors.length < 5) proc.lastErrors.push(line.slice(0, 500)); }
+          if (/"level":(50|60)/.test(line)) {
+            proc.errorLines++;
+            if (proc.lastErrors.length < 5) proc.lastErrors.push(line.slice(0, 500));
+          }
         }
       }
     });
-    child.stderr.on('data', (c) => { proc.stderr = (proc.stderr + c.toString('utf8')).slice(-8000); });
-    child.once('exit', (code, signal) => { proc.exited = { code, signal }; clearTimeout(timer); if (!listening) fail(`exited (${code ?? signal})`); });
+    child.stderr.on('data', c => {
+      proc.stderr = (proc.stderr + c.toString('utf8')).slice(-8000);
+    });
+    child.once('exit', (code, signal) => {
+      proc.exited = { code, signal };
+      clearTimeout(timer);
+      if (!listening) fail(`exited (${code ?? signal})`);
+    });
   });
 }
 
@@ -103,47 +134,77 @@ export function startWebhook({ core, resourcesDir, certDir, logLevel, cpuProfDir
   const nodeArgs = [
     ...nodeOptions,
     ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
-    'dist/cli.js', 'serve', '--standalone', '--resources', resourcesDir, '--cert-dir', certDir,
-    '--host', '127.0.0.1', '--port', '0', '--log-level', logLevel,
+    'dist/cli.js',
+    'serve',
+    '--standalone',
+    '--resources',
+    resourcesDir,
+    '--cert-dir',
+    certDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-level',
+    logLevel,
   ];
-  if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` (npm run bench does)');
-  return startChild('webhook', core, nodeArgs, (line) => {
-    try {
-      const o = JSON.parse(line);
-      return o.msg === 'vineyard-webhook listening' ? o.port : undefined;
-    } catch {
-      return undefined;
-    }
-  }, env);
+  if (!existsSync(join(ROOT, 'dist/cli.js')))
+    throw new Error('dist/cli.js is missing: run `npm run build` (npm run bench does)');
+  return startChild(
+    'webhook',
+    core,
+    nodeArgs,
+    line => {
+      try {
+        const o = JSON.parse(line);
+        return o.msg === 'vineyard-webhook listening' ? o.port : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    env,
+  );
 }
 
 export function startCeiling({ core, certDir, cpuProfDir }) {
   const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, 'ceiling')] : [];
-  return startChild('ceiling', core, [...profile, 'bench/ceiling.js', '--cert-dir', certDir], (line) => {
-    try { return JSON.parse(line).port; } catch { return undefined; }
+  return startChild('ceiling', core, [...profile, 'bench/ceiling.js', '--cert-dir', certDir], line => {
+    try {
+      return JSON.parse(line).port;
+    } catch {
+      return undefined;
+    }
   });
 }
 
 /** GET /metrics of the webhook, as {name: value} for unlabelled samples. */
 export function scrapeMetrics(port, ca) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/metrics', ca, servername: 'localhost', agent: false, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => {
-        if (res.statusCode !== 200) { reject(new Error(`GET /metrics: HTTP ${res.statusCode}`)); return; }
-        const out = {};
-        for (const line of text.split('\n')) {
-          const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
-          if (m && !m[2]) out[m[1]] = Number(m[3]);
-          // V8's heap by space (new, old, code...): where a heap that grows grows.
-          const space = m && m[1] === 'nodejs_heap_space_size_total_bytes' && /space="([^"]+)"/.exec(m[2] ?? '');
-          if (space) (out.heapSpaces ??= {})[space[1]] = Number(m[3]);
-        }
-        resolve(out);
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/metrics', ca, servername: 'localhost', agent: false, timeout: 10_000 },
+      res => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', c => {
+          text += c;
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`GET /metrics: HTTP ${res.statusCode}`));
+            return;
+          }
+          const out = {};
+          for (const line of text.split('\n')) {
+            const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+            if (m && !m[2]) out[m[1]] = Number(m[3]);
+            // V8's heap by space (new, old, code...): where a heap that grows grows.
+            const space = m && m[1] === 'nodejs_heap_space_size_total_bytes' && /space="([^"]+)"/.exec(m[2] ?? '');
+            if (space) (out.heapSpaces ??= {})[space[1]] = Number(m[3]);
+          }
+          resolve(out);
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('GET /metrics timed out')));
     req.on('error', reject);
     req.end();
@@ -152,6 +213,10 @@ export function scrapeMetrics(port, ca) {
 
 /** The event-loop delay the webhook saw since the previous scrape (prom-client resets its histogram on each). */
 export function eventLoopDelay(m) {
-  const ms = (k) => (m[k] === undefined ? undefined : m[k] * 1000);
-  return { p50Ms: ms('nodejs_eventloop_lag_p50_seconds'), p99Ms: ms('nodejs_eventloop_lag_p99_seconds'), maxMs: ms('nodejs_eventloop_lag_max_seconds') };
+  const ms = k => (m[k] === undefined ? undefined : m[k] * 1000);
+  return {
+    p50Ms: ms('nodejs_eventloop_lag_p50_seconds'),
+    p99Ms: ms('nodejs_eventloop_lag_p99_seconds'),
+    maxMs: ms('nodejs_eventloop_lag_max_seconds'),
+  };
 }

@@ -10,7 +10,10 @@ export function percentile(sorted, q) {
 function concat(arrays) {
   const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
-  for (const a of arrays) { out.set(a, at); at += a.length; }
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
   return out.sort();
 }
 
@@ -30,7 +33,13 @@ export function mergePhase(results, durationMs) {
     errors,
     problems: results.flatMap(r => r.problems).slice(0, 5),
     rps: round(inWindow / (durationMs / 1000), 1),
-    latencyMs: { p50: round(percentile(lat, 50)), p90: round(percentile(lat, 90)), p99: round(percentile(lat, 99)), p999: round(percentile(lat, 99.9)), max: round(lat[lat.length - 1]) },
+    latencyMs: {
+      p50: round(percentile(lat, 50)),
+      p90: round(percentile(lat, 90)),
+      p99: round(percentile(lat, 99)),
+      p999: round(percentile(lat, 99.9)),
+      max: round(lat[lat.length - 1]),
+    },
     serviceMs: { p50: round(percentile(svc, 50)), p99: round(percentile(svc, 99)), p999: round(percentile(svc, 99.9)) },
     samples: lat.length,
   };
@@ -41,6 +50,7 @@ export { round };
 /** A fixed-width text table; `rows` are arrays of cells, the first row the header. */
 export function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map(r => String(r[i] ?? '').length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? String(c ?? '').padEnd(widths[i]) : String(c ?? '').padStart(widths[i]))).join('  ');
+  const line = r =>
+    r.map((c, i) => (i === 0 ? String(c ?? '').padEnd(widths[i]) : String(c ?? '').padStart(widths[i]))).join('  ');
   return [line(rows[0]), widths.map(w => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }

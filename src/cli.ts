@@ -6,7 +6,9 @@ const REQUIRED_MAJOR = 24;
 const found = process.versions.node;
 
 if (Number(found.split('.')[0]) < REQUIRED_MAJOR) {
-  process.stderr.write(`vineyard-webhook: Node.js ${REQUIRED_MAJOR} or newer is required, found ${found} (${process.execPath}); install Node.js ${REQUIRED_MAJOR}, or run the container image\n`);
+  process.stderr.write(
+    `vineyard-webhook: Node.js ${REQUIRED_MAJOR} or newer is required, found ${found} (${process.execPath}); install Node.js ${REQUIRED_MAJOR}, or run the container image\n`,
+  );
   process.exitCode = 1;
 } else {
   await import('./commands.js');

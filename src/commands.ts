@@ -21,9 +21,7 @@ Flags:
 Run 'vineyard-webhook help <command>' or 'vineyard-webhook <command> --help' for the flags of a command.
 `;
 
-const versionFlags: readonly Flag[] = [
-  { name: 'help', short: 'h', kind: 'boolean', help: 'show this help' },
-];
+const versionFlags: readonly Flag[] = [{ name: 'help', short: 'h', kind: 'boolean', help: 'show this help' }];
 
 const VERSION_HELP = `Usage: vineyard-webhook version
 
@@ -37,7 +35,10 @@ const versionText = () => `vineyard-webhook ${VERSION} (Node.js ${process.versio
 
 const COMMANDS = ['serve', 'mutate', 'explain', 'version', 'help'] as const;
 
-const unknown = (command: string) => new UsageError(`unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(', ')} (see vineyard-webhook --help)`);
+const unknown = (command: string) =>
+  new UsageError(
+    `unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(', ')} (see vineyard-webhook --help)`,
+  );
 
 async function explain(args: string[]): Promise<number> {
   const { runExplainCommand } = await import('./cli/explain/command.js');
@@ -50,7 +51,10 @@ async function mutate(args: string[]): Promise<number> {
 }
 
 async function help(topic: string | undefined, rest: string[]): Promise<number> {
-  if (rest.length > 0) throw new UsageError(`help takes one command, got ${JSON.stringify([topic, ...rest].join(' '))}; e.g. vineyard-webhook help serve`);
+  if (rest.length > 0)
+    throw new UsageError(
+      `help takes one command, got ${JSON.stringify([topic, ...rest].join(' '))}; e.g. vineyard-webhook help serve`,
+    );
   switch (topic) {
     case undefined:
     case 'help':
@@ -82,8 +86,11 @@ async function serve(args: string[]): Promise<number> {
   const { startServer, createLogger } = await import('./serve.js');
   const { log, destination } = createLogger(cfg.logLevel, cfg.logFormat);
   const running = await startServer(cfg, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => { log.info({ signal }, 'shutting down'); void running.shutdown().then(resolve); };
+  await new Promise<void>(resolve => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      void running.shutdown().then(resolve);
+    };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
@@ -124,7 +131,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  code => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     if (err instanceof UsageError) process.stderr.write(`vineyard-webhook: ${err.message}\n`);
     else process.stderr.write(`vineyard-webhook: ${(err as Error)?.stack ?? String(err)}\n`);

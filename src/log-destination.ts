@@ -46,21 +46,32 @@ export class LogDestination {
   private readonly maxQueuedChars: number;
   private readonly onStop: (err: NodeJS.ErrnoException) => void;
 
-  constructor(private readonly fd = 1, opts: LogDestinationOptions = {}) {
+  constructor(
+    private readonly fd = 1,
+    opts: LogDestinationOptions = {},
+  ) {
     this.maxQueuedChars = opts.maxQueuedChars ?? MAX_QUEUED_CHARS;
     // Node's stdio streams open a pipe through libuv, which sets O_NONBLOCK on
     // it: a full pipe then answers EAGAIN (retried here) instead of blocking.
     if (fd === 1) void process.stdout;
     void process.stderr;
-    this.onStop = opts.onStop ?? ((err) => {
-      const text = `vineyard-webhook: cannot write logs to file descriptor ${fd} (${err.code ?? err.message}): logging stopped, the server keeps serving\n`;
-      // Asynchronous and unchecked: stderr may be the same dead pipe.
-      try { write(2, text, () => {}); } catch { /* nowhere left to say it */ }
-    });
+    this.onStop =
+      opts.onStop ??
+      (err => {
+        const text = `vineyard-webhook: cannot write logs to file descriptor ${fd} (${err.code ?? err.message}): logging stopped, the server keeps serving\n`;
+        // Asynchronous and unchecked: stderr may be the same dead pipe.
+        try {
+          write(2, text, () => {});
+        } catch {
+          /* nowhere left to say it */
+        }
+      });
     process.once('exit', () => this.flushSync());
   }
 
-  get stopped(): boolean { return this.state === 'stopped'; }
+  get stopped(): boolean {
+    return this.state === 'stopped';
+  }
 
   /** What pino calls with each line. */
   write(line: string): boolean {
@@ -101,7 +112,9 @@ export class LogDestination {
       if (err.code !== 'EAGAIN' && err.code !== 'EBUSY') return this.stop(err);
       this.state = 'waiting';
       // Unref'd: a full pipe must not keep a finished process alive; the exit handler writes what is left.
-      setTimeout(() => { if (this.state === 'waiting') this.send(data); }, RETRY_MS).unref();
+      setTimeout(() => {
+        if (this.state === 'waiting') this.send(data);
+      }, RETRY_MS).unref();
       return;
     }
     if (n < data.length) return this.send(data.subarray(n));
@@ -133,12 +146,14 @@ export class LogDestination {
   drained(timeoutMs: number): Promise<boolean> {
     const done = () => this.state === 'stopped' || (this.state === 'idle' && this.queue.length === 0);
     if (done()) return Promise.resolve(true);
-    return new Promise((resolve) => {
+    return new Promise(resolve => {
       // Ref'd: whoever waits is owed an answer, and the wait is bounded.
       const timer = setTimeout(() => resolve(false), timeoutMs);
       const check = () => {
-        if (done()) { clearTimeout(timer); resolve(true); }
-        else this.waiters.push(check);
+        if (done()) {
+          clearTimeout(timer);
+          resolve(true);
+        } else this.waiters.push(check);
       };
       this.waiters.push(check);
       if (this.state === 'idle' && !this.scheduled) this.next();

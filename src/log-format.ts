@@ -6,7 +6,7 @@
 import type { LogDestination } from './log-destination.js';
 
 export const LOG_FORMATS = ['json', 'text'] as const;
-export type LogFormat = typeof LOG_FORMATS[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 /** Fields every line has or that add nothing on a terminal. */
@@ -32,7 +32,8 @@ export function formatText(line: string): string {
   } catch {
     return line;
   }
-  const level = typeof entry.level === 'number' ? LEVELS[entry.level] ?? String(entry.level) : String(entry.level ?? '');
+  const level =
+    typeof entry.level === 'number' ? (LEVELS[entry.level] ?? String(entry.level)) : String(entry.level ?? '');
   const time = typeof entry.time === 'number' ? localTime(entry.time) : '';
   let out = `${time} ${level.padEnd(5)} ${typeof entry.msg === 'string' ? entry.msg : ''}`;
   let stack: string | undefined;
@@ -47,14 +48,26 @@ export function formatText(line: string): string {
     }
     out += ` ${k}=${value(v)}`;
   }
-  if (stack) out += '\n' + stack.split('\n').map(l => `    ${l.trim()}`).join('\n');
+  if (stack)
+    out +=
+      '\n' +
+      stack
+        .split('\n')
+        .map(l => `    ${l.trim()}`)
+        .join('\n');
   return out + '\n';
 }
 
 /** A pino destination that writes text to `dest`. */
 export class TextDestination {
   constructor(readonly dest: LogDestination) {}
-  write(line: string): boolean { return this.dest.write(formatText(line)); }
-  flush(cb?: (err?: Error) => void): void { this.dest.flush(cb); }
-  flushSync(): void { this.dest.flushSync(); }
+  write(line: string): boolean {
+    return this.dest.write(formatText(line));
+  }
+  flush(cb?: (err?: Error) => void): void {
+    this.dest.flush(cb);
+  }
+  flushSync(): void {
+    this.dest.flushSync();
+  }
 }

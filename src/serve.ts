@@ -56,12 +56,16 @@ export interface ServerLog {
 export function createLogger(level: string, format?: LogFormat, fd = 1): ServerLog {
   const destination = new LogDestination(fd);
   const text = (format ?? (isatty(fd) ? 'text' : 'json')) === 'text';
-  const log = pino({ level, base: { service: 'vineyard-webhook' } }, text ? new TextDestination(destination) : destination);
+  const log = pino(
+    { level, base: { service: 'vineyard-webhook' } },
+    text ? new TextDestination(destination) : destination,
+  );
   return { log, destination };
 }
 
 /** `https://host:port`, brackets around an IPv6 address. */
-export const urlOf = (scheme: 'http' | 'https', host: string, port: number) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+export const urlOf = (scheme: 'http' | 'https', host: string, port: number) =>
+  `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 function ownNamespace(flag: string | undefined): string {
   if (flag) return flag;
@@ -71,9 +75,17 @@ function ownNamespace(flag: string | undefined): string {
 }
 
 /** The store, and the cluster configuration and runtime when there is one (the certificates use it too). */
-async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger, metrics: Metrics): Promise<{ store: ClusterStore; kc?: KubeConfig; runtime?: ClusterRuntime }> {
+async function createStore(
+  cfg: ServeConfig,
+  source: ClusterSource,
+  log: Logger,
+  metrics: Metrics,
+): Promise<{ store: ClusterStore; kc?: KubeConfig; runtime?: ClusterRuntime }> {
   if (source.kind === 'none') {
-    if (!cfg.standalone) log.warn('no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store');
+    if (!cfg.standalone)
+      log.warn(
+        'no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store',
+      );
     const seed = cfg.resources ? await readManifests(cfg.resources) : [];
     const store = new MemoryStore(seed);
     log.info({ resources: cfg.resources, objects: seed.length }, 'in-memory store ready');
@@ -89,7 +101,8 @@ async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger,
   const runtime = startClusterRuntime(kc, {
     log,
     onCacheState: (resource, state) => {
-      for (const st of ['syncing', 'synced', 'absent'] as const) metrics.cacheState.set({ resource, state: st }, st === state ? 1 : 0);
+      for (const st of ['syncing', 'synced', 'absent'] as const)
+        metrics.cacheState.set({ resource, state: st }, st === state ? 1 : 0);
     },
     onCacheRead: (resource, result) => metrics.cacheReads.inc({ resource, result }),
     onCountWrite: result => metrics.countWrites.inc({ result }),
@@ -100,12 +113,19 @@ async function createStore(cfg: ServeConfig, source: ClusterSource, log: Logger,
 function certMetrics(m: Metrics): CertEvents {
   return {
     expiry: (role, notAfter) => m.certExpiry.set({ role }, notAfter.getTime() / 1000),
-    rotated: (role) => m.certRotations.inc({ role }),
+    rotated: role => m.certRotations.inc({ role }),
     injectionFailed: () => m.caBundleErrors.inc(),
   };
 }
 
-async function createCertSource(cfg: ServeConfig, mode: 'self' | 'files' | 'secret', kc: KubeConfig | undefined, namespace: string, log: Logger, metrics: Metrics): Promise<CertSource> {
+async function createCertSource(
+  cfg: ServeConfig,
+  mode: 'self' | 'files' | 'secret',
+  kc: KubeConfig | undefined,
+  namespace: string,
+  log: Logger,
+  metrics: Metrics,
+): Promise<CertSource> {
   const events = certMetrics(metrics);
   if (mode === 'self') {
     const c = await loadOrCreateSelfCerts(cfg.certDir, cfg.certSans);
@@ -115,11 +135,16 @@ async function createCertSource(cfg: ServeConfig, mode: 'self' | 'files' | 'secr
     return staticCertSource(c.serving);
   }
   if (mode === 'files') {
-    const files = cfg.tlsCertFile && cfg.tlsKeyFile ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile } : filesInDir(cfg.certDir);
+    const files =
+      cfg.tlsCertFile && cfg.tlsKeyFile
+        ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile }
+        : filesInDir(cfg.certDir);
     return startFilesMode({ ...files, log, events });
   }
   if (!kc) {
-    throw new UsageError('--cert-mode secret keeps the CA in a Secret and needs a cluster: give --kubeconfig (or run in a pod), or use --cert-mode self or files');
+    throw new UsageError(
+      '--cert-mode secret keeps the CA in a Secret and needs a cluster: give --kubeconfig (or run in a pod), or use --cert-mode self or files',
+    );
   }
   const { createKubeCertApi } = await import('./certs/kube-api.js');
   const webhookConfigurations = [
@@ -140,21 +165,27 @@ async function createCertSource(cfg: ServeConfig, mode: 'self' | 'files' | 'secr
   });
 }
 
-export async function startServer(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel, cfg.logFormat).log): Promise<Running> {
+export async function startServer(
+  cfg: ServeConfig,
+  log: Logger = createLogger(cfg.logLevel, cfg.logFormat).log,
+): Promise<Running> {
   const source: ClusterSource = cfg.standalone ? { kind: 'none' } : findClusterConfig(cfg.kubeconfig);
   const certMode = cfg.certMode ?? (source.kind === 'none' ? 'self' : 'secret');
   // The first line says what this is and how it runs, so that a log read
   // later (or a bug report) answers those questions itself.
-  log.info({
-    version: VERSION,
-    node: process.version,
-    mode: source.kind === 'none' ? 'standalone' : 'cluster',
-    certMode,
-    sidecarMode: cfg.sidecarMode,
-    listen: urlOf('https', cfg.host, cfg.port),
-    ...(cfg.metricsPort ? { metrics: `${urlOf('http', cfg.host, cfg.metricsPort)}/metrics` } : {}),
-    webhooks: endpoints.map(e => e.path),
-  }, `vineyard-webhook ${VERSION} starting`);
+  log.info(
+    {
+      version: VERSION,
+      node: process.version,
+      mode: source.kind === 'none' ? 'standalone' : 'cluster',
+      certMode,
+      sidecarMode: cfg.sidecarMode,
+      listen: urlOf('https', cfg.host, cfg.port),
+      ...(cfg.metricsPort ? { metrics: `${urlOf('http', cfg.host, cfg.metricsPort)}/metrics` } : {}),
+      webhooks: endpoints.map(e => e.path),
+    },
+    `vineyard-webhook ${VERSION} starting`,
+  );
   const metrics = new Metrics();
   // Before the store exists: its caches start calling the API at once.
   observeKubeCalls((verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code }));
@@ -167,19 +198,39 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
     tls: certs.current(),
     endpoints,
     store,
-    config: { sidecarMode: cfg.sidecarMode, schedulerName: cfg.schedulerName, placement: cfg.placement, schedulingNoData: cfg.schedulingNoData, operationTimeoutMs: cfg.operationTimeoutMs, sidecarMeta: cfg.sidecarMeta },
+    config: {
+      sidecarMode: cfg.sidecarMode,
+      schedulerName: cfg.schedulerName,
+      placement: cfg.placement,
+      schedulingNoData: cfg.schedulingNoData,
+      operationTimeoutMs: cfg.operationTimeoutMs,
+      sidecarMeta: cfg.sidecarMeta,
+    },
     logger: log,
     metrics,
     bodyLimit: cfg.bodyLimit,
-    readiness: [() => certs.notReady(), () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet'), () => runtime?.notReady()],
+    readiness: [
+      () => certs.notReady(),
+      () => (apiAnswered ? undefined : 'the Kubernetes API has not answered yet'),
+      () => runtime?.notReady(),
+    ],
     // In a cluster only: in memory, events would pile up unread. The hostname is the pod's name.
     ...(cluster ? { events: { instance: hostname() } } : {}),
   });
   followCertificates(certs, app.server, tlsOptions, log);
   if (cluster) {
-    const pingApi = () => store.ping().then(() => { apiAnswered = true; }, (err) => log.warn({ err: (err as Error).message }, 'Kubernetes API not reachable yet'));
+    const pingApi = () =>
+      store.ping().then(
+        () => {
+          apiAnswered = true;
+        },
+        err => log.warn({ err: (err as Error).message }, 'Kubernetes API not reachable yet'),
+      );
     void pingApi();
-    const t = setInterval(() => { if (apiAnswered) clearInterval(t); else void pingApi(); }, 2000);
+    const t = setInterval(() => {
+      if (apiAnswered) clearInterval(t);
+      else void pingApi();
+    }, 2000);
     t.unref();
   }
   // Listening here rather than through fastify.listen, which logs
@@ -187,29 +238,49 @@ export async function startServer(cfg: ServeConfig, log: Logger = createLogger(c
   await app.fastify.ready();
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
-    app.server.listen({ host: cfg.host, port: cfg.port }, () => { app.server.off('error', reject); resolve(); });
+    app.server.listen({ host: cfg.host, port: cfg.port }, () => {
+      app.server.off('error', reject);
+      resolve();
+    });
   });
   const port = (app.server.address() as AddressInfo).port;
   const metricsServer = cfg.metricsPort
-    ? await startMetricsServer({ host: cfg.host, port: cfg.metricsPort, metrics, notReady: () => app.notReady() }).catch(async (err: unknown) => { await app.shutdown(0); throw err; })
+    ? await startMetricsServer({
+        host: cfg.host,
+        port: cfg.metricsPort,
+        metrics,
+        notReady: () => app.notReady(),
+      }).catch(async (err: unknown) => {
+        await app.shutdown(0);
+        throw err;
+      })
     : undefined;
-  log.info({
-    url: urlOf('https', cfg.host, port), host: cfg.host, port,
-    ...(metricsServer ? { metrics: `${urlOf('http', cfg.host, metricsServer.port)}/metrics`, metricsPort: metricsServer.port } : {}),
-    namespace, mode: cluster ? 'cluster' : 'standalone',
-  }, 'vineyard-webhook listening');
+  log.info(
+    {
+      url: urlOf('https', cfg.host, port),
+      host: cfg.host,
+      port,
+      ...(metricsServer
+        ? { metrics: `${urlOf('http', cfg.host, metricsServer.port)}/metrics`, metricsPort: metricsServer.port }
+        : {}),
+      namespace,
+      mode: cluster ? 'cluster' : 'standalone',
+    },
+    'vineyard-webhook listening',
+  );
   log.flush();
 
   let closing: Promise<void> | undefined;
-  const shutdown = () => closing ??= (async () => {
-    log.info({ inFlight: app.inFlight() }, 'draining');
-    await app.shutdown(cfg.shutdownTimeoutMs);
-    // Closed after the drain: its /readyz said 'shutting down' meanwhile.
-    await metricsServer?.close();
-    await certs.close();
-    await runtime?.stop();
-    log.info('stopped');
-    log.flush();
-  })();
+  const shutdown = () =>
+    (closing ??= (async () => {
+      log.info({ inFlight: app.inFlight() }, 'draining');
+      await app.shutdown(cfg.shutdownTimeoutMs);
+      // Closed after the drain: its /readyz said 'shutting down' meanwhile.
+      await metricsServer?.close();
+      await certs.close();
+      await runtime?.stop();
+      log.info('stopped');
+      log.flush();
+    })());
   return { app, port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), store, certs, shutdown };
 }

@@ -17,16 +17,21 @@ import { writeResources } from '../bench/scenarios.js';
 const ROOT = new URL('../', import.meta.url).pathname;
 
 const answer = (s: (typeof SCENARIOS)[number], uid: string, response: Record<string, unknown>) =>
-  Buffer.from(JSON.stringify({ apiVersion: s.review.apiVersion, kind: 'AdmissionReview', response: { uid, ...response } }));
+  Buffer.from(
+    JSON.stringify({ apiVersion: s.review.apiVersion, kind: 'AdmissionReview', response: { uid, ...response } }),
+  );
 
-t.test('every scenario: the webhook pipeline\'s own answer passes the check', async t => {
+t.test("every scenario: the webhook pipeline's own answer passes the check", async t => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const store = new MemoryStore(await readManifests(writeResources(dir)));
   for (const s of SCENARIOS) {
     const endpoint = endpoints.find(e => e.path === s.path)!;
     const review = JSON.parse(JSON.stringify(s.review));
-    const out = await runPipeline(endpoint, review.request, { store, config: { sidecarMode: 'injected', schedulerName: '' } });
+    const out = await runPipeline(endpoint, review.request, {
+      store,
+      config: { sidecarMode: 'injected', schedulerName: '' },
+    });
     t.equal(makeChecker(s)(review.request.uid, 200, answer(s, review.request.uid, out.response)), undefined, s.name);
   }
 });
@@ -40,30 +45,88 @@ t.test('wrong answers are caught', async t => {
   t.match(check('u', 500, Buffer.from('oops')), /HTTP 500/);
   t.match(check('u', 200, Buffer.from('{')), /not JSON/);
   t.match(check('u', 200, answer(s, 'other', { allowed: true })), /is not the request's u/);
-  t.match(check('u', 200, Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', response: { uid: 'u', allowed: true } }))), /not an admission.k8s.io\/v1 AdmissionReview/);
+  t.match(
+    check(
+      'u',
+      200,
+      Buffer.from(
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1beta1',
+          kind: 'AdmissionReview',
+          response: { uid: 'u', allowed: true },
+        }),
+      ),
+    ),
+    /not an admission.k8s.io\/v1 AdmissionReview/,
+  );
   t.match(check('u', 200, answer(s, 'u', { allowed: false, status: { code: 403 } })), /not allowed/);
   t.match(check('u', 200, answer(s, 'u', { allowed: true })), /no patch came/);
-  t.match(check('u', 200, answer(s, 'u', { allowed: true, patchType: 'JSONPatch', patch: b64([{ op: 'replace', path: '/spec/nodeName', value: 'x' }]) })), /does not apply/);
-  t.match(check('u', 200, answer(s, 'u', { allowed: true, patchType: 'JSONPatch', patch: b64(good) })), /no vineyard-sidecar container/, 'a patch that applies but misses the point');
-  t.match(noop('u', 200, answer(s, 'u', { allowed: true, patchType: 'JSONPatch', patch: b64(good) })), /needs no change/);
-  t.equal(makeChecker(s, { ceiling: true })('u', 200, answer(s, 'u', { allowed: true })), undefined, 'the ceiling is only checked for its envelope');
+  t.match(
+    check(
+      'u',
+      200,
+      answer(s, 'u', {
+        allowed: true,
+        patchType: 'JSONPatch',
+        patch: b64([{ op: 'replace', path: '/spec/nodeName', value: 'x' }]),
+      }),
+    ),
+    /does not apply/,
+  );
+  t.match(
+    check('u', 200, answer(s, 'u', { allowed: true, patchType: 'JSONPatch', patch: b64(good) })),
+    /no vineyard-sidecar container/,
+    'a patch that applies but misses the point',
+  );
+  t.match(
+    noop('u', 200, answer(s, 'u', { allowed: true, patchType: 'JSONPatch', patch: b64(good) })),
+    /needs no change/,
+  );
+  t.equal(
+    makeChecker(s, { ceiling: true })('u', 200, answer(s, 'u', { allowed: true })),
+    undefined,
+    'the ceiling is only checked for its envelope',
+  );
 });
 
-t.test('npm run bench -- --quick runs end to end and writes its results', { skip: !existsSync(join(ROOT, 'dist/cli.js')) && 'dist/ is not built (npm test builds it)' }, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const out = join(dir, 'r.json');
-  const r = spawnSync(process.execPath, ['bench/run.js', '--quick', '--scenarios', 'inject-default-3k', '--saturation', '0.5', '--duration', '0.5', '--warmup', '0', '--workers', '1', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-  t.equal(r.status, 0, `exit 0\n${r.stdout}\n${r.stderr}`);
-  t.match(r.stdout, /inject-default-3k/, 'the table names the scenario');
-  const results = JSON.parse(readFileSync(out, 'utf8'));
-  t.same(results.failures, []);
-  t.equal(typeof results.cpus, 'number');
-  t.equal(results.node, process.version);
-  const sc = results.scenarios[0];
-  t.ok(sc.saturation.answered > 0 && sc.fixedRate.answered > 0, 'answers were checked in both phases');
-  t.ok(sc.ceiling.answered > 0, 'the ceiling ran');
-});
+t.test(
+  'npm run bench -- --quick runs end to end and writes its results',
+  { skip: !existsSync(join(ROOT, 'dist/cli.js')) && 'dist/ is not built (npm test builds it)' },
+  async t => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'r.json');
+    const r = spawnSync(
+      process.execPath,
+      [
+        'bench/run.js',
+        '--quick',
+        '--scenarios',
+        'inject-default-3k',
+        '--saturation',
+        '0.5',
+        '--duration',
+        '0.5',
+        '--warmup',
+        '0',
+        '--workers',
+        '1',
+        '--out',
+        out,
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
+    t.equal(r.status, 0, `exit 0\n${r.stdout}\n${r.stderr}`);
+    t.match(r.stdout, /inject-default-3k/, 'the table names the scenario');
+    const results = JSON.parse(readFileSync(out, 'utf8'));
+    t.same(results.failures, []);
+    t.equal(typeof results.cpus, 'number');
+    t.equal(results.node, process.version);
+    const sc = results.scenarios[0];
+    t.ok(sc.saturation.answered > 0 && sc.fixedRate.answered > 0, 'answers were checked in both phases');
+    t.ok(sc.ceiling.answered > 0, 'the ceiling ran');
+  },
+);
 
 t.test('the generator dials again when the server closes an idle connection', async t => {
   // Open loop, a review every 500 ms: the connection in use sits idle past this
@@ -81,15 +144,26 @@ t.test('the generator dials again when the server closes an idle connection', as
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+      const body = JSON.stringify({
+        apiVersion: review.apiVersion,
+        kind: 'AdmissionReview',
+        response: { uid: review.request.uid, allowed: true },
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     });
   });
   server.keepAliveTimeout = 300;
   (server as unknown as { keepAliveTimeoutBuffer: number }).keepAliveTimeoutBuffer = 0; // Node 24 adds 1 s by default
-  server.on('secureConnection', (sock) => sock.on('close', () => { closedIdle++; }));
+  server.on('secureConnection', sock =>
+    sock.on('close', () => {
+      closedIdle++;
+    }),
+  );
   await new Promise<void>(res => server.listen(0, '127.0.0.1', res));
-  t.teardown(() => { server.closeAllConnections(); server.close(); });
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   const pool = new GeneratorPool(1, 4, certs.ca);
   t.teardown(() => pool.close());
   await pool.scenario(SCENARIOS.find(x => x.name === 'inject-default-3k'));

@@ -9,7 +9,12 @@ import { oversizeDrainBound } from '../src/server/oversize.js';
 
 const LIMIT = 64 * 1024;
 
-interface RawReply { head: string; body: string; error?: string; sent: number }
+interface RawReply {
+  head: string;
+  body: string;
+  error?: string;
+  sent: number;
+}
 
 /**
  * One HTTP/1.1 request over TLS with a body of `total` bytes, written in
@@ -17,25 +22,46 @@ interface RawReply { head: string; body: string; error?: string; sent: number }
  * With `readLate`, nothing is read until the whole body is written (or the
  * write failed): what a client that only reads once it has sent sees.
  */
-function upload(srv: TestServer, opts: { total: number; chunk: number; everyMs: number; chunked?: boolean; readLate?: boolean }): Promise<RawReply> {
-  return new Promise((resolve) => {
-    const sock = tls.connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: srv.ca, ALPNProtocols: ['http/1.1'] });
+function upload(
+  srv: TestServer,
+  opts: { total: number; chunk: number; everyMs: number; chunked?: boolean; readLate?: boolean },
+): Promise<RawReply> {
+  return new Promise(resolve => {
+    const sock = tls.connect({
+      host: '127.0.0.1',
+      port: srv.port,
+      servername: 'localhost',
+      ca: srv.ca,
+      ALPNProtocols: ['http/1.1'],
+    });
     const got: Buffer[] = [];
     let sent = 0;
     let error: string | undefined;
     if (opts.readLate) sock.pause();
     sock.on('data', (d: Buffer) => got.push(d));
-    sock.on('error', (e: NodeJS.ErrnoException) => { error ??= e.code ?? e.message; });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      error ??= e.code ?? e.message;
+    });
     sock.on('close', () => {
       const text = Buffer.concat(got).toString('utf8');
       const at = text.indexOf('\r\n\r\n');
-      resolve({ head: at < 0 ? text : text.slice(0, at), body: at < 0 ? '' : text.slice(at + 4), sent, ...(error ? { error } : {}) });
+      resolve({
+        head: at < 0 ? text : text.slice(0, at),
+        body: at < 0 ? '' : text.slice(at + 4),
+        sent,
+        ...(error ? { error } : {}),
+      });
     });
     sock.once('secureConnect', () => {
-      sock.write(`POST /mutate-v1-pod HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${opts.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${opts.total}`}\r\n\r\n`);
+      sock.write(
+        `POST /mutate-v1-pod HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${opts.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${opts.total}`}\r\n\r\n`,
+      );
       const piece = Buffer.alloc(opts.chunk, 'x');
       const next = () => {
-        if (sock.destroyed || !sock.writable) { sock.resume(); return; }
+        if (sock.destroyed || !sock.writable) {
+          sock.resume();
+          return;
+        }
         if (sent >= opts.total) {
           if (opts.chunked) sock.write('0\r\n\r\n');
           sock.resume();
@@ -44,7 +70,9 @@ function upload(srv: TestServer, opts: { total: number; chunk: number; everyMs: 
         const n = Math.min(opts.chunk, opts.total - sent);
         const data = n === opts.chunk ? piece : piece.subarray(0, n);
         sent += n;
-        const ok = opts.chunked ? sock.write(`${n.toString(16)}\r\n`) && sock.write(data) && sock.write('\r\n') : sock.write(data);
+        const ok = opts.chunked
+          ? sock.write(`${n.toString(16)}\r\n`) && sock.write(data) && sock.write('\r\n')
+          : sock.write(data);
         if (opts.everyMs) setTimeout(next, opts.everyMs);
         else if (ok) setImmediate(next);
         else sock.once('drain', next);
@@ -62,8 +90,14 @@ t.test('413 reaches a client that is still sending', async t => {
   const cases: Array<[string, Parameters<typeof upload>[1]]> = [
     ['Content-Length, streamed slowly', { total: 2 * LIMIT, chunk: 8 * 1024, everyMs: 10 }],
     ['chunked, streamed slowly', { total: 2 * LIMIT, chunk: 8 * 1024, everyMs: 10, chunked: true }],
-    ['Content-Length, as fast as it goes, read only after sending', { total: 2 * LIMIT, chunk: 16 * 1024, everyMs: 0, readLate: true }],
-    ['chunked, as fast as it goes, read only after sending', { total: 2 * LIMIT, chunk: 16 * 1024, everyMs: 0, chunked: true, readLate: true }],
+    [
+      'Content-Length, as fast as it goes, read only after sending',
+      { total: 2 * LIMIT, chunk: 16 * 1024, everyMs: 0, readLate: true },
+    ],
+    [
+      'chunked, as fast as it goes, read only after sending',
+      { total: 2 * LIMIT, chunk: 16 * 1024, everyMs: 0, chunked: true, readLate: true },
+    ],
   ];
   for (const [name, opts] of cases) {
     const r = await upload(srv, opts);

@@ -28,7 +28,11 @@ function capturingLogger() {
     write(chunk, _enc, done) {
       const line = JSON.parse(String(chunk));
       lines.push(line);
-      for (const w of [...waiters]) if (w.match.test(`${line.msg} ${line.err ?? ''}`)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+      for (const w of [...waiters])
+        if (w.match.test(`${line.msg} ${line.err ?? ''}`)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
       done();
     },
   });
@@ -135,7 +139,10 @@ t.test('no files at start: the error names the files and the fix', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'certs-files-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const { log } = capturingLogger();
-  await t.rejects(startFilesMode({ ...filesInDir(dir), log, startTimeoutMs: 0 }), /--cert-mode files: cannot read the certificate pair: .*tls\.(crt|key).*Mount the Secret/s);
+  await t.rejects(
+    startFilesMode({ ...filesInDir(dir), log, startTimeoutMs: 0 }),
+    /--cert-mode files: cannot read the certificate pair: .*tls\.(crt|key).*Mount the Secret/s,
+  );
 });
 
 t.test('files that appear shortly after start are waited for', async t => {
@@ -157,16 +164,29 @@ t.test('startServer --cert-mode files: a swapped Secret volume is served without
   const { parseServeArgs } = await import('../src/config.js');
   const { startServer } = await import('../src/serve.js');
   const { dir, publish } = await kubeletVolume(t, pairA);
-  const cfg = { ...parseServeArgs(['--standalone', '--cert-mode', 'files', '--cert-dir', dir, '--host', '127.0.0.1', '--log-level', 'silent'], {}), port: 0, metricsPort: 0 };
+  const cfg = {
+    ...parseServeArgs(
+      ['--standalone', '--cert-mode', 'files', '--cert-dir', dir, '--host', '127.0.0.1', '--log-level', 'silent'],
+      {},
+    ),
+    port: 0,
+    metricsPort: 0,
+  };
   const running = await startServer(cfg, pino({ level: 'silent' }));
   t.teardown(() => running.shutdown());
-  const peer = (servername: string) => new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: running.port, path: '/healthz', servername, ca: ca.cert, agent: false }, res => {
-      const cn = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN;
-      res.resume();
-      res.on('end', () => resolve(String(cn)));
-    }).on('error', reject);
-  });
+  const peer = (servername: string) =>
+    new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port: running.port, path: '/healthz', servername, ca: ca.cert, agent: false },
+          res => {
+            const cn = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN;
+            res.resume();
+            res.on('end', () => resolve(String(cn)));
+          },
+        )
+        .on('error', reject);
+    });
   t.equal(await peer('a.test'), 'a.test');
   const changed = new Promise(r => running.certs.onChange(r));
   await publish(pairB);

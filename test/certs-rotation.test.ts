@@ -16,19 +16,42 @@ import { Metrics } from '../src/server/metrics.js';
 import { MemoryStore } from '../src/cluster/memory-store.js';
 import { endpoints } from '../src/endpoints/table.js';
 import { defaultPipelineConfig } from '../src/admission/endpoint.js';
-import { CONFIG, NS, SNI, SVC, bundleFingerprints, decodeBundle, issuerIn, mutatingConfig, validatingConfig } from './helpers/certs.js';
+import {
+  CONFIG,
+  NS,
+  SNI,
+  SVC,
+  bundleFingerprints,
+  decodeBundle,
+  issuerIn,
+  mutatingConfig,
+  validatingConfig,
+} from './helpers/certs.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-interface Answer { status: number; reused: boolean; peer: string }
+interface Answer {
+  status: number;
+  reused: boolean;
+  peer: string;
+}
 
 function get(port: number, opts: { ca?: string; agent?: https.Agent }): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path: '/healthz', servername: SNI, ...(opts.agent ? { agent: opts.agent } : { agent: false, ca: opts.ca }) }, res => {
-      const peer = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, peer }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/healthz',
+        servername: SNI,
+        ...(opts.agent ? { agent: opts.agent } : { agent: false, ca: opts.ca }),
+      },
+      res => {
+        const peer = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, peer }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -40,12 +63,23 @@ t.test('renewals and a CA rotation under steady traffic: zero failed requests', 
     { kind: 'ValidatingWebhookConfiguration', object: validatingConfig() },
   ]);
   // What the API server trusts at any moment: the bundle in the configuration.
-  const trusted = () => decodeBundle(api.webhookConfiguration('MutatingWebhookConfiguration', CONFIG)!.webhooks![0]!.clientConfig.caBundle);
+  const trusted = () =>
+    decodeBundle(api.webhookConfiguration('MutatingWebhookConfiguration', CONFIG)!.webhooks![0]!.clientConfig.caBundle);
 
   const certs = await startSecretMode({
-    api, namespace: NS, secretName: 'vineyard-webhook-ca', serviceName: SVC,
-    webhookConfigurations: [{ kind: 'MutatingWebhookConfiguration', name: CONFIG }, { kind: 'ValidatingWebhookConfiguration', name: CONFIG }],
-    caValidityMs: 10_000, certValidityMs: 4_000, checkIntervalMs: 1_000, propagationMs: 300, log,
+    api,
+    namespace: NS,
+    secretName: 'vineyard-webhook-ca',
+    serviceName: SVC,
+    webhookConfigurations: [
+      { kind: 'MutatingWebhookConfiguration', name: CONFIG },
+      { kind: 'ValidatingWebhookConfiguration', name: CONFIG },
+    ],
+    caValidityMs: 10_000,
+    certValidityMs: 4_000,
+    checkIntervalMs: 1_000,
+    propagationMs: 300,
+    log,
   });
   t.teardown(() => certs.close());
   const firstCa = new X509Certificate(certs.caBundle()).fingerprint256;
@@ -58,8 +92,14 @@ t.test('renewals and a CA rotation under steady traffic: zero failed requests', 
   });
 
   const app = buildApp({
-    tls: certs.current(), endpoints, store: new MemoryStore(), config: defaultPipelineConfig, logger: log,
-    bodyLimit: 1 << 20, metrics: new Metrics(false), readiness: [() => certs.notReady()],
+    tls: certs.current(),
+    endpoints,
+    store: new MemoryStore(),
+    config: defaultPipelineConfig,
+    logger: log,
+    bodyLimit: 1 << 20,
+    metrics: new Metrics(false),
+    readiness: [() => certs.notReady()],
   });
   followCertificates(certs, app.server, tlsOptions, log);
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
@@ -88,14 +128,20 @@ t.test('renewals and a CA rotation under steady traffic: zero failed requests', 
     else peersOnFreshConnections.add(fresh.value.peer);
     if (again.status === 'rejected') failures.push(`kept-alive connection: ${(again.reason as Error).message}`);
     else if (again.value.status !== 200) failures.push(`kept-alive connection: HTTP ${again.value.status}`);
-    else { keptRequests++; if (again.value.reused) keptReused++; }
+    else {
+      keptRequests++;
+      if (again.value.reused) keptReused++;
+    }
     await new Promise(r => setTimeout(r, 25));
   }
 
   t.same(failures, [], 'no request failed');
   t.ok(done(), 'went through renewals, a CA rotation and the old CA leaving the bundle');
   t.ok(served.length >= 4, `serving certificates issued after the first: ${served.length}`);
-  t.ok(peersOnFreshConnections.size >= 3, `fresh connections saw ${peersOnFreshConnections.size} different certificates: the new ones went live without a restart`);
+  t.ok(
+    peersOnFreshConnections.size >= 3,
+    `fresh connections saw ${peersOnFreshConnections.size} different certificates: the new ones went live without a restart`,
+  );
   t.equal(keptReused, keptRequests - 1, 'the kept-alive connection stayed the same one throughout');
   t.ok(issuerIn(trusted(), certs.current().cert), 'the final certificate chains to the final bundle');
   t.not(new X509Certificate(certs.caBundle()).fingerprint256, firstCa, 'served from the new CA');
@@ -108,8 +154,23 @@ t.test('a pair TLS refuses is not installed: the server keeps its certificate', 
   const good = await issueServing(ca, { commonName: SNI, sans: [SNI], validityMs: 86_400_000 });
   const other = await issueServing(ca, { commonName: SNI, sans: [SNI], validityMs: 86_400_000 });
   let emit: (m: { key: string; cert: string }) => void = () => {};
-  const source = { current: () => good, onChange: (fn: typeof emit) => { emit = fn; }, notReady: () => undefined, close: async () => {} };
-  const app = buildApp({ tls: good, endpoints, store: new MemoryStore(), config: defaultPipelineConfig, logger: log, bodyLimit: 1 << 20, metrics: new Metrics(false) });
+  const source = {
+    current: () => good,
+    onChange: (fn: typeof emit) => {
+      emit = fn;
+    },
+    notReady: () => undefined,
+    close: async () => {},
+  };
+  const app = buildApp({
+    tls: good,
+    endpoints,
+    store: new MemoryStore(),
+    config: defaultPipelineConfig,
+    logger: log,
+    bodyLimit: 1 << 20,
+    metrics: new Metrics(false),
+  });
   followCertificates(source, app.server, tlsOptions, log);
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.fastify.close());

@@ -10,7 +10,16 @@ import { CA_CERT_KEY, CA_KEY_KEY, PREVIOUS_CERT_KEY } from '../src/certs/ca-secr
 import { issueCa } from '../src/certs/issue.js';
 import { ApiError } from '../src/cluster/store.js';
 import type { CertApi, WebhookKind } from '../src/certs/api.js';
-import { CONFIG, NS, SVC, bundleFingerprints, decodeBundle, issuerIn, mutatingConfig, validatingConfig } from './helpers/certs.js';
+import {
+  CONFIG,
+  NS,
+  SVC,
+  bundleFingerprints,
+  decodeBundle,
+  issuerIn,
+  mutatingConfig,
+  validatingConfig,
+} from './helpers/certs.js';
 
 const DAY = 86_400_000;
 const SECRET = 'vineyard-webhook-ca';
@@ -22,19 +31,45 @@ t.teardown(() => clearInterval(keepAlive));
 const quiet = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 function apiWithConfigs(): MemoryCertApi {
-  return new MemoryCertApi([{ kind: M, object: mutatingConfig() }, { kind: V, object: validatingConfig() }]);
+  return new MemoryCertApi([
+    { kind: M, object: mutatingConfig() },
+    { kind: V, object: validatingConfig() },
+  ]);
 }
 
-interface Counted { rotated: string[]; injectionFailures: number; expiry: Record<string, Date> }
+interface Counted {
+  rotated: string[];
+  injectionFailures: number;
+  expiry: Record<string, Date>;
+}
 
-async function start(t: Test, api: CertApi, extra: Partial<SecretModeOptions> = {}): Promise<SecretCertSource & { counted: Counted }> {
+async function start(
+  t: Test,
+  api: CertApi,
+  extra: Partial<SecretModeOptions> = {},
+): Promise<SecretCertSource & { counted: Counted }> {
   const counted: Counted = { rotated: [], injectionFailures: 0, expiry: {} };
   const src = await startSecretMode({
-    api, namespace: NS, secretName: SECRET, serviceName: SVC,
-    webhookConfigurations: [{ kind: M, name: CONFIG }, { kind: V, name: CONFIG }],
-    caValidityMs: 365 * DAY, certValidityMs: 30 * DAY,
-    checkIntervalMs: 600_000, propagationMs: 0, log: quiet,
-    events: { rotated: r => counted.rotated.push(r), injectionFailed: () => counted.injectionFailures++, expiry: (r, d) => { counted.expiry[r] = d; } },
+    api,
+    namespace: NS,
+    secretName: SECRET,
+    serviceName: SVC,
+    webhookConfigurations: [
+      { kind: M, name: CONFIG },
+      { kind: V, name: CONFIG },
+    ],
+    caValidityMs: 365 * DAY,
+    certValidityMs: 30 * DAY,
+    checkIntervalMs: 600_000,
+    propagationMs: 0,
+    log: quiet,
+    events: {
+      rotated: r => counted.rotated.push(r),
+      injectionFailed: () => counted.injectionFailures++,
+      expiry: (r, d) => {
+        counted.expiry[r] = d;
+      },
+    },
     ...extra,
   });
   t.teardown(() => src.close());
@@ -48,21 +83,27 @@ t.test('first start: creates the labelled CA Secret, injects our webhooks only, 
   const api = apiWithConfigs();
   const src = await start(t, api);
   const secret = api.secrets.get(`${NS}/${SECRET}`)!;
-  t.match(secret.metadata?.labels, { 'app.kubernetes.io/name': 'vineyard-webhook', 'app.kubernetes.io/component': 'webhook-ca' });
+  t.match(secret.metadata?.labels, {
+    'app.kubernetes.io/name': 'vineyard-webhook',
+    'app.kubernetes.io/component': 'webhook-ca',
+  });
   t.ok(secret.data?.[CA_CERT_KEY] && secret.data?.[CA_KEY_KEY]);
   t.equal(secret.type, 'Opaque');
   const ca = secretCa(api);
-  t.ok(issuerIn(ca, src.current().cert), 'the serving certificate chains to the Secret\'s CA');
+  t.ok(issuerIn(ca, src.current().cert), "the serving certificate chains to the Secret's CA");
   t.ok(new X509Certificate(src.current().cert).checkHost(`${SVC}.${NS}.svc`));
 
   const m = api.webhookConfiguration(M, CONFIG)!;
   t.same(bundleFingerprints(m.webhooks![0]!.clientConfig.caBundle), [fp(ca)], 'added where there was none');
   t.same(bundleFingerprints(m.webhooks![1]!.clientConfig.caBundle), [fp(ca)], 'replaced a placeholder');
-  t.equal(m.webhooks![2]!.clientConfig.caBundle, 'b3RoZXI=', 'another Service\'s webhook is left alone');
+  t.equal(m.webhooks![2]!.clientConfig.caBundle, 'b3RoZXI=', "another Service's webhook is left alone");
   t.equal(m.webhooks![3]!.clientConfig.caBundle, 'dXJs', 'a URL webhook is left alone');
   t.same(bundleFingerprints(api.webhookConfiguration(V, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [fp(ca)]);
 
-  t.same(api.writes.map(w => `${w.verb} ${w.resource}`), ['create secrets', 'patch mutatingwebhookconfigurations', 'patch validatingwebhookconfigurations']);
+  t.same(
+    api.writes.map(w => `${w.verb} ${w.resource}`),
+    ['create secrets', 'patch mutatingwebhookconfigurations', 'patch validatingwebhookconfigurations'],
+  );
   t.equal(src.notReady(), undefined);
   t.same(src.counted.rotated.sort(), ['ca', 'serving']);
   t.equal(src.counted.expiry.serving?.getTime(), new X509Certificate(src.current().cert).validToDate.getTime());
@@ -87,7 +128,9 @@ t.test('five replicas starting together end with one CA and five valid serving c
   const sources = await Promise.all(Array.from({ length: 5 }, () => start(t, api)));
   t.equal(api.writes.filter(w => w.resource === 'secrets').length, 1, 'one Secret write: the winning create');
   const bundle = decodeBundle(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle);
-  t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [fp(secretCa(api))]);
+  t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [
+    fp(secretCa(api)),
+  ]);
   for (const s of sources) {
     t.ok(issuerIn(bundle, s.current().cert), 'trusted by the bundle');
     t.equal(s.notReady(), undefined);
@@ -103,7 +146,8 @@ t.test('a caBundle wiped by re-applying the manifests is re-injected on the next
   api.putWebhookConfiguration(M, mutatingConfig());
   t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [], 'wiped');
   // The periodic check repairs it; wait for the patch (the test's timeout bounds the wait).
-  while (!api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle) await new Promise(r => setTimeout(r, 20));
+  while (!api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle)
+    await new Promise(r => setTimeout(r, 20));
   const m = api.webhookConfiguration(M, CONFIG)!;
   t.same(bundleFingerprints(m.webhooks![0]!.clientConfig.caBundle), [fp(ca)]);
   t.same(bundleFingerprints(m.webhooks![1]!.clientConfig.caBundle), [fp(ca)]);
@@ -116,7 +160,9 @@ t.test('a missing webhook configuration is not fatal and is injected once it app
   t.equal(src.notReady(), undefined, 'ready: nothing calls us through a configuration that does not exist');
   api.putWebhookConfiguration(M, mutatingConfig());
   await src.reconcile();
-  t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [fp(secretCa(api))]);
+  t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [
+    fp(secretCa(api)),
+  ]);
 });
 
 t.test('not ready while a bundle cannot be injected; counted; ready once it can', async t => {
@@ -124,11 +170,15 @@ t.test('not ready while a bundle cannot be injected; counted; ready once it can'
   const patch = api.patchWebhookConfiguration.bind(api);
   let forbidden = true;
   api.patchWebhookConfiguration = async (kind, name, ops) => {
-    if (forbidden && kind === V) throw new ApiError(`patch validatingwebhookconfigurations ${name}`, 403, 'Forbidden', 'forbidden: RBAC');
+    if (forbidden && kind === V)
+      throw new ApiError(`patch validatingwebhookconfigurations ${name}`, 403, 'Forbidden', 'forbidden: RBAC');
     return patch(kind, name, ops);
   };
   const src = await start(t, api);
-  t.match(src.notReady(), /caBundle of ValidatingWebhookConfiguration vineyard-webhook (does not hold|has not been read)/);
+  t.match(
+    src.notReady(),
+    /caBundle of ValidatingWebhookConfiguration vineyard-webhook (does not hold|has not been read)/,
+  );
   t.equal(src.counted.injectionFailures, 1);
   forbidden = false;
   await src.reconcile();
@@ -144,9 +194,15 @@ t.test('API unreachable at start: a temporary certificate, not ready, recovers w
     return read(ns, name);
   };
   const src = await start(t, api);
-  t.match(src.notReady(), /no serving certificate from the CA in Secret vineyard-system\/vineyard-webhook-ca yet: get secrets .*ECONNREFUSED/);
+  t.match(
+    src.notReady(),
+    /no serving certificate from the CA in Secret vineyard-system\/vineyard-webhook-ca yet: get secrets .*ECONNREFUSED/,
+  );
   const temporary = src.current().cert;
-  t.ok(new X509Certificate(temporary).checkHost(`${SVC}.${NS}.svc`), 'the temporary certificate still names the Service');
+  t.ok(
+    new X509Certificate(temporary).checkHost(`${SVC}.${NS}.svc`),
+    'the temporary certificate still names the Service',
+  );
   const changed = new Promise(r => src.onChange(r));
   down = false;
   await src.reconcile();
@@ -157,24 +213,44 @@ t.test('API unreachable at start: a temporary certificate, not ready, recovers w
 
 t.test('an empty placeholder Secret (from a chart) is filled in with an update', async t => {
   const api = apiWithConfigs();
-  await api.createSecret(NS, { metadata: { name: SECRET, namespace: NS, labels: { team: 'x' } }, type: 'Opaque' } as V1Secret);
+  await api.createSecret(NS, {
+    metadata: { name: SECRET, namespace: NS, labels: { team: 'x' } },
+    type: 'Opaque',
+  } as V1Secret);
   api.writes.length = 0;
   const src = await start(t, api);
-  t.same(api.writes.filter(w => w.resource === 'secrets').map(w => w.verb), ['update']);
-  t.match(api.secrets.get(`${NS}/${SECRET}`)!.metadata?.labels, { team: 'x', 'app.kubernetes.io/component': 'webhook-ca' });
+  t.same(
+    api.writes.filter(w => w.resource === 'secrets').map(w => w.verb),
+    ['update'],
+  );
+  t.match(api.secrets.get(`${NS}/${SECRET}`)!.metadata?.labels, {
+    team: 'x',
+    'app.kubernetes.io/component': 'webhook-ca',
+  });
   t.ok(issuerIn(secretCa(api), src.current().cert));
 });
 
 t.test('a CA with less than a third of its life left is rotated, the old one kept in the bundle', async t => {
   const api = apiWithConfigs();
   const old = await issueCa('vineyard-webhook-ca', { validityMs: 3 * DAY, now: new Date(Date.now() - 2.5 * DAY) });
-  await api.createSecret(NS, { metadata: { name: SECRET, namespace: NS }, type: 'Opaque', data: { [CA_CERT_KEY]: Buffer.from(old.cert).toString('base64'), [CA_KEY_KEY]: Buffer.from(old.key).toString('base64') } } as V1Secret);
+  await api.createSecret(NS, {
+    metadata: { name: SECRET, namespace: NS },
+    type: 'Opaque',
+    data: {
+      [CA_CERT_KEY]: Buffer.from(old.cert).toString('base64'),
+      [CA_KEY_KEY]: Buffer.from(old.key).toString('base64'),
+    },
+  } as V1Secret);
   const src = await start(t, api);
   const secret = api.secrets.get(`${NS}/${SECRET}`)!;
   t.equal(decodeBundle(secret.data?.[PREVIOUS_CERT_KEY]), old.cert, 'the old CA is kept as previous');
   const fresh = secretCa(api);
   t.not(fresh, old.cert);
-  t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), [fp(fresh), fp(old.cert)], 'the bundle holds both, newest first');
+  t.same(
+    bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle),
+    [fp(fresh), fp(old.cert)],
+    'the bundle holds both, newest first',
+  );
   t.ok(issuerIn(fresh, src.current().cert), 'a first start serves from the new CA: the bundle already holds it');
   t.ok(src.counted.rotated.includes('ca'));
 });
@@ -185,7 +261,11 @@ t.test('a replica with a stale view of the Secret does not remove a newer CA fro
   // Replica B's next read of the Secret returns `stale` once: it raced with A's rotation.
   let stale: V1Secret | undefined;
   const bApi: CertApi = {
-    readSecret: async (ns, name) => { const s = stale; stale = undefined; return s ? structuredClone(s) : api.readSecret(ns, name); },
+    readSecret: async (ns, name) => {
+      const s = stale;
+      stale = undefined;
+      return s ? structuredClone(s) : api.readSecret(ns, name);
+    },
     createSecret: (ns, s) => api.createSecret(ns, s),
     replaceSecret: (ns, s) => api.replaceSecret(ns, s),
     readWebhookConfiguration: (k, n) => api.readWebhookConfiguration(k, n),
@@ -196,7 +276,15 @@ t.test('a replica with a stale view of the Secret does not remove a newer CA fro
   // A rotates: a newer CA in the Secret, the old one kept as previous, both injected.
   const newer = await issueCa('vineyard-webhook-ca', { validityMs: 365 * DAY, now: new Date(Date.now() + 1000) });
   const b64 = (s: string) => Buffer.from(s).toString('base64');
-  await api.replaceSecret(NS, { ...before, data: { [CA_CERT_KEY]: b64(newer.cert), [CA_KEY_KEY]: b64(newer.key), 'previous-ca.crt': before.data![CA_CERT_KEY]!, 'previous-ca.key': before.data![CA_KEY_KEY]! } });
+  await api.replaceSecret(NS, {
+    ...before,
+    data: {
+      [CA_CERT_KEY]: b64(newer.cert),
+      [CA_KEY_KEY]: b64(newer.key),
+      'previous-ca.crt': before.data![CA_CERT_KEY]!,
+      'previous-ca.key': before.data![CA_KEY_KEY]!,
+    },
+  });
   await a.reconcile();
   const both = bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle);
   t.same(both, [fp(newer.cert), fp(decodeBundle(before.data![CA_CERT_KEY]))]);
@@ -204,7 +292,11 @@ t.test('a replica with a stale view of the Secret does not remove a newer CA fro
 
   stale = before;
   await b.reconcile();
-  t.same(bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle), both, 'the newer CA stays');
+  t.same(
+    bundleFingerprints(api.webhookConfiguration(M, CONFIG)!.webhooks![0]!.clientConfig.caBundle),
+    both,
+    'the newer CA stays',
+  );
   t.equal(api.writes.filter(w => w.verb === 'patch').length, patches, 'B wrote nothing: it re-read the Secret instead');
   t.equal(b.caBundle(), a.caBundle(), 'and now agrees with A');
 });

@@ -37,6 +37,9 @@ t.test('a CA key that exists but cannot be read stops the start; the CA is not r
   const loop = join(dir, 'ca.key');
   rmSync(loop);
   symlinkSync(loop, loop);
-  await t.rejects(loadOrCreateSelfCerts(dir, ['another.example.internal']), /cannot read .*ca\.key: .*remove it to have a new one issued/);
+  await t.rejects(
+    loadOrCreateSelfCerts(dir, ['another.example.internal']),
+    /cannot read .*ca\.key: .*remove it to have a new one issued/,
+  );
   t.equal(readFileSync(join(dir, 'ca.crt'), 'utf8'), caBefore, 'ca.crt untouched');
 });

@@ -53,17 +53,26 @@ t.test('PatchBuilder leaves the object it is given alone', async t => {
   b.append(['spec', 'containers'], { name: 'c' });
   b.append(['spec', 'containers', 2, 'env'], { name: 'C' });
   t.same(input, pod());
-  t.same(b.ops[2], { op: 'add', path: '/spec/containers/-', value: { name: 'c' } }, 'an earlier operation keeps its value');
+  t.same(
+    b.ops[2],
+    { op: 'add', path: '/spec/containers/-', value: { name: 'c' } },
+    'an earlier operation keeps its value',
+  );
   t.same(b.get(['spec', 'containers', 2, 'env']), [{ name: 'C' }]);
 });
 
 // Random PatchBuilder calls, for the property tests below.
-interface BuilderCall { kind: 'set' | 'append' | 'prepend'; segs: Array<string | number>; value: unknown }
-const builderCall = (seg: fc.Arbitrary<string | number>, value: fc.Arbitrary<unknown>): fc.Arbitrary<BuilderCall> => fc.record({
-  kind: fc.constantFrom<BuilderCall['kind']>('set', 'append', 'prepend'),
-  segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
-  value,
-});
+interface BuilderCall {
+  kind: 'set' | 'append' | 'prepend';
+  segs: Array<string | number>;
+  value: unknown;
+}
+const builderCall = (seg: fc.Arbitrary<string | number>, value: fc.Arbitrary<unknown>): fc.Arbitrary<BuilderCall> =>
+  fc.record({
+    kind: fc.constantFrom<BuilderCall['kind']>('set', 'append', 'prepend'),
+    segs: fc.array(seg, { minLength: 1, maxLength: 5 }),
+    value,
+  });
 function callBuilder(b: PatchBuilder, c: BuilderCall): void {
   b[c.kind](c.segs, c.value);
 }
@@ -71,25 +80,50 @@ function callBuilder(b: PatchBuilder, c: BuilderCall): void {
 // PatchBuilder applies its operations to its working copy directly (not
 // through fast-json-patch) where it can: the working copy must always be what
 // fast-json-patch makes of the operations, and the input stay untouched.
-t.test('random PatchBuilder calls: the working copy is fast-json-patch\'s result of its operations', async t => {
-  const seg = fc.constantFrom<string | number>('metadata', 'labels', 'spec', 'containers', 'env', 'name', 0, 1, 2, 5, '0', '1', '01', '-', 'a/b', 'a~b', '', 'constructor', 'toString', 'length');
+t.test("random PatchBuilder calls: the working copy is fast-json-patch's result of its operations", async t => {
+  const seg = fc.constantFrom<string | number>(
+    'metadata',
+    'labels',
+    'spec',
+    'containers',
+    'env',
+    'name',
+    0,
+    1,
+    2,
+    5,
+    '0',
+    '1',
+    '01',
+    '-',
+    'a/b',
+    'a~b',
+    '',
+    'constructor',
+    'toString',
+    'length',
+  );
   const call = builderCall(seg, fc.jsonValue({ maxDepth: 2 }));
   // Unvalidated, prototype keys unbanned: how the builder always applied its operations.
-  const reference = (ops: PatchOperation[]) => fjp.applyPatch(fjp.deepClone(pod()), fjp.deepClone(ops), false, true, false).newDocument;
-  fc.assert(fc.property(fc.array(call, { maxLength: 8 }), (calls) => {
-    const input = deepFreeze(pod());
-    const b = new PatchBuilder(input);
-    for (const c of calls) {
-      try {
-        callBuilder(b, c);
-      } catch {
-        break; // fast-json-patch's own refusal (an array length set to a string...), as before
+  const reference = (ops: PatchOperation[]) =>
+    fjp.applyPatch(fjp.deepClone(pod()), fjp.deepClone(ops), false, true, false).newDocument;
+  fc.assert(
+    fc.property(fc.array(call, { maxLength: 8 }), calls => {
+      const input = deepFreeze(pod());
+      const b = new PatchBuilder(input);
+      for (const c of calls) {
+        try {
+          callBuilder(b, c);
+        } catch {
+          break; // fast-json-patch's own refusal (an array length set to a string...), as before
+        }
+        if (JSON.stringify(b.doc) !== JSON.stringify(reference(b.ops))) return false;
       }
-      if (JSON.stringify(b.doc) !== JSON.stringify(reference(b.ops))) return false;
-    }
-    t.same(input, pod());
-    return true;
-  }), { numRuns: 2000 });
+      t.same(input, pod());
+      return true;
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 // Mutators are given the request's object itself (no deep copy any more): any
@@ -98,8 +132,14 @@ for (const endpoint of endpoints) {
   t.test(`${endpoint.name} fixtures on a frozen request: same outcome`, async t => {
     for (const dir of fixtureDirs(endpoint.name)) {
       const fx = loadFixture(endpoint as never, dir);
-      const plain = await runPipeline(endpoint, structuredClone(fx.review.request), { store: fixtureStore(fx.resources), config: fx.config });
-      const frozen = await runPipeline(endpoint, deepFreeze(structuredClone(fx.review.request)), { store: fixtureStore(fx.resources), config: fx.config });
+      const plain = await runPipeline(endpoint, structuredClone(fx.review.request), {
+        store: fixtureStore(fx.resources),
+        config: fx.config,
+      });
+      const frozen = await runPipeline(endpoint, deepFreeze(structuredClone(fx.review.request)), {
+        store: fixtureStore(fx.resources),
+        config: fx.config,
+      });
       t.same(frozen, plain, basename(dir));
     }
   });

@@ -17,65 +17,124 @@ const config = defaultPipelineConfig;
 const NS = 'vineyard-job';
 
 const vineyarddPod = (node: string) => ({
-  apiVersion: 'v1', kind: 'Pod',
-  metadata: { name: `vineyardd-${node}`, namespace: 'vineyard-system', labels: { 'app.kubernetes.io/instance': 'vineyard-system-vineyardd-sample' } },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: `vineyardd-${node}`,
+    namespace: 'vineyard-system',
+    labels: { 'app.kubernetes.io/instance': 'vineyard-system-vineyardd-sample' },
+  },
   spec: { nodeName: node, containers: [{ name: 'vineyardd', image: 'v' }] },
   status: { conditions: [{ type: 'Ready', status: 'True' }] },
 });
 const local = (id: string, host: string, job = 'job1') => ({
-  apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'LocalObject',
-  metadata: { name: id, namespace: 'vineyard-system', labels: { 'k8s.v6d.io/job': job, 'k8s.v6d.io/created-podnamespace': NS, 'k8s.v6d.io/signature': `s${id.slice(1)}` } },
+  apiVersion: 'k8s.v6d.io/v1alpha1',
+  kind: 'LocalObject',
+  metadata: {
+    name: id,
+    namespace: 'vineyard-system',
+    labels: { 'k8s.v6d.io/job': job, 'k8s.v6d.io/created-podnamespace': NS, 'k8s.v6d.io/signature': `s${id.slice(1)}` },
+  },
   spec: { id, signature: `s${id.slice(1)}`, hostname: host },
 });
 const global = (id: string, members: string[]) => ({
-  apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'GlobalObject',
-  metadata: { name: id, namespace: 'vineyard-system', labels: { 'k8s.v6d.io/job': 'job1', 'k8s.v6d.io/created-podnamespace': NS } },
+  apiVersion: 'k8s.v6d.io/v1alpha1',
+  kind: 'GlobalObject',
+  metadata: {
+    name: id,
+    namespace: 'vineyard-system',
+    labels: { 'k8s.v6d.io/job': 'job1', 'k8s.v6d.io/created-podnamespace': NS },
+  },
   spec: { id, signature: `s${id.slice(1)}`, members },
 });
 
 const consumer = (owner: string): V1Pod => ({
-  apiVersion: 'v1', kind: 'Pod',
+  apiVersion: 'v1',
+  kind: 'Pod',
   metadata: {
     generateName: `${owner}-`,
     labels: { 'scheduling.k8s.v6d.io/vineyardd': 'vineyardd-sample', 'scheduling.k8s.v6d.io/job': owner },
     annotations: { 'scheduling.k8s.v6d.io/required': 'job1' },
-    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: `uid-${owner}`, controller: true, blockOwnerDeletion: true }],
+    ownerReferences: [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: owner,
+        uid: `uid-${owner}`,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
   },
   spec: { containers: [{ name: 'app', image: 'app:1' }] },
 });
 
-const request = (pod: V1Pod, dryRun = false): AdmissionRequest =>
-  ({ uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: NS, dryRun, object: pod as never });
+const request = (pod: V1Pod, dryRun = false): AdmissionRequest => ({
+  uid: 'u1',
+  kind: { group: '', version: 'v1', kind: 'Pod' },
+  operation: 'CREATE',
+  namespace: NS,
+  dryRun,
+  object: pod as never,
+});
 
 function store(extra: unknown[] = []): MemoryStore {
-  return new MemoryStore([vineyarddPod('node-a'), vineyarddPod('node-b'), local('o0000000000000001', 'node-a'), local('o0000000000000002', 'node-b'), ...extra], sequentialUids());
+  return new MemoryStore(
+    [
+      vineyarddPod('node-a'),
+      vineyarddPod('node-b'),
+      local('o0000000000000001', 'node-a'),
+      local('o0000000000000002', 'node-b'),
+      ...extra,
+    ],
+    sequentialUids(),
+  );
 }
 
-t.test('the job ConfigMap is created with the local and global ids, the consumer\'s owner as a co-owner', async t => {
+t.test("the job ConfigMap is created with the local and global ids, the consumer's owner as a co-owner", async t => {
   const s = store([global('o1000000000000000', ['s0000000000000001', 's0000000000000002'])]);
   const out = await runPipeline(endpoint, request(consumer('job2')), { store: s, config });
   t.equal(out.response.allowed, true);
   const cm = await s.getConfigMap(NS, 'job1');
   t.same(cm?.data, { 'node-a': 'o0000000000000001', 'node-b': 'o0000000000000002', job1: 'o1000000000000000' });
-  t.same(cm?.metadata?.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'job2', uid: 'uid-job2', controller: false }]);
+  t.same(cm?.metadata?.ownerReferences, [
+    { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'job2', uid: 'uid-job2', controller: false },
+  ]);
   t.equal(cm?.metadata?.annotations?.[CONFIGMAP_KEYS_ANNOTATION], 'job1,node-a,node-b');
-  t.same(s.writes.filter(w => w.kind === 'configmaps').map(w => w.verb), ['create']);
+  t.same(
+    s.writes.filter(w => w.kind === 'configmaps').map(w => w.verb),
+    ['create'],
+  );
 });
 
 t.test('a second consumer appends its owner; the same data is not written again', async t => {
   const s = store();
   await runPipeline(endpoint, request(consumer('job2')), { store: s, config });
   await runPipeline(endpoint, request(consumer('job2')), { store: s, config });
-  t.same(s.writes.filter(w => w.kind === 'configmaps').map(w => w.verb), ['create'], 'the same consumer again: nothing to write');
+  t.same(
+    s.writes.filter(w => w.kind === 'configmaps').map(w => w.verb),
+    ['create'],
+    'the same consumer again: nothing to write',
+  );
   await runPipeline(endpoint, request(consumer('job3')), { store: s, config });
   const cm = await s.getConfigMap(NS, 'job1');
-  t.same(cm?.metadata?.ownerReferences?.map(o => [o.name, o.controller]), [['job2', false], ['job3', false]]);
-  t.same(s.writes.filter(w => w.kind === 'configmaps').map(w => w.verb), ['create', 'update']);
+  t.same(
+    cm?.metadata?.ownerReferences?.map(o => [o.name, o.controller]),
+    [
+      ['job2', false],
+      ['job3', false],
+    ],
+  );
+  t.same(
+    s.writes.filter(w => w.kind === 'configmaps').map(w => w.verb),
+    ['create', 'update'],
+  );
 });
 
-t.test('only the keys this webhook owns are updated: the operator\'s and a user\'s are kept', async t => {
+t.test("only the keys this webhook owns are updated: the operator's and a user's are kept", async t => {
   const existing: V1ConfigMap = {
-    apiVersion: 'v1', kind: 'ConfigMap',
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
     metadata: { name: 'job1', namespace: NS, annotations: { [CONFIGMAP_KEYS_ANNOTATION]: 'job1,node-a,node-c' } },
     // node-c held data once (ours, gone now); job1 was rewritten by an assembly (`.`-joined); node-b and InstanceToWorker are someone else's.
     data: { 'node-a': 'o-old', 'node-b': 'users-value', 'node-c': 'o-gone', job1: 'o1.o2', InstanceToWorker: 'x' },
@@ -100,8 +159,14 @@ t.test('a lost race is retried on the newer object', async t => {
       return super.updateConfigMap(namespace, cm);
     }
   }
-  const s = new RacingStore([vineyarddPod('node-a'), local('o0000000000000001', 'node-a'),
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'job1', namespace: NS }, data: {} }], sequentialUids());
+  const s = new RacingStore(
+    [
+      vineyarddPod('node-a'),
+      local('o0000000000000001', 'node-a'),
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'job1', namespace: NS }, data: {} },
+    ],
+    sequentialUids(),
+  );
   const out = await runPipeline(endpoint, request(consumer('job2')), { store: s, config });
   t.equal(out.response.allowed, true);
   t.same((await s.getConfigMap(NS, 'job1'))?.data, { other: 'someone', 'node-a': 'o0000000000000001', job1: '' });
@@ -137,5 +202,7 @@ t.test('node names that are not environment variable names on older clusters are
   const s = new MemoryStore([vineyarddPod('10.0.0.7'), local('o0000000000000001', '10.0.0.7')], sequentialUids());
   const out = await runPipeline(endpoint, request(consumer('job2')), { store: s, config });
   t.equal(out.response.allowed, true);
-  t.match(out.response.warnings, [/node names 10\.0\.0\.7 are keys of ConfigMap vineyard-job\/job1 but not environment variable names before Kubernetes 1\.34/]);
+  t.match(out.response.warnings, [
+    /node names 10\.0\.0\.7 are keys of ConfigMap vineyard-job\/job1 but not environment variable names before Kubernetes 1\.34/,
+  ]);
 });

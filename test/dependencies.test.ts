@@ -8,17 +8,23 @@ import { join } from 'node:path';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };
+const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { dependencies?: Record<string, string> }>;
+};
 
-const sources = (readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }))
+const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
   .filter(f => f.endsWith('.ts'))
   .map(f => readFileSync(join(ROOT, 'src', f), 'utf8'));
 
 /** Package names imported (statically or dynamically) by the sources. */
-const imported = new Set(sources.flatMap(s => [...s.matchAll(/(?:from\s+|import\s*\(\s*)'([^'.][^']*)'/g)].map(m => {
-  const spec = m[1]!;
-  return spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-})));
+const imported = new Set(
+  sources.flatMap(s =>
+    [...s.matchAll(/(?:from\s+|import\s*\(\s*)'([^'.][^']*)'/g)].map(m => {
+      const spec = m[1]!;
+      return spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+    }),
+  ),
+);
 
 t.test('every production dependency is imported by src/', async t => {
   const deps = Object.keys(pkg.dependencies);

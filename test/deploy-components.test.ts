@@ -15,30 +15,45 @@ const component = (name: string) => join(DEPLOY, 'components', name);
 const base = kustomize(DEPLOY);
 
 t.test('the base creates no Namespace: `kubectl delete -k` of it never deletes vineyard-system', async t => {
-  t.same(base.filter(o => o.kind === 'Namespace'), []);
+  t.same(
+    base.filter(o => o.kind === 'Namespace'),
+    [],
+  );
   const withNs = kustomize(DEPLOY, [component('namespace')]);
   const created = withNs.filter(o => o.kind === 'Namespace');
-  t.same(created.map(o => o.metadata.name), [namespaceOf(base)], 'the namespace component creates the one the objects are in');
+  t.same(
+    created.map(o => o.metadata.name),
+    [namespaceOf(base)],
+    'the namespace component creates the one the objects are in',
+  );
   for (const o of created) t.same(await schemaErrors(o), [], 'a valid Namespace');
 });
 
-t.test('monitoring: the ServiceMonitor scrapes the Service\'s plain-HTTP metrics port', async t => {
+t.test("monitoring: the ServiceMonitor scrapes the Service's plain-HTTP metrics port", async t => {
   const objs = kustomize(DEPLOY, [component('monitoring')]);
-  const monitor = one<KubeObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } }>(objs, 'ServiceMonitor');
+  const monitor = one<
+    KubeObject & {
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
+    }
+  >(objs, 'ServiceMonitor');
   const service = one<V1Service>(objs, 'Service');
   t.equal(monitor.metadata.namespace, namespaceOf(base));
-  for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) t.equal(service.metadata!.labels?.[k], v, `selects the Service by ${k}`);
+  for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels))
+    t.equal(service.metadata!.labels?.[k], v, `selects the Service by ${k}`);
   for (const e of monitor.spec.endpoints) {
     const port = service.spec!.ports!.find(p => p.name === e.port);
     t.ok(port, `the Service has port ${e.port}`);
-    t.equal(port?.targetPort, 'metrics', 'which is the container\'s metrics port');
+    t.equal(port?.targetPort, 'metrics', "which is the container's metrics port");
     t.equal(e.path, '/metrics');
   }
 });
 
 t.test('monitoring: every metric the alerts use is one the server exports', async t => {
   const objs = kustomize(DEPLOY, [component('monitoring')]);
-  const rule = one<KubeObject & { spec: { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> } }>(objs, 'PrometheusRule');
+  const rule = one<KubeObject & { spec: { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> } }>(
+    objs,
+    'PrometheusRule',
+  );
   const ours = new Set((await new Metrics(false).registry.getMetricsAsJSON()).map(m => m.name));
   const rules = rule.spec.groups.flatMap(g => g.rules);
   t.ok(rules.length >= 4, 'errors, latency, certificate expiry, caBundle injection');
@@ -57,6 +72,10 @@ t.test('network-policy: the webhook port open to the API server, metrics to the 
   const rules = policy.spec!.ingress!;
   // client-node's model names the field `_from`; the manifest is plain JSON.
   const open = rules.filter(r => !(r as Record<string, unknown>).from);
-  t.same(open.flatMap(r => (r.ports ?? []).map(p => p.port)), ['https'], 'only the webhook port is open to every source');
+  t.same(
+    open.flatMap(r => (r.ports ?? []).map(p => p.port)),
+    ['https'],
+    'only the webhook port is open to every source',
+  );
   t.same(policy.spec!.policyTypes, ['Ingress'], 'egress (the API server) is not restricted');
 });

@@ -12,7 +12,8 @@ const ROOT = new URL('../', import.meta.url).pathname;
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  bin: Record<string, string>; devDependencies: Record<string, string>;
+  bin: Record<string, string>;
+  devDependencies: Record<string, string>;
 };
 const stages = parseStages(dockerfile);
 const runtime = stages.at(-1)!;
@@ -42,15 +43,30 @@ t.test('every base image is Node 24 pinned to the release package.json pins', as
 t.test('the build stage builds; the runtime gets production dependencies only', async t => {
   const build = copiedFrom('dist');
   t.ok(build, 'dist comes from a build stage');
-  t.ok(runs(build!).some(r => /\bnpm ci\b/.test(r)), 'the build stage installs from the lock file');
-  t.ok(runs(build!).some(r => /\bnpm run build\b/.test(r)), 'and builds');
+  t.ok(
+    runs(build!).some(r => /\bnpm ci\b/.test(r)),
+    'the build stage installs from the lock file',
+  );
+  t.ok(
+    runs(build!).some(r => /\bnpm run build\b/.test(r)),
+    'and builds',
+  );
   const deps = copiedFrom('node_modules');
   t.ok(deps, 'node_modules comes from a stage of its own');
-  t.ok(runs(deps!).some(r => /\bnpm ci\b.*--omit=dev\b/.test(r)), 'installed with npm ci --omit=dev');
-  t.notOk(runs(deps!).some(r => /\bnpm (ci|install)\b/.test(r) && !/--omit=dev\b/.test(r)), 'and nothing else');
+  t.ok(
+    runs(deps!).some(r => /\bnpm ci\b.*--omit=dev\b/.test(r)),
+    'installed with npm ci --omit=dev',
+  );
+  t.notOk(
+    runs(deps!).some(r => /\bnpm (ci|install)\b/.test(r) && !/--omit=dev\b/.test(r)),
+    'and nothing else',
+  );
   t.same(runs(runtime), [], 'the runtime stage runs nothing: no shell needed, the base can be distroless');
   for (const c of copies(runtime)) {
-    t.notOk(c.sources.some(s => /(^|\/)src$|\.ts$/.test(s)), `${c.sources.join(' ')}: no sources in the runtime image`);
+    t.notOk(
+      c.sources.some(s => /(^|\/)src$|\.ts$/.test(s)),
+      `${c.sources.join(' ')}: no sources in the runtime image`,
+    );
   }
 });
 
@@ -67,18 +83,40 @@ t.test('the entrypoint is the built CLI in exec form', async t => {
   const entry = runtime.instructions.filter(i => i.keyword === 'ENTRYPOINT');
   t.equal(entry.length, 1);
   const argv = execForm(entry[0]!.args);
-  t.same(argv, ['node', '--no-maglev', pkg.bin['vineyard-webhook']!.replace(/^\.\//, ''), 'serve'], 'node --no-maglev dist/cli.js serve, no shell');
-  const r = spawnSync(process.execPath, [...(argv ?? []).slice(1, -2), '-e', '0'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  t.same(
+    argv,
+    ['node', '--no-maglev', pkg.bin['vineyard-webhook']!.replace(/^\.\//, ''), 'serve'],
+    'node --no-maglev dist/cli.js serve, no shell',
+  );
+  const r = spawnSync(process.execPath, [...(argv ?? []).slice(1, -2), '-e', '0'], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   t.equal(r.status, 0, `node accepts the entrypoint's flags: ${r.stderr}`);
-  t.notOk(runtime.instructions.some(i => i.keyword === 'CMD'), 'no CMD: the Deployment passes flags as args');
-  const workdir = runtime.instructions.filter(i => i.keyword === 'WORKDIR').at(-1)?.args.trim();
-  t.ok(copies(runtime).some(c => c.dest.replace(/^\.\//, `${workdir}/`).replace(/\/$/, '') === `${workdir}/dist`), 'dist is copied where the entrypoint looks');
-  t.ok(copies(runtime).some(c => c.sources.includes('package.json')), 'package.json ("type": "module") is next to dist');
+  t.notOk(
+    runtime.instructions.some(i => i.keyword === 'CMD'),
+    'no CMD: the Deployment passes flags as args',
+  );
+  const workdir = runtime.instructions
+    .filter(i => i.keyword === 'WORKDIR')
+    .at(-1)
+    ?.args.trim();
+  t.ok(
+    copies(runtime).some(c => c.dest.replace(/^\.\//, `${workdir}/`).replace(/\/$/, '') === `${workdir}/dist`),
+    'dist is copied where the entrypoint looks',
+  );
+  t.ok(
+    copies(runtime).some(c => c.sources.includes('package.json')),
+    'package.json ("type": "module") is next to dist',
+  );
 });
 
 t.test('EXPOSE documents the ports serve listens on by default', async t => {
   const { serveFlags } = await import('../src/config.js');
-  const exposed = runtime.instructions.filter(i => i.keyword === 'EXPOSE').flatMap(i => i.args.trim().split(/\s+/)).map(p => p.replace(/\/tcp$/, ''));
+  const exposed = runtime.instructions
+    .filter(i => i.keyword === 'EXPOSE')
+    .flatMap(i => i.args.trim().split(/\s+/))
+    .map(p => p.replace(/\/tcp$/, ''));
   for (const name of ['port', 'metrics-port']) {
     const def = serveFlags.find(f => f.name === name)?.def;
     t.ok(def, `--${name} has a default`);
@@ -87,16 +125,31 @@ t.test('EXPOSE documents the ports serve listens on by default', async t => {
 });
 
 t.test('.dockerignore: the context holds what the build copies and nothing else', async t => {
-  const needed = stages.flatMap(s => copies(s).filter(c => !c.from).flatMap(c => c.sources));
+  const needed = stages.flatMap(s =>
+    copies(s)
+      .filter(c => !c.from)
+      .flatMap(c => c.sources),
+  );
   t.ok(needed.length > 0);
   for (const path of needed) t.notOk(dockerignored(dockerignore, path), `${path} is in the context`);
-  for (const path of ['src/cli.ts', 'src/vineyard/names.ts']) t.notOk(dockerignored(dockerignore, path), `${path} is in the context`);
-  for (const path of ['.certs/ca.key', '.certs/tls.key', 'node_modules/fastify/package.json', 'dist/cli.js', '.git/config', '.tap/processinfo/x.json', 'test/deploy.test.ts', 'deploy/deployment.yaml', '.env']) {
+  for (const path of ['src/cli.ts', 'src/vineyard/names.ts'])
+    t.notOk(dockerignored(dockerignore, path), `${path} is in the context`);
+  for (const path of [
+    '.certs/ca.key',
+    '.certs/tls.key',
+    'node_modules/fastify/package.json',
+    'dist/cli.js',
+    '.git/config',
+    '.tap/processinfo/x.json',
+    'test/deploy.test.ts',
+    'deploy/deployment.yaml',
+    '.env',
+  ]) {
     t.ok(dockerignored(dockerignore, path), `${path} is left out`);
   }
 });
 
-t.test('the .dockerignore reader follows Docker\'s rules', async t => {
+t.test("the .dockerignore reader follows Docker's rules", async t => {
   t.ok(dockerignored('node_modules', 'node_modules/a/b.js'), 'a directory pattern covers its contents');
   t.notOk(dockerignored('*\n!src', 'src/a/b.ts'), 'a later exception re-includes');
   t.ok(dockerignored('!src\n*', 'src/a.ts'), 'the last matching pattern wins');

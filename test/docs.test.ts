@@ -31,7 +31,13 @@ import { kustomize } from './helpers/kustomize.js';
 const ROOT = new URL('../', import.meta.url).pathname;
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 /** README.md and every docs/*.md, by path from the repository's root. */
-const pages = new Map<string, string>([['README.md', read('README.md')], ...readdirSync(join(ROOT, 'docs')).filter(f => f.endsWith('.md')).sort().map(f => [`docs/${f}`, read(`docs/${f}`)] as [string, string])]);
+const pages = new Map<string, string>([
+  ['README.md', read('README.md')],
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter(f => f.endsWith('.md'))
+    .sort()
+    .map(f => [`docs/${f}`, read(`docs/${f}`)] as [string, string]),
+]);
 const page = (rel: string): string => {
   const text = pages.get(rel);
   if (text === undefined) t.fail(`${rel} exists`);
@@ -40,14 +46,29 @@ const page = (rel: string): string => {
 const everything = [...pages.values()].join('\n');
 
 t.test('the pages are there', async t => {
-  for (const p of ['docs/install.md', 'docs/migrate.md', 'docs/reference.md', 'docs/troubleshooting.md', 'docs/webhooks.md', 'docs/cli.md', 'docs/workflow.md']) t.ok(pages.has(p), p);
+  for (const p of [
+    'docs/install.md',
+    'docs/migrate.md',
+    'docs/reference.md',
+    'docs/troubleshooting.md',
+    'docs/webhooks.md',
+    'docs/cli.md',
+    'docs/workflow.md',
+  ])
+    t.ok(pages.has(p), p);
   t.ok(page('README.md').split('\n').length < 150, 'the README is an overview');
 });
 
 /** Lines outside fenced code blocks. */
 const prose = (text: string): string[] => {
   let fence = false;
-  return text.split('\n').filter(l => { if (l.startsWith('```')) { fence = !fence; return false; } return !fence; });
+  return text.split('\n').filter(l => {
+    if (l.startsWith('```')) {
+      fence = !fence;
+      return false;
+    }
+    return !fence;
+  });
 };
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2... */
@@ -57,7 +78,11 @@ function anchors(text: string): Set<string> {
   for (const l of prose(text)) {
     const m = /^#{1,6} (.*)$/.exec(l);
     if (!m) continue;
-    const base = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+    const base = m[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n ? `${base}-${n}` : base);
@@ -66,7 +91,10 @@ function anchors(text: string): Set<string> {
 }
 
 /** Relative links of a page: [text](target), outside code. */
-const links = (text: string): string[] => prose(text).flatMap(l => [...l.matchAll(/\]\(([^)\s]+)\)/g)].map(m => m[1]!)).filter(l => !/^[a-z]+:/.test(l));
+const links = (text: string): string[] =>
+  prose(text)
+    .flatMap(l => [...l.matchAll(/\]\(([^)\s]+)\)/g)].map(m => m[1]!))
+    .filter(l => !/^[a-z]+:/.test(l));
 
 t.test('every relative link resolves: to a file, and to a heading there', async t => {
   let count = 0;
@@ -93,7 +121,10 @@ t.test('every page is reachable from the README', async t => {
       const path = link.split('#')[0];
       if (!path?.endsWith('.md')) continue;
       const target = normalize(join(dirname(from), path));
-      if (!reached.has(target) && pages.has(target)) { reached.add(target); queue.push(target); }
+      if (!reached.has(target) && pages.has(target)) {
+        reached.add(target);
+        queue.push(target);
+      }
     }
   }
   for (const p of pages.keys()) t.ok(reached.has(p), `${p} is linked from the README or a page it links`);
@@ -104,7 +135,11 @@ t.test('every page is reachable from the README', async t => {
 t.test('every long page starts with its contents, linking each section', async t => {
   for (const [p, text] of pages) {
     if (p === 'README.md' || text.split('\n').length < 80) continue;
-    const own = new Set(links(text).filter(l => l.startsWith('#')).map(l => l.slice(1)));
+    const own = new Set(
+      links(text)
+        .filter(l => l.startsWith('#'))
+        .map(l => l.slice(1)),
+    );
     const sections = prose(text).filter(l => l.startsWith('## '));
     t.ok(sections.length > 0, `${p} has sections`);
     const heads = [...anchors(sections.join('\n'))];
@@ -118,11 +153,15 @@ t.test('every serve flag is documented', async t => {
   for (const f of serveFlags) t.ok(page('docs/reference.md').includes(`--${f.name}`), `--${f.name}`);
 });
 
-t.test('every webhook path: in the endpoint table of docs/webhooks.md, and in the README\'s list', async t => {
+t.test("every webhook path: in the endpoint table of docs/webhooks.md, and in the README's list", async t => {
   t.ok(endpoints.length > 0, 'found the endpoints');
-  const documented = tableAfter('docs/webhooks.md', '## Endpoints').flatMap(r => [...r[0]!.matchAll(/`POST (\S+)`/g)].map(m => m[1]!)).sort();
+  const documented = tableAfter('docs/webhooks.md', '## Endpoints')
+    .flatMap(r => [...r[0]!.matchAll(/`POST (\S+)`/g)].map(m => m[1]!))
+    .sort();
   t.same(documented, endpoints.map(e => e.path).sort(), 'the table lists exactly the endpoints');
-  const readmeRow = tableAfter('README.md', '## Endpoints').map(r => r.join(' ')).join('\n');
+  const readmeRow = tableAfter('README.md', '## Endpoints')
+    .map(r => r.join(' '))
+    .join('\n');
   for (const e of endpoints) {
     const cr = /^\/(?:mutate|validate)-k8s-v6d-io-v1alpha1-(\w+)$/.exec(e.path);
     t.ok(readmeRow.includes(`\`POST ${e.path}\``) || (cr && readmeRow.includes(`\`${cr[1]}\``)), `README: ${e.path}`);
@@ -136,8 +175,13 @@ const keys = Object.entries(names)
 
 t.test('every label and annotation key: in the index of docs/reference.md, and explained where it is used', async t => {
   t.ok(keys.length > 20, 'found the keys');
-  const index = tableAfter('docs/reference.md', '## Labels and annotations').map(r => r[0]!).join(' ');
-  const explained = [...pages].filter(([p]) => p !== 'docs/reference.md').map(([, text]) => text).join('\n');
+  const index = tableAfter('docs/reference.md', '## Labels and annotations')
+    .map(r => r[0]!)
+    .join(' ');
+  const explained = [...pages]
+    .filter(([p]) => p !== 'docs/reference.md')
+    .map(([, text]) => text)
+    .join('\n');
   for (const k of keys) {
     t.ok(index.includes(`\`${k}\``) || index.includes(`\`${k}=`), `index: ${k}`);
     t.ok(explained.includes(k), `explained: ${k}`);
@@ -162,7 +206,12 @@ function tableAfter(rel: string, heading: string): string[][] {
   const rows: string[][] = [];
   for (const l of lines.slice(start + 2)) {
     if (!l.startsWith('|')) break;
-    rows.push(l.slice(1, -1).split(/(?<!\\)\|/).map(c => c.trim().replace(/\\\|/g, '|')));
+    rows.push(
+      l
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map(c => c.trim().replace(/\\\|/g, '|')),
+    );
   }
   t.ok(rows.length > 0, `${rel}: ${heading} has a table`);
   return rows;
@@ -170,70 +219,124 @@ function tableAfter(rel: string, heading: string): string[][] {
 
 t.test('the Flags table is serve --help: every flag, its variable, default and meaning', async t => {
   const rows = tableAfter('docs/reference.md', '## Flags');
-  const expected = serveFlags.filter(f => !f.noEnv).map(f => [
-    `\`--${f.name}${f.arg ? ` ${f.arg}` : ''}\``,
-    `\`${envName(f.name)}\``,
-    f.def ? `\`${f.def}\`` : '',
-    f.help,
-  ]);
+  const expected = serveFlags
+    .filter(f => !f.noEnv)
+    .map(f => [
+      `\`--${f.name}${f.arg ? ` ${f.arg}` : ''}\``,
+      `\`${envName(f.name)}\``,
+      f.def ? `\`${f.def}\`` : '',
+      f.help,
+    ]);
   t.same(rows, expected);
 });
 
 /** `-f, --filename FILE|DIR|-`, as the CLI tables write a flag. */
 const flagCell = (f: Flag) => `\`${f.short ? `-${f.short}, ` : ''}--${f.name}${f.arg ? ` ${f.arg}` : ''}\``;
 
-t.test('the mutate and explain flag tables are the commands\' flags', async t => {
+t.test("the mutate and explain flag tables are the commands' flags", async t => {
   const withoutHelp = (flags: readonly Flag[]) => flags.filter(f => f.name !== 'help').map(flagCell);
   const mutateRows = tableAfter('docs/cli.md', '## Preview offline: `vineyard-webhook mutate`').map(r => r[0]!);
   t.same([...mutateRows].sort(), withoutHelp(mutateFlags).sort(), 'mutate');
   const explainTable = page('docs/cli.md').slice(page('docs/cli.md').indexOf('## Explain a pod in a cluster'));
-  const rows = explainTable.split('\n').filter(l => l.startsWith('| `-')).map(l => l.split(/(?<!\\)\|/)[1]!.trim());
+  const rows = explainTable
+    .split('\n')
+    .filter(l => l.startsWith('| `-'))
+    .map(l => l.split(/(?<!\\)\|/)[1]!.trim());
   t.same(rows, withoutHelp(explainPodFlags), 'explain pod/NAME');
-  for (const f of explainPodFlags.filter(x => x.def)) t.ok(explainTable.includes(`| \`${f.def}\` |`), `explain: --${f.name}'s default ${f.def}`);
+  for (const f of explainPodFlags.filter(x => x.def))
+    t.ok(explainTable.includes(`| \`${f.def}\` |`), `explain: --${f.name}'s default ${f.def}`);
 });
 
 t.test('the Metrics table is what /metrics serves: every metric of ours, with its labels and buckets', async t => {
   const { Metrics } = await import('../src/server/metrics.js');
   const registry = new Metrics(false).registry;
-  const actual = registry.getMetricsAsArray().map(m => [m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])].sort()] as const);
+  const actual = registry
+    .getMetricsAsArray()
+    .map(m => [m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])].sort()] as const);
   t.ok(actual.length > 10, 'found the metrics');
   const table = tableAfter('docs/reference.md', '## Metrics');
-  const rows = table.map(([name, labels]) => [
-    name!.replace(/`/g, ''),
-    labels === '-' ? [] : labels!.replace(/\([^)]*\)/g, '').split(',').map(l => l.trim()).filter(Boolean).sort(),
-  ] as const);
+  const rows = table.map(
+    ([name, labels]) =>
+      [
+        name!.replace(/`/g, ''),
+        labels === '-'
+          ? []
+          : labels!
+              .replace(/\([^)]*\)/g, '')
+              .split(',')
+              .map(l => l.trim())
+              .filter(Boolean)
+              .sort(),
+      ] as const,
+  );
   t.same(new Map(rows), new Map(actual), 'names and label names');
-  t.same(rows.map(r => r[0]), actual.map(a => a[0]), 'in the order they are declared');
+  t.same(
+    rows.map(r => r[0]),
+    actual.map(a => a[0]),
+    'in the order they are declared',
+  );
   const latency = table.find(r => r[0] === '`vineyard_webhook_request_duration_seconds`')!.join(' ');
-  t.match(latency, `buckets ${LATENCY_BUCKETS[0]! * 1000} ms ... ${LATENCY_BUCKETS.at(-1)} s`, 'the buckets the table states');
+  t.match(
+    latency,
+    `buckets ${LATENCY_BUCKETS[0]! * 1000} ms ... ${LATENCY_BUCKETS.at(-1)} s`,
+    'the buckets the table states',
+  );
 
   // A scrape of a running server: what Prometheus sees is what the table lists.
   const dir = await mkdtemp(join(tmpdir(), 'vw-docs-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const metricsPort = await new Promise<number>((resolve, reject) => {
-    const srv = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    const srv = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as AddressInfo;
+        srv.close(() => resolve(port));
+      });
   });
-  const cfg = { ...parseServeArgs(['--standalone', '--cert-dir', dir, '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--shutdown-timeout', '5s'], {}), port: 0 };
+  const cfg = {
+    ...parseServeArgs(
+      [
+        '--standalone',
+        '--cert-dir',
+        dir,
+        '--host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(metricsPort),
+        '--shutdown-timeout',
+        '5s',
+      ],
+      {},
+    ),
+    port: 0,
+  };
   const running = await startServer(cfg, pino({ level: 'silent' }));
   t.teardown(() => running.shutdown());
   // The plain-HTTP port, as Prometheus scrapes it.
   const body = await new Promise<string>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', agent: false }, res => {
-      let b = '';
-      res.setEncoding('utf8').on('data', (d: string) => { b += d; }).on('end', () => resolve(b));
-    }).once('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', agent: false }, res => {
+        let b = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            b += d;
+          })
+          .on('end', () => resolve(b));
+      })
+      .once('error', reject);
   });
   const scraped = [...body.matchAll(/^# TYPE (vineyard_webhook_\w+) /gm)].map(m => m[1]!);
   t.ok(scraped.length > 10, 'the scrape has our metrics');
-  t.same(scraped.sort(), rows.map(r => r[0]).sort(), 'the scrape\'s metric families are the table\'s');
+  t.same(scraped.sort(), rows.map(r => r[0]).sort(), "the scrape's metric families are the table's");
 });
 
 /** One shown line: `...` stands for elided text; the parts must appear in order, the first at the start. */
 function shows(actual: string, shown: string): boolean {
-  const parts = shown.split('...').map((p, i, all) => (i < all.length - 1 ? p.replace(/[,;(]\s*$/, '') : p)).filter(p => p.trim());
+  const parts = shown
+    .split('...')
+    .map((p, i, all) => (i < all.length - 1 ? p.replace(/[,;(]\s*$/, '') : p))
+    .filter(p => p.trim());
   if (!parts.length) return true;
   if (!actual.startsWith(parts[0]!)) return false;
   let at = parts[0]!.length;
@@ -261,7 +364,13 @@ const blocks = (text: string): string[][] => {
   const out: string[][] = [];
   let cur: string[] | undefined;
   for (const l of text.split('\n')) {
-    if (l.startsWith('```')) { if (cur) { out.push(cur); cur = undefined; } else cur = []; continue; }
+    if (l.startsWith('```')) {
+      if (cur) {
+        out.push(cur);
+        cur = undefined;
+      } else cur = [];
+      continue;
+    }
     cur?.push(l);
   }
   return out;
@@ -276,7 +385,19 @@ const EXAMPLE_FILES: Record<string, string> = {
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io = { stdin: Readable.from([]), stdout: { write: (s: string) => { stdout += s; } }, stderr: { write: (s: string) => { stderr += s; } } };
+  const io = {
+    stdin: Readable.from([]),
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+      },
+    },
+  };
   const [command, ...args] = argv;
   try {
     const code = command === 'explain' ? await runExplainCommand(args, io) : await runMutateCommand(args, io);
@@ -292,13 +413,23 @@ t.test('the CLI examples of docs/cli.md are what the commands print', async t =>
   const examples = blocks(cli).filter(b => /^\$ vineyard-webhook (mutate|explain -f)/.test(b[0] ?? ''));
   t.ok(examples.length >= 3, `found the examples (${examples.length})`);
   for (const [command, ...shown] of examples) {
-    const argv = command!.replace(/^\$ vineyard-webhook /, '').split(/\s+/).map(a => (EXAMPLE_FILES[a] ? join(ROOT, EXAMPLE_FILES[a]) : a));
-    t.ok(argv.some(a => a.startsWith(ROOT)), `${command}: the file it names is a fixture`);
+    const argv = command!
+      .replace(/^\$ vineyard-webhook /, '')
+      .split(/\s+/)
+      .map(a => (EXAMPLE_FILES[a] ? join(ROOT, EXAMPLE_FILES[a]) : a));
+    t.ok(
+      argv.some(a => a.startsWith(ROOT)),
+      `${command}: the file it names is a fixture`,
+    );
     const r = await run(argv);
     t.equal(r.code, 0, `${command}: exit 0 (${r.stderr})`);
     const yamlOut = !argv.includes('--diff') && argv[0] === 'mutate';
     if (yamlOut) {
-      t.same(parseAllDocuments(shown.join('\n')).map(d => d.toJSON()), parseAllDocuments(r.stdout).map(d => d.toJSON()), `${command}: the manifest shown is stdout`);
+      t.same(
+        parseAllDocuments(shown.join('\n')).map(d => d.toJSON()),
+        parseAllDocuments(r.stdout).map(d => d.toJSON()),
+        `${command}: the manifest shown is stdout`,
+      );
     } else {
       showsAll(t, [...r.stderr.split('\n'), ...r.stdout.split('\n')], shown, command!);
     }
@@ -310,9 +441,16 @@ t.test('the CLI examples of docs/cli.md are what the commands print', async t =>
     const f = join(ROOT, 'test/fixtures/mutate', d, 'expected-report.txt');
     return existsSync(f) ? readFileSync(f, 'utf8').split('\n') : [];
   });
-  const quoted = blocks(cli.slice(0, cli.indexOf('## Explain a pod in a cluster'))).filter(b => /^(deployment\/|Warning: |error: )/.test(b[0] ?? ''));
+  const quoted = blocks(cli.slice(0, cli.indexOf('## Explain a pod in a cluster'))).filter(b =>
+    /^(deployment\/|Warning: |error: )/.test(b[0] ?? ''),
+  );
   t.ok(quoted.length >= 3, `found the quoted reports (${quoted.length})`);
-  for (const b of quoted) for (const line of b) t.ok(reports.some(r => shows(r, line)), `a fixture's report has ${JSON.stringify(line.slice(0, 100))}`);
+  for (const b of quoted)
+    for (const line of b)
+      t.ok(
+        reports.some(r => shows(r, line)),
+        `a fixture's report has ${JSON.stringify(line.slice(0, 100))}`,
+      );
 });
 
 t.test('the explain pod/NAME example of docs/cli.md is what explain prints for such a pod', async t => {
@@ -321,18 +459,33 @@ t.test('the explain pod/NAME example of docs/cli.md is what explain prints for s
   const m = /explain pod\/(\S+) -n (\S+)/.exec(command!)!;
   const [, name, namespace] = m as unknown as [string, string, string];
   const owner = /controlled by replicaset\/(\S+)\)/.exec(shown[0]!)![1]!;
-  const config = kustomize(join(ROOT, 'deploy')).find(o => o.kind === 'MutatingWebhookConfiguration') as unknown as V1MutatingWebhookConfiguration;
+  const config = kustomize(join(ROOT, 'deploy')).find(
+    o => o.kind === 'MutatingWebhookConfiguration',
+  ) as unknown as V1MutatingWebhookConfiguration;
   // As the cluster stores it once the server has injected its CA.
   for (const w of config.webhooks ?? []) w.clientConfig.caBundle = 'Q0E=';
-  const text = await explainPod({
-    namespace, name, configurationName: 'vineyard-webhook', configuration: clusterPodWebhooks(config), otherConfigurations: [],
-    namespaceLabels: { [names.SIDECAR_NAMESPACE_LABEL]: 'enabled' },
-    pod: {
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name, namespace, labels: { app: 'etl', [names.SIDECAR_ENABLED_LABEL]: 'true' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: 'u', controller: true }] },
-      spec: { containers: [{ name: 'etl', image: 'etl', command: ['python3', '/etl.py'] }] },
+  const text = await explainPod(
+    {
+      namespace,
+      name,
+      configurationName: 'vineyard-webhook',
+      configuration: clusterPodWebhooks(config),
+      otherConfigurations: [],
+      namespaceLabels: { [names.SIDECAR_NAMESPACE_LABEL]: 'enabled' },
+      pod: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          namespace,
+          labels: { app: 'etl', [names.SIDECAR_ENABLED_LABEL]: 'true' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: 'u', controller: true }],
+        },
+        spec: { containers: [{ name: 'etl', image: 'etl', command: ['python3', '/etl.py'] }] },
+      },
     },
-  }, { store: new MemoryStore(), config: defaultPipelineConfig });
+    { store: new MemoryStore(), config: defaultPipelineConfig },
+  );
   const out = text.trimEnd().split('\n');
   t.equal(out.length, shown.length, 'as many lines as shown');
   showsAll(t, out, shown, command!);

@@ -19,7 +19,14 @@ import { admitPod } from '../src/cli/mutate/admit-pod.js';
 import type { PodWebhook } from '../src/cli/mutate/pod-webhooks.js';
 import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 import {
-  fixtureDirs, fixtureLayoutProblems, fixtureStore, loadFixture, withManagedFields, withoutManagedFields, writeExpected, writeExpectedWarnings,
+  fixtureDirs,
+  fixtureLayoutProblems,
+  fixtureStore,
+  loadFixture,
+  withManagedFields,
+  withoutManagedFields,
+  writeExpected,
+  writeExpectedWarnings,
   type Fixture,
 } from './helpers/fixtures.js';
 import { h1, startTestServer } from './helpers/server.js';
@@ -43,7 +50,11 @@ async function viaPipeline(t: Test, endpoint: Endpoint, fx: Fixture): Promise<Re
   const warnings = out.response.warnings ?? [];
   if (!out.response.allowed) {
     t.same(out.patch, [], 'a denial carries no patch');
-    return { allowed: false, denial: { code: out.response.status?.code, message: out.response.status?.message ?? '' }, warnings };
+    return {
+      allowed: false,
+      denial: { code: out.response.status?.code, message: out.response.status?.message ?? '' },
+      warnings,
+    };
   }
   t.equal(!!out.response.patch, out.patch.length > 0, 'patch field only with a change');
   t.equal(!!out.response.patchType, out.patch.length > 0, 'patchType only with a patch');
@@ -69,9 +80,15 @@ async function viaServer(t: Test, endpoint: Endpoint, fx: Fixture): Promise<Resu
       const r = await h1(srv, 'POST', endpoint.path, JSON.stringify(body), {}, agent);
       t.equal(r.status, 200, `HTTP 200 (${r.body.slice(0, 200)})`);
       const answer = r.json();
-      t.equal(answer.apiVersion, body.apiVersion, 'the review\'s apiVersion');
-      t.equal(answer.response?.uid, body.request.uid, 'the request\'s uid');
-      return answer.response as { allowed: boolean; patch?: string; patchType?: string; status?: { code?: number; message?: string }; warnings?: string[] };
+      t.equal(answer.apiVersion, body.apiVersion, "the review's apiVersion");
+      t.equal(answer.response?.uid, body.request.uid, "the request's uid");
+      return answer.response as {
+        allowed: boolean;
+        patch?: string;
+        patchType?: string;
+        status?: { code?: number; message?: string };
+        warnings?: string[];
+      };
     };
     const res = await post(review);
     const warnings = res.warnings ?? [];
@@ -79,12 +96,21 @@ async function viaServer(t: Test, endpoint: Endpoint, fx: Fixture): Promise<Resu
       t.equal(res.patch, undefined, 'a denial carries no patch');
       return { allowed: false, denial: { code: res.status?.code, message: res.status?.message ?? '' }, warnings };
     }
-    const patch = res.patch === undefined ? [] : JSON.parse(Buffer.from(res.patch, 'base64').toString('utf8')) as PatchOperation[];
+    const patch =
+      res.patch === undefined
+        ? []
+        : (JSON.parse(Buffer.from(res.patch, 'base64').toString('utf8')) as PatchOperation[]);
     t.equal(res.patchType, patch.length ? 'JSONPatch' : undefined, 'patchType only with a patch');
     const object = patchedCopy(request.object, patch);
-    t.same((object as { metadata?: { managedFields?: unknown } } | null)?.metadata?.managedFields,
-      (request.object as { metadata?: { managedFields?: unknown } } | null)?.metadata?.managedFields, 'managedFields left as they were');
-    const again = await post({ ...review, request: { ...request, uid: `${request.uid}-again`, object: object as JsonObject } });
+    t.same(
+      (object as { metadata?: { managedFields?: unknown } } | null)?.metadata?.managedFields,
+      (request.object as { metadata?: { managedFields?: unknown } } | null)?.metadata?.managedFields,
+      'managedFields left as they were',
+    );
+    const again = await post({
+      ...review,
+      request: { ...request, uid: `${request.uid}-again`, object: object as JsonObject },
+    });
     t.equal(again.allowed, true, 'reinvocation allowed');
     t.equal(again.patch, undefined, 'reinvocation gives no patch');
     return { allowed: true, object: withoutManagedFields(object, sent), warnings };
@@ -98,8 +124,14 @@ async function viaServer(t: Test, endpoint: Endpoint, fx: Fixture): Promise<Resu
 const cliApplies = (endpoint: Endpoint, fx: Fixture): boolean => {
   const req = fx.review.request;
   const obj = req.object as { apiVersion?: unknown; kind?: unknown } | null;
-  return endpoint.expects.group === '' && endpoint.expects.kind === 'Pod' && req.operation === 'CREATE' && !req.dryRun
-    && obj?.apiVersion === 'v1' && obj.kind === 'Pod';
+  return (
+    endpoint.expects.group === '' &&
+    endpoint.expects.kind === 'Pod' &&
+    req.operation === 'CREATE' &&
+    !req.dryRun &&
+    obj?.apiVersion === 'v1' &&
+    obj.kind === 'Pod'
+  );
 };
 
 async function viaCli(t: Test, endpoint: Endpoint, fx: Fixture): Promise<Result> {
@@ -113,7 +145,11 @@ async function viaCli(t: Test, endpoint: Endpoint, fx: Fixture): Promise<Result>
   t.same(first.calls, [hook.name], 'the webhook is called once');
   if (first.denial) {
     t.same(first.pod, pod, 'a denied pod is not changed');
-    return { allowed: false, denial: { code: first.denial.code, message: first.denial.message }, warnings: first.warnings };
+    return {
+      allowed: false,
+      denial: { code: first.denial.code, message: first.denial.message },
+      warnings: first.warnings,
+    };
   }
   const again = await admitPod(first.pod, namespace, {}, deps);
   t.equal(again.denial, undefined, 'reinvocation allowed');
@@ -128,7 +164,10 @@ t.test('test/fixtures/ holds only what this runner reads', async t => {
 t.test('a misspelled or unknown fixture entry is reported', async t => {
   const root = mkdtempSync(join(tmpdir(), 'vw-fixtures-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const write = (path: string, text = 'x: 1\n') => { mkdirSync(join(root, dirname(path)), { recursive: true }); writeFileSync(join(root, path), text); };
+  const write = (path: string, text = 'x: 1\n') => {
+    mkdirSync(join(root, dirname(path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
   const name = endpoints[0]!.name;
   write(`${name}/good/request.yaml`);
   write(`${name}/good/expected.yaml`);
@@ -143,14 +182,22 @@ t.test('a misspelled or unknown fixture entry is reported', async t => {
   write(`${name}x/case/request.yaml`);
   write('samples/review.json', '{}');
   const problems = fixtureLayoutProblems({ root });
-  t.same(problems.map(p => p.split(':')[0]), [
-    `test/fixtures/${name}/both`,
-    `test/fixtures/${name}/incomplete`,
-    `test/fixtures/${name}/stray.yaml`,
-    `test/fixtures/${name}/typo/expected-warning.txt`,
-    `test/fixtures/${name}x`,
-  ], problems.join('\n'));
-  t.same(fixtureLayoutProblems({ root, updating: true }).length, 4, 'UPDATE_FIXTURES may write a missing expected.yaml');
+  t.same(
+    problems.map(p => p.split(':')[0]),
+    [
+      `test/fixtures/${name}/both`,
+      `test/fixtures/${name}/incomplete`,
+      `test/fixtures/${name}/stray.yaml`,
+      `test/fixtures/${name}/typo/expected-warning.txt`,
+      `test/fixtures/${name}x`,
+    ],
+    problems.join('\n'),
+  );
+  t.same(
+    fixtureLayoutProblems({ root, updating: true }).length,
+    4,
+    'UPDATE_FIXTURES may write a missing expected.yaml',
+  );
 });
 
 for (const endpoint of endpoints) {
@@ -175,12 +222,16 @@ for (const endpoint of endpoints) {
           t.strictSame(pipeline.warnings, fx.expectedWarnings, 'exactly the warnings of expected-warnings.txt');
         }
         t.test('through the HTTPS server, managedFields stamped in', async t => {
-          t.strictSame(await viaServer(t, endpoint, fx), pipeline, 'the pipeline\'s answer');
+          t.strictSame(await viaServer(t, endpoint, fx), pipeline, "the pipeline's answer");
         });
         if (cliApplies(endpoint, fx)) {
           t.test('through the mutate CLI', async t => {
             // The CLI reports each warning once, as the API server does.
-            t.strictSame(await viaCli(t, endpoint, fx), { ...pipeline, warnings: [...new Set(pipeline.warnings)] }, 'the pipeline\'s answer');
+            t.strictSame(
+              await viaCli(t, endpoint, fx),
+              { ...pipeline, warnings: [...new Set(pipeline.warnings)] },
+              "the pipeline's answer",
+            );
           });
         }
       });

@@ -12,10 +12,13 @@ for (const name of ['sidecar', 'operation', 'scheduling']) {
   t.test(`${name}: any review keeps the admission properties`, async t => {
     const endpoint = endpointByName(name);
     const seen = { patched: 0, denied: 0, allowed: 0 };
-    await fc.assert(fc.asyncProperty(fuzzCase(endpoint), async c => {
-      const { first } = await checkCase(endpoint, c, { structural: true });
-      seen[first.response.allowed ? (first.patch.length ? 'patched' : 'allowed') : 'denied']++;
-    }), fuzzParams());
+    await fc.assert(
+      fc.asyncProperty(fuzzCase(endpoint), async c => {
+        const { first } = await checkCase(endpoint, c, { structural: true });
+        seen[first.response.allowed ? (first.patch.length ? 'patched' : 'allowed') : 'denied']++;
+      }),
+      fuzzParams(),
+    );
     t.comment(`${name}: ${JSON.stringify(seen)}`);
     // The generators must reach the interesting paths, or the property proves little.
     t.ok(seen.patched > fuzzRuns() / 10, `at least a tenth of the reviews were patched (${seen.patched})`);

@@ -10,17 +10,23 @@ import { checkCase } from './helpers/fuzz-checks.js';
 
 const expectations: Record<string, (seen: Record<string, number>) => Array<[boolean, string]>> = {
   'sidecar-default': seen => [[seen.patched! > fuzzRuns() / 4, 'at least a quarter were defaulted']],
-  'sidecar-validate': seen => [[seen.denied! > fuzzRuns() / 4, 'at least a quarter were refused'], [seen.allowed! > fuzzRuns() / 20, 'some were accepted']],
+  'sidecar-validate': seen => [
+    [seen.denied! > fuzzRuns() / 4, 'at least a quarter were refused'],
+    [seen.allowed! > fuzzRuns() / 20, 'some were accepted'],
+  ],
 };
 
 for (const [name, expect] of Object.entries(expectations)) {
   t.test(`${name}: any review keeps the admission properties`, async t => {
     const endpoint = endpointByName(name);
     const seen: Record<string, number> = { patched: 0, denied: 0, allowed: 0 };
-    await fc.assert(fc.asyncProperty(fuzzCase(endpoint), async c => {
-      const { first } = await checkCase(endpoint, c);
-      seen[first.response.allowed ? (first.patch.length ? 'patched' : 'allowed') : 'denied']!++;
-    }), fuzzParams());
+    await fc.assert(
+      fc.asyncProperty(fuzzCase(endpoint), async c => {
+        const { first } = await checkCase(endpoint, c);
+        seen[first.response.allowed ? (first.patch.length ? 'patched' : 'allowed') : 'denied']!++;
+      }),
+      fuzzParams(),
+    );
     t.comment(`${name}: ${JSON.stringify(seen)}`);
     for (const [ok, what] of expect(seen)) t.ok(ok, `${what} (${JSON.stringify(seen)})`);
   });

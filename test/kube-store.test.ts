@@ -13,20 +13,28 @@ const NS = 'vineyard-job';
 const SIDECAR_API = 'k8s.v6d.io/v1alpha1';
 const SIDECARS = `/apis/k8s.v6d.io/v1alpha1/namespaces/${NS}/sidecars`;
 
-const sidecar = (name: string, namespace = NS): Sidecar & KubeObject => ({
-  apiVersion: SIDECAR_API, kind: 'Sidecar', metadata: { name, namespace },
-  spec: { replicas: 2, vineyard: { socket: '/var/run/vineyard.sock' } },
-  // Not in our Sidecar type: must survive the round trip.
-  futureField: { nested: [1, 'two'] },
-} as Sidecar & KubeObject);
+const sidecar = (name: string, namespace = NS): Sidecar & KubeObject =>
+  ({
+    apiVersion: SIDECAR_API,
+    kind: 'Sidecar',
+    metadata: { name, namespace },
+    spec: { replicas: 2, vineyard: { socket: '/var/run/vineyard.sock' } },
+    // Not in our Sidecar type: must survive the round trip.
+    futureField: { nested: [1, 'two'] },
+  }) as Sidecar & KubeObject;
 
 const pod = (name: string, namespace: string, labels: Record<string, string>) => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels, annotations: { keep: 'me' } },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace, labels, annotations: { keep: 'me' } },
   spec: { containers: [{ name: 'app', image: 'busybox' }], unknownSpecField: true },
   status: { phase: 'Running', startTime: '2024-05-01T10:00:00Z' },
 });
 
-interface Env { api: FakeApiServer; store: ClusterStore }
+interface Env {
+  api: FakeApiServer;
+  store: ClusterStore;
+}
 
 async function setup(t: Test, objects: KubeObject[] = [], opts: KubeStoreOptions = {}): Promise<Env> {
   const api = await FakeApiServer.start({ objects });
@@ -49,19 +57,35 @@ async function apiErrorOf(t: Test, p: Promise<unknown>): Promise<ApiError> {
 t.test('getSidecar returns the server JSON untouched, or null when absent', async t => {
   const { api, store } = await setup(t, [sidecar('sidecar-sample')]);
   const got = await store.getSidecar(NS, 'sidecar-sample');
-  t.same(got, api.get({ apiVersion: SIDECAR_API, kind: 'Sidecar', namespace: NS, name: 'sidecar-sample' }), 'exactly the stored object');
+  t.same(
+    got,
+    api.get({ apiVersion: SIDECAR_API, kind: 'Sidecar', namespace: NS, name: 'sidecar-sample' }),
+    'exactly the stored object',
+  );
   t.same((got as KubeObject).futureField, { nested: [1, 'two'] }, 'unknown fields survive');
   t.equal(await store.getSidecar(NS, 'missing'), null);
   t.equal(await store.getSidecar('other-ns', 'sidecar-sample'), null, 'only the asked namespace');
-  t.same(api.requests.map(r => `${r.method} ${r.path}`), [
-    `GET ${SIDECARS}/sidecar-sample`, `GET ${SIDECARS}/missing`, 'GET /apis/k8s.v6d.io/v1alpha1/namespaces/other-ns/sidecars/sidecar-sample',
-  ]);
+  t.same(
+    api.requests.map(r => `${r.method} ${r.path}`),
+    [
+      `GET ${SIDECARS}/sidecar-sample`,
+      `GET ${SIDECARS}/missing`,
+      'GET /apis/k8s.v6d.io/v1alpha1/namespaces/other-ns/sidecars/sidecar-sample',
+    ],
+  );
 });
 
 t.test('getVineyardd returns the object or null', async t => {
-  const vineyardd = { apiVersion: SIDECAR_API, kind: 'Vineyardd', metadata: { name: 'vineyardd-sample', namespace: 'vineyard-system' }, spec: { vineyard: { socket: '/var/run/vineyard-system/x' } } };
+  const vineyardd = {
+    apiVersion: SIDECAR_API,
+    kind: 'Vineyardd',
+    metadata: { name: 'vineyardd-sample', namespace: 'vineyard-system' },
+    spec: { vineyard: { socket: '/var/run/vineyard-system/x' } },
+  };
   const { store } = await setup(t, [vineyardd]);
-  t.match(await store.getVineyardd('vineyard-system', 'vineyardd-sample'), { spec: { vineyard: { socket: '/var/run/vineyard-system/x' } } });
+  t.match(await store.getVineyardd('vineyard-system', 'vineyardd-sample'), {
+    spec: { vineyard: { socket: '/var/run/vineyard-system/x' } },
+  });
   t.equal(await store.getVineyardd('vineyard-system', 'nope'), null);
 });
 
@@ -90,7 +114,13 @@ t.test('createSidecar creates; a taken name is AlreadyExists', async t => {
   t.same(post?.body, sidecar('fresh'), 'the body is sent exactly as given');
 
   const err = await apiErrorOf(t, store.createSidecar(NS, sidecar('taken')));
-  t.match(err, { call: `create sidecars ${NS}/taken`, status: 409, reason: 'AlreadyExists', alreadyExists: true, conflict: false });
+  t.match(err, {
+    call: `create sidecars ${NS}/taken`,
+    status: 409,
+    reason: 'AlreadyExists',
+    alreadyExists: true,
+    conflict: false,
+  });
   t.equal(err.message, `create sidecars ${NS}/taken: sidecars.k8s.v6d.io "taken" already exists`);
 });
 
@@ -100,21 +130,40 @@ t.test('updateSidecar is a PUT with optimistic concurrency', async t => {
   const updated = await store.updateSidecar(NS, { ...cur, spec: { ...cur.spec, replicas: 5 } });
   t.equal(updated.spec?.replicas, 5);
   t.not(updated.metadata.resourceVersion, cur.metadata.resourceVersion);
-  t.same(api.writes().map(r => `${r.method} ${r.path}`), [`PUT ${SIDECARS}/s`]);
+  t.same(
+    api.writes().map(r => `${r.method} ${r.path}`),
+    [`PUT ${SIDECARS}/s`],
+  );
 
   const err = await apiErrorOf(t, store.updateSidecar(NS, { ...cur, spec: { replicas: 7 } }));
-  t.match(err, { call: `update sidecars ${NS}/s`, status: 409, reason: 'Conflict', conflict: true, alreadyExists: false });
-  t.equal(api.get<Sidecar & KubeObject>({ apiVersion: SIDECAR_API, kind: 'Sidecar', namespace: NS, name: 's' })?.spec?.replicas, 5, 'the stale write did not land');
+  t.match(err, {
+    call: `update sidecars ${NS}/s`,
+    status: 409,
+    reason: 'Conflict',
+    conflict: true,
+    alreadyExists: false,
+  });
+  t.equal(
+    api.get<Sidecar & KubeObject>({ apiVersion: SIDECAR_API, kind: 'Sidecar', namespace: NS, name: 's' })?.spec
+      ?.replicas,
+    5,
+    'the stale write did not land',
+  );
   const gone = await apiErrorOf(t, store.updateSidecar(NS, sidecar('gone')));
   t.match(gone, { status: 404, notFound: true });
 });
 
 t.test('listPods lists by selector in one namespace, as plain JSON', async t => {
   const { api, store } = await setup(t, [
-    pod('a', NS, { app: 'x' }), pod('b', NS, { app: 'y' }), pod('c', 'elsewhere', { app: 'x' }),
+    pod('a', NS, { app: 'x' }),
+    pod('b', NS, { app: 'y' }),
+    pod('c', 'elsewhere', { app: 'x' }),
   ]);
   const pods = await store.listPods(NS, 'app=x');
-  t.same(pods.map(p => p.metadata?.name), ['a']);
+  t.same(
+    pods.map(p => p.metadata?.name),
+    ['a'],
+  );
   t.same(api.requests[0]?.query, { labelSelector: 'app=x' });
   t.equal(api.requests[0]?.path, `/api/v1/namespaces/${NS}/pods`);
   const [a] = pods as unknown as Record<string, any>[];
@@ -128,12 +177,18 @@ t.test('patchPodLabels sends a merge patch of labels only, never an update', asy
   const before = api.get<any>({ apiVersion: 'v1', kind: 'Pod', namespace: NS, name: 'p' });
   await store.patchPodLabels(NS, 'p', { change: 'new', added: 'x' });
   const writes = api.writes();
-  t.same(writes.map(r => [r.method, r.path, r.contentType]), [['PATCH', `/api/v1/namespaces/${NS}/pods/p`, 'application/merge-patch+json']]);
+  t.same(
+    writes.map(r => [r.method, r.path, r.contentType]),
+    [['PATCH', `/api/v1/namespaces/${NS}/pods/p`, 'application/merge-patch+json']],
+  );
   t.same(writes[0]?.body, { metadata: { labels: { change: 'new', added: 'x' } } }, 'the patch touches labels only');
   const after = api.get<any>({ apiVersion: 'v1', kind: 'Pod', namespace: NS, name: 'p' });
   t.same(after.metadata.labels, { keep: 'yes', change: 'new', added: 'x' }, 'other labels are kept');
-  t.same({ ...after, metadata: { ...after.metadata, labels: undefined, resourceVersion: undefined } },
-    { ...before, metadata: { ...before.metadata, labels: undefined, resourceVersion: undefined } }, 'nothing else changed');
+  t.same(
+    { ...after, metadata: { ...after.metadata, labels: undefined, resourceVersion: undefined } },
+    { ...before, metadata: { ...before.metadata, labels: undefined, resourceVersion: undefined } },
+    'nothing else changed',
+  );
 
   const err = await apiErrorOf(t, store.patchPodLabels(NS, 'gone', { a: 'b' }));
   t.match(err, { call: `patch pods ${NS}/gone`, status: 404, reason: 'NotFound' });
@@ -144,8 +199,11 @@ t.test('createEvent posts the event as given', async t => {
   const event = {
     metadata: { generateName: 'sidecar-sample.', namespace: NS },
     involvedObject: { apiVersion: SIDECAR_API, kind: 'Sidecar', name: 'sidecar-sample', namespace: NS },
-    reason: 'Created', message: 'created by vineyard-webhook', type: 'Normal',
-    firstTimestamp: '2024-05-01T10:00:00Z', count: 1,
+    reason: 'Created',
+    message: 'created by vineyard-webhook',
+    type: 'Normal',
+    firstTimestamp: '2024-05-01T10:00:00Z',
+    count: 1,
     reportingComponent: 'vineyard-webhook',
   } as unknown as CoreV1Event;
   await store.createEvent(NS, event);

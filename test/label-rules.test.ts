@@ -1,24 +1,57 @@
 import t from 'tap';
 import {
-  equalitySelectorErrors, isLabelValue, isQualifiedName, isSubdomain, qualifiedNameErrors,
+  equalitySelectorErrors,
+  isLabelValue,
+  isQualifiedName,
+  isSubdomain,
+  qualifiedNameErrors,
 } from '../src/vineyard/label-rules.js';
 
 t.test('DNS-1123 subdomains', async t => {
-  for (const s of ['a', 'example.com', 'k8s.v6d.io', '0', 'a-b.c-d', 'a'.repeat(63) + '.' + 'b'.repeat(63)]) t.ok(isSubdomain(s), s);
-  for (const s of ['', 'Example.com', '-a', 'a-', 'a..b', '.a', 'a.', 'a_b', 'a b', 'a/b']) t.notOk(isSubdomain(s), JSON.stringify(s));
+  for (const s of ['a', 'example.com', 'k8s.v6d.io', '0', 'a-b.c-d', 'a'.repeat(63) + '.' + 'b'.repeat(63)])
+    t.ok(isSubdomain(s), s);
+  for (const s of ['', 'Example.com', '-a', 'a-', 'a..b', '.a', 'a.', 'a_b', 'a b', 'a/b'])
+    t.notOk(isSubdomain(s), JSON.stringify(s));
   t.ok(isSubdomain(('a'.repeat(49) + '.').repeat(5) + 'abc'), '253 characters');
   t.notOk(isSubdomain(('a'.repeat(49) + '.').repeat(5) + 'abcd'), '254 characters');
 });
 
 t.test('label keys are qualified names', async t => {
   const valid = [
-    'app', 'App', 'a', '9', 'my.name', 'my_name', 'my-name', 'MyName_1.x-y',
-    'app.kubernetes.io/name', 'sidecar.v6d.io/enabled', 'example.com/A_b', 'a'.repeat(63), 'x.io/' + 'a'.repeat(63),
+    'app',
+    'App',
+    'a',
+    '9',
+    'my.name',
+    'my_name',
+    'my-name',
+    'MyName_1.x-y',
+    'app.kubernetes.io/name',
+    'sidecar.v6d.io/enabled',
+    'example.com/A_b',
+    'a'.repeat(63),
+    'x.io/' + 'a'.repeat(63),
   ];
   for (const k of valid) t.ok(isQualifiedName(k), k);
   const invalid = [
-    '', '/', 'a/', '/a', 'a/b/c', '-app', 'app-', '_app', 'app.', 'my name', 'app=1', 'a'.repeat(64),
-    'Example.com/app', 'exa_mple.com/app', 'x.io/' + 'a'.repeat(64), 'x.io/-a', 'ü', 'a:b',
+    '',
+    '/',
+    'a/',
+    '/a',
+    'a/b/c',
+    '-app',
+    'app-',
+    '_app',
+    'app.',
+    'my name',
+    'app=1',
+    'a'.repeat(64),
+    'Example.com/app',
+    'exa_mple.com/app',
+    'x.io/' + 'a'.repeat(64),
+    'x.io/-a',
+    'ü',
+    'a:b',
   ];
   for (const k of invalid) t.notOk(isQualifiedName(k), JSON.stringify(k));
   t.ok(isQualifiedName('a'.repeat(253) + '/b'), 'prefix of 253 characters');
@@ -34,8 +67,10 @@ t.test('key errors say which part is wrong', async t => {
 });
 
 t.test('label values', async t => {
-  for (const v of ['', 'a', 'job-deployment', 'My_Value.1', '12345', 'a'.repeat(63)]) t.ok(isLabelValue(v), JSON.stringify(v));
-  for (const v of ['-a', 'a-', '.a', 'a b', 'a/b', 'a=b', 'a,b', 'a'.repeat(64)]) t.notOk(isLabelValue(v), JSON.stringify(v));
+  for (const v of ['', 'a', 'job-deployment', 'My_Value.1', '12345', 'a'.repeat(63)])
+    t.ok(isLabelValue(v), JSON.stringify(v));
+  for (const v of ['-a', 'a-', '.a', 'a b', 'a/b', 'a=b', 'a,b', 'a'.repeat(64)])
+    t.notOk(isLabelValue(v), JSON.stringify(v));
 });
 
 t.test('equality selectors in the Sidecar form k=v[,k=v]', async t => {

@@ -6,7 +6,12 @@ import type { Sidecar } from '../src/vineyard/sidecar.js';
 
 t.test('the write log keeps the latest writes and stays bounded', async t => {
   const store = new MemoryStore();
-  let cr: Sidecar = await store.createSidecar('ns', { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata: { name: 's' }, spec: { replicas: 1 } });
+  let cr: Sidecar = await store.createSidecar('ns', {
+    apiVersion: 'k8s.v6d.io/v1alpha1',
+    kind: 'Sidecar',
+    metadata: { name: 's' },
+    spec: { replicas: 1 },
+  });
   const total = 2 * MAX_WRITES_KEPT + 5;
   for (let i = 1; i < total; i++) cr = await store.updateSidecar('ns', { ...cr, spec: { replicas: i + 1 } });
   t.ok(store.writes.length <= 2 * MAX_WRITES_KEPT, `bounded (${store.writes.length})`);

@@ -19,37 +19,73 @@ import { FakeApiServer, unusedUrl } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';
 import { h1, podReview } from './helpers/server.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 const RESOURCES = new URL('fixtures/resources', import.meta.url).pathname;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
+    const s = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(port));
+      });
   });
 }
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
-    }).once('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, res => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            body += d;
+          })
+          .on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
+      })
+      .once('error', reject);
   });
 }
 
-const review = () => podReview({
-  metadata: { generateName: 'w-', labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' }, annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' } },
-  spec: { containers: [{ name: 'job', image: 'x', command: ['/bin/sh', '-c', 'python3 /job.py'] }] },
-}, { namespace: 'vineyard-job' });
+const review = () =>
+  podReview(
+    {
+      metadata: {
+        generateName: 'w-',
+        labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' },
+        annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' },
+      },
+      spec: { containers: [{ name: 'job', image: 'x', command: ['/bin/sh', '-c', 'python3 /job.py'] }] },
+    },
+    { namespace: 'vineyard-job' },
+  );
 
 t.test('the plain-HTTP port: /metrics, /healthz, /readyz; the TLS port keeps its probes', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'vw-metrics-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const metricsPort = await freePort();
-  const cfg = { ...parseServeArgs(['--standalone', '--resources', RESOURCES, '--cert-dir', dir, '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--shutdown-timeout', '5s'], {}), port: 0 };
+  const cfg = {
+    ...parseServeArgs(
+      [
+        '--standalone',
+        '--resources',
+        RESOURCES,
+        '--cert-dir',
+        dir,
+        '--host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(metricsPort),
+        '--shutdown-timeout',
+        '5s',
+      ],
+      {},
+    ),
+    port: 0,
+  };
   const running = await startServer(cfg, pino({ level: 'silent' }));
   let stopped = false;
   t.teardown(() => (stopped ? undefined : running.shutdown()));
@@ -65,9 +101,18 @@ t.test('the plain-HTTP port: /metrics, /healthz, /readyz; the TLS port keeps its
   t.match(m.body, /vineyard_webhook_requests_in_flight\{webhook="sidecar"\} 0/, 'in flight: back to 0 once answered');
   t.match(m.body, /process_cpu_seconds_total/, "Node's process metrics");
   const ours = m.body.split('\n').filter(l => l.startsWith('vineyard_webhook_'));
-  t.notOk(ours.some(l => /[{,]endpoint="/.test(l)), 'no `endpoint` label, which Prometheus\' operator would rename');
-  const les = [...m.body.matchAll(/vineyard_webhook_request_duration_seconds_bucket\{le="([^"]+)",webhook="sidecar"\}/g)].map(x => x[1]);
-  t.same(les, ['0.005', '0.025', '0.1', '0.5', '1', '2.5', '10', '25', '+Inf'], "the API server's admission webhook buckets, up to 25 s");
+  t.notOk(
+    ours.some(l => /[{,]endpoint="/.test(l)),
+    "no `endpoint` label, which Prometheus' operator would rename",
+  );
+  const les = [
+    ...m.body.matchAll(/vineyard_webhook_request_duration_seconds_bucket\{le="([^"]+)",webhook="sidecar"\}/g),
+  ].map(x => x[1]);
+  t.same(
+    les,
+    ['0.005', '0.025', '0.1', '0.5', '1', '2.5', '10', '25', '+Inf'],
+    "the API server's admission webhook buckets, up to 25 s",
+  );
 
   for (const path of ['/healthz', '/readyz']) {
     t.equal((await get(metricsPort, path)).status, 200, `${path} over plain HTTP`);
@@ -78,10 +123,18 @@ t.test('the plain-HTTP port: /metrics, /healthz, /readyz; the TLS port keeps its
   t.match(JSON.parse(other.body).reason, /the webhooks are on the TLS port/);
 
   // A request whose body never ends holds the drain open (up to --shutdown-timeout).
-  const held = tlsConnect({ host: '127.0.0.1', port: running.port, ca: tls.ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  const held = tlsConnect({
+    host: '127.0.0.1',
+    port: running.port,
+    ca: tls.ca,
+    servername: 'localhost',
+    ALPNProtocols: ['http/1.1'],
+  });
   await new Promise<void>((resolve, reject) => held.once('secureConnect', resolve).once('error', reject));
   held.on('error', () => {});
-  held.write('POST /mutate-v1-pod-sidecar HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+  held.write(
+    'POST /mutate-v1-pod-sidecar HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+  );
   while (running.app.inFlight() === 0) await new Promise(r => setTimeout(r, 10));
   stopped = true;
   const shutdown = running.shutdown();
@@ -101,16 +154,40 @@ t.test('--metrics-port: 0 turns it off; a taken port or the TLS port is refused 
 
   const dir = await mkdtemp(join(tmpdir(), 'vw-metrics-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const off = await startServer({ ...parseServeArgs(['--standalone', '--cert-dir', dir, '--host', '127.0.0.1', '--metrics-port', '0'], {}), port: 0 }, pino({ level: 'silent' }));
+  const off = await startServer(
+    {
+      ...parseServeArgs(['--standalone', '--cert-dir', dir, '--host', '127.0.0.1', '--metrics-port', '0'], {}),
+      port: 0,
+    },
+    pino({ level: 'silent' }),
+  );
   t.equal(off.metricsPort, undefined, 'no metrics port');
   await off.shutdown();
 
   const taken = createServer();
   await new Promise<void>(r => taken.listen(0, '127.0.0.1', r));
-  t.teardown(() => { taken.close(); });
+  t.teardown(() => {
+    taken.close();
+  });
   const port = (taken.address() as AddressInfo).port;
-  await t.rejects(startServer({ ...parseServeArgs(['--standalone', '--cert-dir', dir, '--host', '127.0.0.1', '--metrics-port', String(port)], {}), port: 0 }, pino({ level: 'silent' })),
-    { name: 'UsageError', message: new RegExp(`^--metrics-port ${port}: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\); choose another port, or 0`) });
+  await t.rejects(
+    startServer(
+      {
+        ...parseServeArgs(
+          ['--standalone', '--cert-dir', dir, '--host', '127.0.0.1', '--metrics-port', String(port)],
+          {},
+        ),
+        port: 0,
+      },
+      pino({ level: 'silent' }),
+    ),
+    {
+      name: 'UsageError',
+      message: new RegExp(
+        `^--metrics-port ${port}: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\); choose another port, or 0`,
+      ),
+    },
+  );
 });
 
 t.test('Kubernetes API requests are counted by verb, resource and code', async t => {
@@ -126,9 +203,13 @@ t.test('Kubernetes API requests are counted by verb, resource and code', async t
   const text = await metrics.registry.getSingleMetricAsString('vineyard_webhook_api_requests_total');
   t.match(text, 'vineyard_webhook_api_requests_total{verb="get",resource="/version",code="200"} 1');
   t.match(text, 'vineyard_webhook_api_requests_total{verb="get",resource="sidecars",code="404"} 1');
-  t.match(text, 'vineyard_webhook_api_requests_total{verb="get",resource="/version",code="<error>"} 1', 'no answer: <error>');
+  t.match(
+    text,
+    'vineyard_webhook_api_requests_total{verb="get",resource="/version",code="<error>"} 1',
+    'no answer: <error>',
+  );
 });
 
-t.test('LATENCY_BUCKETS are the API server\'s admission webhook buckets', async t => {
+t.test("LATENCY_BUCKETS are the API server's admission webhook buckets", async t => {
   t.same(LATENCY_BUCKETS, [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 25]);
 });

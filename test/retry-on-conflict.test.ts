@@ -21,13 +21,25 @@ t.test('redoes the attempt after each lost race, then returns what it returned',
 t.test('an error that is not a race is thrown at once', async t => {
   let calls = 0;
   const forbidden = new ApiError('update secrets ns/x', 403, 'Forbidden', 'no');
-  await t.rejects(retryOnConflict('Secret ns/x', { attempts: 4, raced }, async () => { calls++; throw forbidden; }), forbidden);
+  await t.rejects(
+    retryOnConflict('Secret ns/x', { attempts: 4, raced }, async () => {
+      calls++;
+      throw forbidden;
+    }),
+    forbidden,
+  );
   t.equal(calls, 1);
 });
 
 t.test('every attempt lost: a ConflictError naming the object, the count and the last race', async t => {
   let calls = 0;
-  const err = await retryOnConflict('Secret ns/x', { attempts: 3, raced }, async () => { calls++; throw conflict(); }).then(() => undefined, (e: unknown) => e);
+  const err = await retryOnConflict('Secret ns/x', { attempts: 3, raced }, async () => {
+    calls++;
+    throw conflict();
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.equal(calls, 3);
   t.ok(err instanceof ConflictError);
   t.equal((err as Error).message, 'Secret ns/x: still conflicting after 3 attempts; another writer keeps changing it');

@@ -10,33 +10,126 @@ import { endpoints } from '../src/endpoints/table.js';
 import { pino } from 'pino';
 import { h1, h2, h2connect, podReview, startTestServer } from './helpers/server.js';
 
-const sidecarCr = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata: { name: 'sc', namespace: 'default', uid: 'u-sc' }, spec: { selector: 'app=a' } };
+const sidecarCr = {
+  apiVersion: 'k8s.v6d.io/v1alpha1',
+  kind: 'Sidecar',
+  metadata: { name: 'sc', namespace: 'default', uid: 'u-sc' },
+  spec: { selector: 'app=a' },
+};
 const injectablePod = (extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'v1', kind: 'Pod',
-  metadata: { generateName: 'a-', labels: { app: 'a', 'sidecar.v6d.io/enabled': 'true' }, annotations: { 'sidecar.v6d.io/name': 'sc' }, ...extra },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    generateName: 'a-',
+    labels: { app: 'a', 'sidecar.v6d.io/enabled': 'true' },
+    annotations: { 'sidecar.v6d.io/name': 'sc' },
+    ...extra,
+  },
   spec: { containers: [{ name: 'app', image: 'busybox', command: ['/bin/sh', '-c', 'run'] }] },
 });
 
 let release: () => void = () => {};
 const slow: Endpoint<undefined> = {
-  path: '/slow', name: 'slow', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true,
-  resolve: async ({ progress }) => { progress.step = 'get sidecars default/forever'; await new Promise<void>(r => { release = r; }); return { ctx: undefined }; },
-  mutators: [{ name: 'label', mutate: (_r, _pod, _ctx, b) => { b.set(['metadata', 'labels', 'a/b~c'], 'x'); return allow(); } }],
+  path: '/slow',
+  name: 'slow',
+  expects: { group: '', kind: 'Pod' },
+  operations: ['CREATE'],
+  mutating: true,
+  resolve: async ({ progress }) => {
+    progress.step = 'get sidecars default/forever';
+    await new Promise<void>(r => {
+      release = r;
+    });
+    return { ctx: undefined };
+  },
+  mutators: [
+    {
+      name: 'label',
+      mutate: (_r, _pod, _ctx, b) => {
+        b.set(['metadata', 'labels', 'a/b~c'], 'x');
+        return allow();
+      },
+    },
+  ],
 };
-const denying: Endpoint<undefined> = { path: '/deny', name: 'deny', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'no', mutate: () => deny('pod default/a: field spec.x is wrong; fix it', 403, ['careful']) }] };
-const throwing: Endpoint<undefined> = { path: '/throw', name: 'throw', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'bug', mutate: () => { throw new Error('boom'); } }] };
+const denying: Endpoint<undefined> = {
+  path: '/deny',
+  name: 'deny',
+  expects: { group: '', kind: 'Pod' },
+  operations: ['CREATE'],
+  mutating: true,
+  resolve: async () => ({ ctx: undefined }),
+  mutators: [{ name: 'no', mutate: () => deny('pod default/a: field spec.x is wrong; fix it', 403, ['careful']) }],
+};
+const throwing: Endpoint<undefined> = {
+  path: '/throw',
+  name: 'throw',
+  expects: { group: '', kind: 'Pod' },
+  operations: ['CREATE'],
+  mutating: true,
+  resolve: async () => ({ ctx: undefined }),
+  mutators: [
+    {
+      name: 'bug',
+      mutate: () => {
+        throw new Error('boom');
+      },
+    },
+  ],
+};
 // fast-json-patch refuses an array length that is not a number: the
 // operation cannot be applied to the draft, so the mutator fails.
-const badPatch: Endpoint<undefined> = { path: '/badpatch', name: 'badpatch', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'bad', mutate: (_r, _pod, _ctx, b) => { b.set(['spec', 'containers', 'length'], 'x'); return allow(); } }] };
+const badPatch: Endpoint<undefined> = {
+  path: '/badpatch',
+  name: 'badpatch',
+  expects: { group: '', kind: 'Pod' },
+  operations: ['CREATE'],
+  mutating: true,
+  resolve: async () => ({ ctx: undefined }),
+  mutators: [
+    {
+      name: 'bad',
+      mutate: (_r, _pod, _ctx, b) => {
+        b.set(['spec', 'containers', 'length'], 'x');
+        return allow();
+      },
+    },
+  ],
+};
 const MANAGED = [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:labels': {} } } }];
 const seesMetadata: Endpoint<undefined> = {
-  path: '/seesmeta', name: 'seesmeta', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }),
-  mutators: [{ name: 'label', mutate: (_r, pod: any, _ctx, b) => { b.set(['metadata', 'labels', 'seen'], String(Array.isArray(pod.metadata.managedFields))); return allow(); } }],
+  path: '/seesmeta',
+  name: 'seesmeta',
+  expects: { group: '', kind: 'Pod' },
+  operations: ['CREATE'],
+  mutating: true,
+  resolve: async () => ({ ctx: undefined }),
+  mutators: [
+    {
+      name: 'label',
+      mutate: (_r, pod: any, _ctx, b) => {
+        b.set(['metadata', 'labels', 'seen'], String(Array.isArray(pod.metadata.managedFields)));
+        return allow();
+      },
+    },
+  ],
 };
-const quiet: Endpoint<undefined> = { path: '/quiet', name: 'quiet', expects: { group: '', kind: 'Pod' }, operations: ['CREATE'], mutating: true, resolve: async () => ({ ctx: undefined }), mutators: [{ name: 'none', mutate: () => allow() }] };
+const quiet: Endpoint<undefined> = {
+  path: '/quiet',
+  name: 'quiet',
+  expects: { group: '', kind: 'Pod' },
+  operations: ['CREATE'],
+  mutating: true,
+  resolve: async () => ({ ctx: undefined }),
+  mutators: [{ name: 'none', mutate: () => allow() }],
+};
 
 const store = new MemoryStore([sidecarCr]);
-const srv = await startTestServer({ store, endpoints: [...endpoints, slow, denying, throwing, badPatch, quiet, seesMetadata], bodyLimit: 64 * 1024 });
+const srv = await startTestServer({
+  store,
+  endpoints: [...endpoints, slow, denying, throwing, badPatch, quiet, seesMetadata],
+  bodyLimit: 64 * 1024,
+});
 t.teardown(() => srv.close());
 
 const decodePatch = (b64: string) => JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
@@ -83,7 +176,10 @@ t.test('HTTP/2: a body that is not JSON is a 400, without a connection header fo
   t.equal(r.status, 400);
   t.match(r.json(), { code: 400 });
   await new Promise(res => setImmediate(res));
-  t.same(warnings.filter(w => /connection header/i.test(w)), []);
+  t.same(
+    warnings.filter(w => /connection header/i.test(w)),
+    [],
+  );
   const again = await h2(session, 'POST', '/mutate-v1-pod-sidecar', podReview(injectablePod()));
   t.equal(again.status, 200, 'the session serves the next review');
 });
@@ -129,12 +225,19 @@ t.test('a patch that does not apply is never sent', async t => {
 });
 
 t.test('fields the code does not know survive; managedFields are not touched', async t => {
-  const pod: any = injectablePod({ managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': {} } }] });
-  pod.spec.initContainers = [{ name: 'init', image: 'busybox', restartPolicy: 'Always', futureField: { deep: [1, 2] } }];
+  const pod: any = injectablePod({
+    managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': {} } }],
+  });
+  pod.spec.initContainers = [
+    { name: 'init', image: 'busybox', restartPolicy: 'Always', futureField: { deep: [1, 2] } },
+  ];
   pod.spec.someFutureField = { enabled: true };
   const r = await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(pod));
   const ops = decodePatch(r.json().response.patch) as Array<{ path: string }>;
-  t.notOk(ops.some(o => o.path.includes('managedFields')), 'no operation on managedFields');
+  t.notOk(
+    ops.some(o => o.path.includes('managedFields')),
+    'no operation on managedFields',
+  );
   const patched = fjp.applyPatch(structuredClone(pod), ops as any, true).newDocument as any;
   t.same(patched.spec.initContainers, pod.spec.initContainers);
   t.same(patched.spec.someFutureField, { enabled: true });
@@ -164,13 +267,45 @@ t.test('bad input gets a clear 4xx and the server serves the next request', asyn
     ['empty body', '', {}, 400, /empty/],
     ['wrong content type', '{}', { 'content-type': 'text/plain' }, 415, /content type/],
     ['body over the limit', JSON.stringify({ pad: 'x'.repeat(70 * 1024) }), {}, 413, /larger than the limit/],
-    ['missing request', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), {}, 400, /request is missing/],
-    ['missing uid', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { kind: 'Pod' }, operation: 'CREATE' } }), {}, 400, /uid/],
-    ['unknown apiVersion', JSON.stringify({ apiVersion: 'admission.k8s.io/v2', kind: 'AdmissionReview', request: {} }), {}, 400, /apiVersion/],
+    [
+      'missing request',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
+      {},
+      400,
+      /request is missing/,
+    ],
+    [
+      'missing uid',
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { kind: { kind: 'Pod' }, operation: 'CREATE' },
+      }),
+      {},
+      400,
+      /uid/,
+    ],
+    [
+      'unknown apiVersion',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v2', kind: 'AdmissionReview', request: {} }),
+      {},
+      400,
+      /apiVersion/,
+    ],
     ['a JSON array', '[]', {}, 400, /AdmissionReview/],
     ['deeply nested JSON', '['.repeat(10_000) + ']'.repeat(10_000), {}, 400, /deeper than/],
     ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), {}, 400, /UTF-8/],
-    ['object is an array', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', object: [] } }), {}, 400, /request.object/],
+    [
+      'object is an array',
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', object: [] },
+      }),
+      {},
+      400,
+      /request.object/,
+    ],
   ];
   for (const [name, body, headers, status, message] of cases) {
     const r = await h1(srv, 'POST', '/mutate-v1-pod-sidecar', body, headers);
@@ -186,15 +321,30 @@ t.test('the same pod sent again with another uid: each answered with its own uid
   const pod = injectablePod({ labels: { app: 'again', 'sidecar.v6d.io/enabled': 'true' } });
   const uids = ['again-uid-1', 'again-uid-2', 'again-uid-3'];
   const answers: any[] = [];
-  for (const uid of uids) answers.push((await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(pod, { uid }))).json());
-  t.same(answers.map(a => a.response.uid), uids, 'every answer echoes its own uid');
-  t.ok(answers.every(a => a.response.allowed && a.response.patch === answers[0].response.patch), 'the same patch for every one');
+  for (const uid of uids)
+    answers.push((await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(pod, { uid }))).json());
+  t.same(
+    answers.map(a => a.response.uid),
+    uids,
+    'every answer echoes its own uid',
+  );
+  t.ok(
+    answers.every(a => a.response.allowed && a.response.patch === answers[0].response.patch),
+    'the same patch for every one',
+  );
   t.notMatch(await srv.app.metrics.registry.metrics(), /replayed/, 'no replay metric');
 });
 
 t.test('the bad-request log line keeps its reason next to the message', async t => {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line)); } });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line));
+      },
+    },
+  );
   const own = await startTestServer({ store, logger });
   t.teardown(() => own.close());
   const r = await h1(own, 'POST', '/mutate-v1-pod-sidecar', '{"apiVersion":');
@@ -206,13 +356,32 @@ t.test('the bad-request log line keeps its reason next to the message', async t 
 });
 
 t.test('reviews that decode but cannot be handled are denials naming the problem', async t => {
-  const wrongKind = await h1(srv, 'POST', '/mutate-v1-pod-sidecar', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', kind: { group: 'k8s.v6d.io', version: 'v1alpha1', kind: 'Sidecar' }, operation: 'CREATE', object: sidecarCr } }));
+  const wrongKind = await h1(
+    srv,
+    'POST',
+    '/mutate-v1-pod-sidecar',
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u1',
+        kind: { group: 'k8s.v6d.io', version: 'v1alpha1', kind: 'Sidecar' },
+        operation: 'CREATE',
+        object: sidecarCr,
+      },
+    }),
+  );
   t.equal(wrongKind.json().response.uid, 'u1');
   t.equal(wrongKind.json().response.allowed, false);
   t.match(wrongKind.json().response.status, { code: 400, message: /admits Pod objects, got k8s.v6d.io\/Sidecar/ });
   const nullObject = await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(null));
   t.match(nullObject.json().response.status, { code: 400, message: /request.object must be a Pod/ });
-  const del = await h1(srv, 'POST', '/mutate-v1-pod-sidecar', podReview(null, { operation: 'DELETE', oldObject: injectablePod() }));
+  const del = await h1(
+    srv,
+    'POST',
+    '/mutate-v1-pod-sidecar',
+    podReview(null, { operation: 'DELETE', oldObject: injectablePod() }),
+  );
   t.same(del.json().response.allowed, true, 'DELETE with object null is allowed');
 });
 
@@ -268,30 +437,33 @@ t.test('readyz fails with the reason while a readiness check fails', async t => 
   t.equal((await h1(s, 'GET', '/readyz')).status, 200);
 });
 
-t.test('shutdown drain: in-flight and late requests are answered, readyz fails at once, then the server closes', async t => {
-  const s = await startTestServer({ endpoints: [slow, quiet] });
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 2 });
-  t.teardown(() => agent.destroy());
-  // Open a kept-alive connection first, so a request can arrive on it during the drain.
-  await h1(s, 'POST', '/quiet', podReview({ metadata: { name: 'warm' } }), {}, agent);
-  const session = h2connect(s);
-  const inflight = h1(s, 'POST', '/slow', podReview({ metadata: { name: 'a' } }));
-  const inflightH2 = h2(session, 'POST', '/quiet', podReview({ metadata: { name: 'h2' } }));
-  await new Promise(r => setTimeout(r, 50));
-  const done = s.app.shutdown(5000);
-  t.equal(s.app.draining, true);
-  const late = await h1(s, 'POST', '/quiet', podReview({ metadata: { name: 'late' } }), {}, agent);
-  t.equal(late.status, 200, 'a request on an open connection during the drain is served');
-  t.equal(late.headers.connection, 'close', 'with Connection: close');
-  // The listener stays open while a review is in flight, so this is answered.
-  const ready = await h1(s, 'GET', '/readyz', undefined, {}, agent);
-  t.equal(ready.status, 503, 'readyz fails during the drain');
-  release();
-  const r = await inflight;
-  t.equal(r.status, 200, 'the request in flight at shutdown completes');
-  t.equal(r.json().response.allowed, true);
-  t.equal((await inflightH2).status, 200, 'the HTTP/2 stream completes');
-  await done;
-  session.destroy();
-  await t.rejects(h1(s, 'GET', '/healthz'), 'no new connections after the drain');
-});
+t.test(
+  'shutdown drain: in-flight and late requests are answered, readyz fails at once, then the server closes',
+  async t => {
+    const s = await startTestServer({ endpoints: [slow, quiet] });
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 2 });
+    t.teardown(() => agent.destroy());
+    // Open a kept-alive connection first, so a request can arrive on it during the drain.
+    await h1(s, 'POST', '/quiet', podReview({ metadata: { name: 'warm' } }), {}, agent);
+    const session = h2connect(s);
+    const inflight = h1(s, 'POST', '/slow', podReview({ metadata: { name: 'a' } }));
+    const inflightH2 = h2(session, 'POST', '/quiet', podReview({ metadata: { name: 'h2' } }));
+    await new Promise(r => setTimeout(r, 50));
+    const done = s.app.shutdown(5000);
+    t.equal(s.app.draining, true);
+    const late = await h1(s, 'POST', '/quiet', podReview({ metadata: { name: 'late' } }), {}, agent);
+    t.equal(late.status, 200, 'a request on an open connection during the drain is served');
+    t.equal(late.headers.connection, 'close', 'with Connection: close');
+    // The listener stays open while a review is in flight, so this is answered.
+    const ready = await h1(s, 'GET', '/readyz', undefined, {}, agent);
+    t.equal(ready.status, 503, 'readyz fails during the drain');
+    release();
+    const r = await inflight;
+    t.equal(r.status, 200, 'the request in flight at shutdown completes');
+    t.equal(r.json().response.allowed, true);
+    t.equal((await inflightH2).status, 200, 'the HTTP/2 stream completes');
+    await done;
+    session.destroy();
+    await t.rejects(h1(s, 'GET', '/healthz'), 'no new connections after the drain');
+  },
+);

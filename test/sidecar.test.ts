@@ -18,17 +18,29 @@ const sidecar = endpoints.find(e => e.name === 'sidecar')!;
 const WAIT = 'while [ ! -e /var/run/vineyard.sock ]; do sleep 1; done;';
 
 t.test('default Sidecar CR names', async t => {
-  const name = (labels: Record<string, string>) => defaultSidecarIdentity({ 'sidecar.v6d.io/enabled': 'true', ...labels })?.name;
+  const name = (labels: Record<string, string>) =>
+    defaultSidecarIdentity({ 'sidecar.v6d.io/enabled': 'true', ...labels })?.name;
   t.equal(name({ app: 'job-deployment' }), 'app-job-deployment-default-sidecar', 'the seed example');
-  t.same(defaultSidecarIdentity({ app: 'job-deployment', 'sidecar.v6d.io/enabled': 'true' })?.selector, 'app=job-deployment');
+  t.same(
+    defaultSidecarIdentity({ app: 'job-deployment', 'sidecar.v6d.io/enabled': 'true' })?.selector,
+    'app=job-deployment',
+  );
   t.equal(name({ 'app.kubernetes.io/name': 'web' }), 'app.kubernetes.io-name-web-default-sidecar', 'a key with /');
   t.equal(name({ App: 'Web_Server' }), 'app-web-server-default-sidecar', 'upper case and _ are made valid');
   t.equal(name({ '-weird': '-x-' }), 'weird--x--default-sidecar', 'no leading -');
   const long = name({ tier: 'x'.repeat(100) })!;
   t.equal(long, `tier-${'x'.repeat(42)}-default-sidecar`, 'K-V is cut to 47 characters');
   t.ok(long.length <= 63);
-  t.equal(name({ 'pod-template-hash': '55664458f8', zone: 'a' }), 'zone-a-default-sidecar', 'pod-template-hash is never chosen');
-  t.equal(name({ 'controller-uid': 'abc', 'batch.kubernetes.io/controller-uid': 'abc', 'job-name': 'etl' }), 'job-name-etl-default-sidecar', 'per-job uids are never chosen');
+  t.equal(
+    name({ 'pod-template-hash': '55664458f8', zone: 'a' }),
+    'zone-a-default-sidecar',
+    'pod-template-hash is never chosen',
+  );
+  t.equal(
+    name({ 'controller-uid': 'abc', 'batch.kubernetes.io/controller-uid': 'abc', 'job-name': 'etl' }),
+    'job-name-etl-default-sidecar',
+    'per-job uids are never chosen',
+  );
   t.equal(name({}), undefined, 'only the enable label: no name');
   t.equal(name({ 'pod-template-hash': 'abc' }), undefined, 'only generated labels: no name');
   t.equal(name({ b: '1', a: '2' }), 'a-2-default-sidecar', 'the first key in sorted order');
@@ -37,37 +49,87 @@ t.test('default Sidecar CR names', async t => {
 t.test('socket-wait rewrite', async t => {
   const rw = (c: Record<string, unknown>) => socketWaitRewrite({ name: 'c', ...c }, '/var/run/vineyard.sock');
   t.same(rw({ command: ['/bin/sh', '-c', 'run'] }), { kind: 'command', command: ['/bin/sh', '-c', `${WAIT}run`] });
-  t.same(rw({ command: ['/usr/bin/bash', '-ec', 'run', 'arg0'] }), { kind: 'command', command: ['/usr/bin/bash', '-ec', `${WAIT}run`, 'arg0'] });
+  t.same(rw({ command: ['/usr/bin/bash', '-ec', 'run', 'arg0'] }), {
+    kind: 'command',
+    command: ['/usr/bin/bash', '-ec', `${WAIT}run`, 'arg0'],
+  });
   t.same(rw({ command: ['sh', '-c'], args: ['run', 'a'] }), { kind: 'args', args: [`${WAIT}run`, 'a'] });
-  t.same(rw({ command: ['python3', '/job.py'], args: ['--x'] }), { kind: 'command', command: ['/bin/sh', '-c', `${WAIT}exec "$0" "$@"`, 'python3', '/job.py'] });
+  t.same(rw({ command: ['python3', '/job.py'], args: ['--x'] }), {
+    kind: 'command',
+    command: ['/bin/sh', '-c', `${WAIT}exec "$0" "$@"`, 'python3', '/job.py'],
+  });
   t.same(rw({ command: ['/bin/sh', '-c', `${WAIT}run`] }), { kind: 'none' }, 'already waiting: unchanged');
-  t.same(rw({ command: ['/bin/sh', '-c', `${WAIT}exec "$0" "$@"`, 'python3'] }), { kind: 'none' }, 'already wrapped: unchanged');
+  t.same(
+    rw({ command: ['/bin/sh', '-c', `${WAIT}exec "$0" "$@"`, 'python3'] }),
+    { kind: 'none' },
+    'already wrapped: unchanged',
+  );
   t.match(rw({}), { kind: 'none', warning: /container c has no command/ });
   t.match(rw({ command: 'run' }), { kind: 'none', warning: /not a list of strings/ });
   t.match(rw({ command: ['sh', '-c'] }), { kind: 'none', warning: /no script/ });
-  t.same(socketWaitRewrite({ name: 'c', command: ['sh', '-c', 'x'] }, "/var/run/my dir/vineyard.sock"), { kind: 'command', command: ['sh', '-c', `while [ ! -e '/var/run/my dir/vineyard.sock' ]; do sleep 1; done;x`] }, 'paths with spaces are quoted');
+  t.same(
+    socketWaitRewrite({ name: 'c', command: ['sh', '-c', 'x'] }, '/var/run/my dir/vineyard.sock'),
+    { kind: 'command', command: ['sh', '-c', `while [ ! -e '/var/run/my dir/vineyard.sock' ]; do sleep 1; done;x`] },
+    'paths with spaces are quoted',
+  );
 });
 
-const pod = (labels: Record<string, string> = { app: 'etl' }, annotations: Record<string, string> = { 'sidecar.v6d.io/name': 'default' }) => ({
-  apiVersion: 'v1', kind: 'Pod',
-  metadata: { generateName: 'etl-', labels: { 'sidecar.v6d.io/enabled': 'true', ...labels }, annotations, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'etl-5f', uid: 'rs-uid', controller: true, blockOwnerDeletion: true }] },
+const pod = (
+  labels: Record<string, string> = { app: 'etl' },
+  annotations: Record<string, string> = { 'sidecar.v6d.io/name': 'default' },
+) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    generateName: 'etl-',
+    labels: { 'sidecar.v6d.io/enabled': 'true', ...labels },
+    annotations,
+    ownerReferences: [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: 'etl-5f',
+        uid: 'rs-uid',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  },
   spec: { containers: [{ name: 'etl', image: 'x', command: ['/bin/sh', '-c', 'run'] }] },
 });
 let n = 0;
-const request = (object: unknown, extra: Partial<AdmissionRequest> = {}): AdmissionRequest =>
-  ({ uid: `u${++n}`, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'jobs', object: object as never, ...extra });
+const request = (object: unknown, extra: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
+  uid: `u${++n}`,
+  kind: { group: '', version: 'v1', kind: 'Pod' },
+  operation: 'CREATE',
+  namespace: 'jobs',
+  object: object as never,
+  ...extra,
+});
 
 t.test('dry run: the same patch and zero writes', async t => {
-  const existing = { apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', metadata: { name: 'app-etl-default-sidecar', namespace: 'jobs', uid: 'cr-uid' }, spec: { replicas: 3, selector: 'app=etl' } };
+  const existing = {
+    apiVersion: 'k8s.v6d.io/v1alpha1',
+    kind: 'Sidecar',
+    metadata: { name: 'app-etl-default-sidecar', namespace: 'jobs', uid: 'cr-uid' },
+    spec: { replicas: 3, selector: 'app=etl' },
+  };
   const store = new MemoryStore([existing]);
   const dry = await runPipeline(sidecar, request(pod(), { dryRun: true }), { store, config: defaultPipelineConfig });
   t.same(store.writes, [], 'no writes on a dry run');
   const real = await runPipeline(sidecar, request(pod()), { store, config: defaultPipelineConfig });
   t.same(dry.patch, real.patch, 'same patch as the real request');
-  t.equal((await store.getSidecar('jobs', 'app-etl-default-sidecar'))!.spec!.replicas, 3, 'admission does not write the count (the counter does, from the pods)');
+  t.equal(
+    (await store.getSidecar('jobs', 'app-etl-default-sidecar'))!.spec!.replicas,
+    3,
+    'admission does not write the count (the counter does, from the pods)',
+  );
 
   const empty = new MemoryStore();
-  const first = await runPipeline(sidecar, request(pod(), { dryRun: true }), { store: empty, config: defaultPipelineConfig });
+  const first = await runPipeline(sidecar, request(pod(), { dryRun: true }), {
+    store: empty,
+    config: defaultPipelineConfig,
+  });
   t.equal(first.response.allowed, true, 'a dry run of the first pod is allowed');
   t.same(empty.writes, [], 'and creates nothing');
 });
@@ -89,14 +151,17 @@ t.test('against the test API server', async t => {
   t.teardown(() => api.close());
   const store = createKubeStore(fakeKubeConfig(api.url));
   const deps = { store, config: defaultPipelineConfig };
-  const cr = (name = 'app-etl-default-sidecar') => api.get<any>({ apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', namespace: 'jobs', name });
+  const cr = (name = 'app-etl-default-sidecar') =>
+    api.get<any>({ apiVersion: 'k8s.v6d.io/v1alpha1', kind: 'Sidecar', namespace: 'jobs', name });
 
   await t.test('first pod creates the CR with replicas 1, the selector and the owners', async t => {
     const out = await runPipeline(sidecar, request(pod()), deps);
     t.equal(out.response.allowed, true);
     const created = cr();
     t.match(created.spec, { replicas: 1, selector: 'app=etl' });
-    t.same(created.metadata.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'etl-5f', uid: 'rs-uid' }]);
+    t.same(created.metadata.ownerReferences, [
+      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'etl-5f', uid: 'rs-uid' },
+    ]);
     const env = JSON.stringify(out.patch);
     t.match(env, created.metadata.uid, 'VINEYARDD_UID is the created CR uid');
   });
@@ -106,16 +171,21 @@ t.test('against the test API server', async t => {
     const out = await runPipeline(sidecar, request(pod()), deps);
     t.equal(out.response.allowed, true);
     t.equal(api.writes().length, writes, 'no write');
-    t.equal(cr().spec.replicas, 1, 'the count is not the admission path\'s to write');
+    t.equal(cr().spec.replicas, 1, "the count is not the admission path's to write");
   });
 
   await t.test('50 pods of one Deployment admitted at once: one create, the others read it back', async t => {
     const before = api.requests.length;
-    const outs = await Promise.all(Array.from({ length: 50 }, () => runPipeline(sidecar, request(pod({ app: 'burst' })), deps)));
+    const outs = await Promise.all(
+      Array.from({ length: 50 }, () => runPipeline(sidecar, request(pod({ app: 'burst' })), deps)),
+    );
     t.equal(outs.filter(o => o.response.allowed && o.patch.length > 0).length, 50);
     const created = cr('app-burst-default-sidecar');
     t.equal(created.spec.replicas, 1);
-    t.ok(outs.every(o => JSON.stringify(o.patch).includes(created.metadata.uid)), 'every pod carries the uid of the one CR');
+    t.ok(
+      outs.every(o => JSON.stringify(o.patch).includes(created.metadata.uid)),
+      'every pod carries the uid of the one CR',
+    );
     const log = api.requests.slice(before);
     t.equal(log.filter(r => r.method === 'POST' && r.status === 201).length, 1, 'one create succeeded');
     t.equal(log.filter(r => r.method === 'PUT').length, 0, 'no update');
@@ -147,7 +217,12 @@ t.test('against the test API server', async t => {
     t.teardown(() => srv.close());
     const fault = api.fail({ method: 'GET', path: /sidecars\/hang$/, hang: true });
     const started = Date.now();
-    const r = await h1(srv, 'POST', '/mutate-v1-pod-sidecar?timeout=2s', podReview(pod({ app: 'etl' }, { 'sidecar.v6d.io/name': 'hang' }), { namespace: 'jobs' }));
+    const r = await h1(
+      srv,
+      'POST',
+      '/mutate-v1-pod-sidecar?timeout=2s',
+      podReview(pod({ app: 'etl' }, { 'sidecar.v6d.io/name': 'hang' }), { namespace: 'jobs' }),
+    );
     const elapsed = Date.now() - started;
     t.equal(fault.hits, 1);
     const res = r.json().response;

@@ -26,14 +26,21 @@ export interface PipelineConfig {
   now?: string;
 }
 
-export const defaultPipelineConfig: PipelineConfig = { sidecarMode: 'injected', schedulerName: '', placement: 'affinity', sidecarMeta: 'etcd' };
+export const defaultPipelineConfig: PipelineConfig = {
+  sidecarMode: 'injected',
+  schedulerName: '',
+  placement: 'affinity',
+  sidecarMeta: 'etcd',
+};
 
 /** `etcd`: the Sidecar's etcd (`<cr>-etcd-service`, created by the Vineyard operator); `local`: in the vineyardd process (`--meta local`), enough for the containers of one pod. */
 export type SidecarMeta = 'etcd' | 'local';
 export const SIDECAR_METAS: readonly SidecarMeta[] = ['etcd', 'local'];
 
 /** Records what the pipeline is waiting on, so a deadline denial can say it. */
-export interface Progress { step: string }
+export interface Progress {
+  step: string;
+}
 
 export interface ResolveInput {
   req: AdmissionRequest;
@@ -49,7 +56,10 @@ export interface ResolveInput {
  * Why an allowed review got no patch, as a category a metric label can carry
  * (each endpoint's are a fixed few) and a sentence a person can read.
  */
-export interface Skip { reason: string; message: string }
+export interface Skip {
+  reason: string;
+  message: string;
+}
 
 /**
  * Either the mutators' context, or a final answer reached while resolving (a

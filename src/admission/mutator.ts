@@ -5,7 +5,10 @@ import type { PatchBuilder } from '../jsonpatch/patch.js';
 export type { PatchOperation };
 
 /** Why the webhook says no. `code` is the HTTP status code put in the response. */
-export interface Denial { code: number; message: string }
+export interface Denial {
+  code: number;
+  message: string;
+}
 
 /** What one mutator decided; its changes went into the PatchBuilder it was handed. */
 export interface Verdict {
@@ -22,8 +25,13 @@ export interface Verdict {
  */
 export type Mutator<O, C> = (req: AdmissionRequest, obj: Readonly<O>, ctx: C, patch: PatchBuilder) => Verdict;
 
-export interface NamedMutator<O, C> { name: string; mutate: Mutator<O, C> }
+export interface NamedMutator<O, C> {
+  name: string;
+  mutate: Mutator<O, C>;
+}
 
 export const allow = (warnings: string[] = []): Verdict => ({ warnings });
-export const deny = (message: string, code = 403, warnings: string[] = []): Verdict =>
-  ({ warnings, denial: { code, message } });
+export const deny = (message: string, code = 403, warnings: string[] = []): Verdict => ({
+  warnings,
+  denial: { code, message },
+});

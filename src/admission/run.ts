@@ -45,7 +45,12 @@ interface MutatorsResult {
 
 const kindOf = (req: AdmissionRequest) => `${req.kind?.group ? req.kind.group + '/' : ''}${req.kind?.kind ?? '?'}`;
 
-export function denied(code: number, message: string, warnings: string[] = [], category: DenialCategory = code >= 500 ? 'internal' : 'rejected'): Outcome {
+export function denied(
+  code: number,
+  message: string,
+  warnings: string[] = [],
+  category: DenialCategory = code >= 500 ? 'internal' : 'rejected',
+): Outcome {
   return {
     response: { allowed: false, status: { code, message }, ...(warnings.length ? { warnings } : {}) },
     decision: code >= 500 ? 'error' : 'denied',
@@ -74,15 +79,29 @@ export async function runPipeline(
 ): Promise<Outcome> {
   if (!endpoint.operations.includes(req.operation)) {
     const reason = `operation ${req.operation} is not handled by ${endpoint.path}`;
-    return { ...allowed([], []), reason, ...(endpoint.skip ? { skip: { reason: 'operation-not-handled', message: reason } } : {}) };
+    return {
+      ...allowed([], []),
+      reason,
+      ...(endpoint.skip ? { skip: { reason: 'operation-not-handled', message: reason } } : {}),
+    };
   }
   const object = req.object;
   if (object === null || object === undefined || typeof object !== 'object' || Array.isArray(object)) {
-    return denied(400, `${endpoint.path}: request.object must be a ${endpoint.expects.kind} object for a ${req.operation}, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`, [], 'bad-request');
+    return denied(
+      400,
+      `${endpoint.path}: request.object must be a ${endpoint.expects.kind} object for a ${req.operation}, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`,
+      [],
+      'bad-request',
+    );
   }
   const { group, kind } = endpoint.expects;
   if ((req.kind?.group ?? '') !== group || req.kind?.kind !== kind) {
-    return denied(400, `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`, [], 'bad-request');
+    return denied(
+      400,
+      `${endpoint.path} admits ${group ? group + '/' : ''}${kind} objects, got ${kindOf(req)}: check the rules of the webhook configuration that sends it here`,
+      [],
+      'bad-request',
+    );
   }
 
   const obj = object;
@@ -95,7 +114,14 @@ export async function runPipeline(
   let ctx: unknown;
   try {
     progress.step = 'resolve';
-    const resolved = await endpoint.resolve({ req, obj, store: deps.store, config: deps.config, progress, call: signal ? { signal } : {} });
+    const resolved = await endpoint.resolve({
+      req,
+      obj,
+      store: deps.store,
+      config: deps.config,
+      progress,
+      call: signal ? { signal } : {},
+    });
     if ('done' in resolved) {
       const m = resolved.done;
       if (m.denial) return denied(m.denial.code, m.denial.message, m.warnings);
@@ -130,7 +156,13 @@ function skipped(endpoint: Endpoint, req: AdmissionRequest, outcome: Outcome, ct
  * copies what it writes, so the request's object is never modified and never
  * deep-copied.
  */
-function runMutators(endpoint: Endpoint, req: AdmissionRequest, obj: JsonObject, ctx: unknown, progress: Progress): MutatorsResult {
+function runMutators(
+  endpoint: Endpoint,
+  req: AdmissionRequest,
+  obj: JsonObject,
+  ctx: unknown,
+  progress: Progress,
+): MutatorsResult {
   const warnings: string[] = [];
   const draft = new PatchBuilder(obj);
   for (const m of endpoint.mutators) {
@@ -140,7 +172,14 @@ function runMutators(endpoint: Endpoint, req: AdmissionRequest, obj: JsonObject,
     warnings.push(...out.warnings);
     if (out.denial) return { patch: [], warnings, denial: out.denial };
     if (!endpoint.mutating && draft.ops.length > before) {
-      return { patch: [], warnings: [], denial: { code: 500, message: `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})` } };
+      return {
+        patch: [],
+        warnings: [],
+        denial: {
+          code: 500,
+          message: `internal error: validating endpoint ${endpoint.path} produced a patch (mutator ${m.name})`,
+        },
+      };
     }
   }
   return { patch: draft.ops, warnings };

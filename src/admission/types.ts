@@ -8,10 +8,22 @@ export type AdmissionApiVersion = typeof ADMISSION_V1 | typeof ADMISSION_V1BETA1
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-export interface GroupVersionKind { group: string; version: string; kind: string }
-export interface GroupVersionResource { group: string; version: string; resource: string }
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
 
-export interface UserInfo { username?: string; uid?: string; groups?: string[] }
+export interface UserInfo {
+  username?: string;
+  uid?: string;
+  groups?: string[];
+}
 
 export interface AdmissionRequest {
   uid: string;
@@ -34,7 +46,11 @@ export interface AdmissionReview {
   request: AdmissionRequest;
 }
 
-export interface AdmissionStatus { code: number; message: string; reason?: string }
+export interface AdmissionStatus {
+  code: number;
+  message: string;
+  reason?: string;
+}
 
 export interface AdmissionResponse {
   uid: string;

@@ -1,15 +1,18 @@
 // The Kubernetes calls the certificate bootstrapper makes, and nothing else.
 // Implementations: @kubernetes/client-node (kube-api.ts) and memory (memory-api.ts).
 // Failures are ApiErrors naming the call, e.g. `update secrets vineyard-system/vineyard-webhook-ca`.
-import type { V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import type {
+  V1MutatingWebhookConfiguration,
+  V1Secret,
+  V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 
 export type WebhookKind = 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
 export type WebhookConfiguration = V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration;
 
 /** RFC 6902 operations; `test` guards the patch against a concurrent writer. */
 export type JsonPatchOp =
-  | { op: 'test' | 'add' | 'replace'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+  { op: 'test' | 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 export interface CertApi {
   /** `null` when the Secret does not exist. */
@@ -24,4 +27,5 @@ export interface CertApi {
   patchWebhookConfiguration(kind: WebhookKind, name: string, patch: JsonPatchOp[]): Promise<WebhookConfiguration>;
 }
 
-export const resourceOf = (kind: WebhookKind): string => (kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations');
+export const resourceOf = (kind: WebhookKind): string =>
+  kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations';

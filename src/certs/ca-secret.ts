@@ -7,7 +7,13 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { retryOnConflict } from '../cluster/retry-on-conflict.js';
 import { isApiError } from '../cluster/store.js';
-import { APP_COMPONENT_LABEL, APP_MANAGED_BY_LABEL, APP_NAME_LABEL, CA_SECRET_COMPONENT, WEBHOOK_APP_NAME } from '../vineyard/names.js';
+import {
+  APP_COMPONENT_LABEL,
+  APP_MANAGED_BY_LABEL,
+  APP_NAME_LABEL,
+  CA_SECRET_COMPONENT,
+  WEBHOOK_APP_NAME,
+} from '../vineyard/names.js';
 import type { CertApi } from './api.js';
 import { issueCa, type KeyPairPem } from './issue.js';
 import { certFacts, type CertFacts } from './pem.js';
@@ -22,7 +28,10 @@ const PREVIOUS_KEY_KEY = 'previous-ca.key';
 export const CA_COMMON_NAME = 'vineyard-webhook-ca';
 const MAX_ATTEMPTS = 6;
 
-export interface CaEntry { pair: KeyPairPem; facts: CertFacts }
+export interface CaEntry {
+  pair: KeyPairPem;
+  facts: CertFacts;
+}
 
 export interface CaState {
   /** Newest first: the current CA, then the one it replaced while that is still valid. */
@@ -40,7 +49,8 @@ export interface CaSecretOptions {
   onIssued?: () => void;
 }
 
-const decode = (s: string | undefined): string | undefined => (s ? Buffer.from(s, 'base64').toString('utf8') : undefined);
+const decode = (s: string | undefined): string | undefined =>
+  s ? Buffer.from(s, 'base64').toString('utf8') : undefined;
 const encode = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 /** A usable CA from two data entries, or a reason it is not. */
@@ -59,7 +69,12 @@ function readEntry(data: Record<string, string>, certKey: string, keyKey: string
   }
 }
 
-interface Parsed { current?: CaEntry; previous?: CaEntry; problems: string[]; hasPrevious: boolean }
+interface Parsed {
+  current?: CaEntry;
+  previous?: CaEntry;
+  problems: string[];
+  hasPrevious: boolean;
+}
 
 function parseSecret(secret: V1Secret): Parsed {
   const data = secret.data ?? {};
@@ -86,10 +101,23 @@ type Plan = { reason: string; newCa: boolean; keepPrevious?: CaEntry } | null;
 /** What, if anything, the Secret needs: a first CA, a replacement, a rotation, or dropping an expired previous CA. */
 function planCa(p: Parsed, now: number): Plan {
   const cur = p.current;
-  if (!cur) return { reason: p.problems.length ? `the CA in the Secret is unusable (${p.problems.join('; ')})` : 'the Secret holds no CA', newCa: true, keepPrevious: p.previous && !expired(p.previous.facts, now) ? p.previous : undefined };
+  if (!cur)
+    return {
+      reason: p.problems.length
+        ? `the CA in the Secret is unusable (${p.problems.join('; ')})`
+        : 'the Secret holds no CA',
+      newCa: true,
+      keepPrevious: p.previous && !expired(p.previous.facts, now) ? p.previous : undefined,
+    };
   if (expired(cur.facts, now)) return { reason: `the CA expired at ${cur.facts.notAfter.toISOString()}`, newCa: true };
-  if (now >= caRotationAt(cur.facts)) return { reason: `less than a third of the CA's life remains (expires ${cur.facts.notAfter.toISOString()})`, newCa: true, keepPrevious: cur };
-  if (p.hasPrevious && (!p.previous || expired(p.previous.facts, now))) return { reason: 'the previous CA expired', newCa: false };
+  if (now >= caRotationAt(cur.facts))
+    return {
+      reason: `less than a third of the CA's life remains (expires ${cur.facts.notAfter.toISOString()})`,
+      newCa: true,
+      keepPrevious: cur,
+    };
+  if (p.hasPrevious && (!p.previous || expired(p.previous.facts, now)))
+    return { reason: 'the previous CA expired', newCa: false };
   return null;
 }
 
@@ -107,7 +135,12 @@ function withCaData(secret: V1Secret, current: CaEntry, previous: CaEntry | unde
     ...secret,
     metadata: {
       ...secret.metadata,
-      labels: { ...secret.metadata?.labels, [APP_NAME_LABEL]: WEBHOOK_APP_NAME, [APP_COMPONENT_LABEL]: CA_SECRET_COMPONENT, [APP_MANAGED_BY_LABEL]: WEBHOOK_APP_NAME },
+      labels: {
+        ...secret.metadata?.labels,
+        [APP_NAME_LABEL]: WEBHOOK_APP_NAME,
+        [APP_COMPONENT_LABEL]: CA_SECRET_COMPONENT,
+        [APP_MANAGED_BY_LABEL]: WEBHOOK_APP_NAME,
+      },
     },
     data,
   };
@@ -129,14 +162,22 @@ export async function syncCaSecret(o: CaSecretOptions): Promise<CaState> {
   // AlreadyExists: another replica created it first, read theirs; Conflict: it changed under us, read it again.
   const raced = (e: unknown) => {
     const lost = isApiError(e) && (e.alreadyExists || e.conflict);
-    if (lost) o.log.debug({ secret: ref, reason: (e as { reason?: string }).reason }, 'another writer changed the CA Secret first; reading it again');
+    if (lost)
+      o.log.debug(
+        { secret: ref, reason: (e as { reason?: string }).reason },
+        'another writer changed the CA Secret first; reading it again',
+      );
     return lost;
   };
   return retryOnConflict(ref, { attempts: MAX_ATTEMPTS, raced }, async () => {
     const secret = await o.api.readSecret(o.namespace, o.name);
     if (!secret) {
       const ca = await newCa(o);
-      const body = withCaData({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: o.name, namespace: o.namespace } }, ca, undefined);
+      const body = withCaData(
+        { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: o.name, namespace: o.namespace } },
+        ca,
+        undefined,
+      );
       const created = await o.api.createSecret(o.namespace, body);
       o.onIssued?.();
       o.log.info({ secret: ref, expires: ca.facts.notAfter }, 'created the webhook CA');
@@ -150,7 +191,10 @@ export async function syncCaSecret(o: CaSecretOptions): Promise<CaState> {
     const previous = plan.newCa ? plan.keepPrevious : undefined;
     const updated = await o.api.replaceSecret(o.namespace, withCaData(secret, current, previous));
     if (plan.newCa) o.onIssued?.();
-    o.log.info({ secret: ref, reason: plan.reason, expires: current.facts.notAfter, keptPrevious: !!previous }, plan.newCa ? 'rotated the webhook CA' : 'removed the expired previous CA');
+    o.log.info(
+      { secret: ref, reason: plan.reason, expires: current.facts.notAfter, keptPrevious: !!previous },
+      plan.newCa ? 'rotated the webhook CA' : 'removed the expired previous CA',
+    );
     return stateOf(updated, Date.now());
   });
 }

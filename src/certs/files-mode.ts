@@ -84,7 +84,8 @@ export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSour
     const next: Promise<ReloadResult> = (reloading ?? Promise.resolve()).then(async () => {
       const r = await load();
       if ('rejected' in r) {
-        if (r.rejected !== lastRejected) log.error({ err: r.rejected }, 'new certificate files rejected; still serving the previous pair');
+        if (r.rejected !== lastRejected)
+          log.error({ err: r.rejected }, 'new certificate files rejected; still serving the previous pair');
         lastRejected = r.rejected;
         return { rejected: r.rejected };
       }
@@ -95,9 +96,13 @@ export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSour
       events.rotated('serving');
       events.expiry('serving', facts.notAfter);
       await reportCa();
-      if (facts.notAfter.getTime() <= Date.now()) log.warn({ expired: facts.notAfter }, `${files.cert} has expired; the API server will refuse it`);
-      log.info({ cert: files.cert, subject: facts.subject, expires: facts.notAfter }, 'serving certificate loaded from files');
-      listeners.emit(material, (err) => log.error({ err }, 'applying the new serving certificate failed'));
+      if (facts.notAfter.getTime() <= Date.now())
+        log.warn({ expired: facts.notAfter }, `${files.cert} has expired; the API server will refuse it`);
+      log.info(
+        { cert: files.cert, subject: facts.subject, expires: facts.notAfter },
+        'serving certificate loaded from files',
+      );
+      listeners.emit(material, err => log.error({ err }, 'applying the new serving certificate failed'));
       return { changed: true };
     });
     reloading = next;
@@ -110,7 +115,9 @@ export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSour
     const r = await reload();
     if (!('rejected' in r)) break;
     if (Date.now() >= deadline) {
-      throw new Error(`--cert-mode files: ${r.rejected}. Mount the Secret holding tls.crt and tls.key at --cert-dir (cert-manager: the Certificate's secretName), or give --tls-cert-file and --tls-key-file`);
+      throw new Error(
+        `--cert-mode files: ${r.rejected}. Mount the Secret holding tls.crt and tls.key at --cert-dir (cert-manager: the Certificate's secretName), or give --tls-cert-file and --tls-key-file`,
+      );
     }
     await new Promise(res => setTimeout(res, Math.max(debounceMs, 100)));
   }
@@ -119,7 +126,9 @@ export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSour
   const kick = () => {
     if (closed) return;
     clearTimeout(debounce);
-    debounce = setTimeout(() => { void reload(); }, debounceMs);
+    debounce = setTimeout(() => {
+      void reload();
+    }, debounceMs);
     debounce.unref();
   };
   const dirs = [...new Set([files.cert, files.key, ...(o.caFile ? [resolve(o.caFile)] : [])].map(f => dirname(f)))];
@@ -127,18 +136,28 @@ export async function startFilesMode(o: FilesModeOptions): Promise<FilesCertSour
   for (const dir of dirs) {
     try {
       const w = watch(dir, { persistent: false }, kick);
-      w.on('error', (err) => log.warn({ dir, err: err.message }, 'watching the certificate directory failed; relying on the periodic re-read'));
+      w.on('error', err =>
+        log.warn(
+          { dir, err: err.message },
+          'watching the certificate directory failed; relying on the periodic re-read',
+        ),
+      );
       watchers.push(w);
     } catch (err) {
-      log.warn({ dir, err: (err as Error).message }, 'cannot watch the certificate directory; relying on the periodic re-read');
+      log.warn(
+        { dir, err: (err as Error).message },
+        'cannot watch the certificate directory; relying on the periodic re-read',
+      );
     }
   }
-  const poll = setInterval(() => { void reload(); }, o.pollIntervalMs ?? 60_000);
+  const poll = setInterval(() => {
+    void reload();
+  }, o.pollIntervalMs ?? 60_000);
   poll.unref();
 
   return {
     current: () => material!,
-    onChange: (fn) => listeners.add(fn),
+    onChange: fn => listeners.add(fn),
     notReady: () => (material ? undefined : 'no serving certificate loaded from files yet'),
     reload,
     async close() {

@@ -5,14 +5,21 @@ import type { Logger } from 'pino';
 import type { TlsMaterial } from '../server/tls-server.js';
 import type { CertSource } from './source.js';
 
-export interface SecureContextTarget { setSecureContext(options: SecureContextOptions): void }
+export interface SecureContextTarget {
+  setSecureContext(options: SecureContextOptions): void;
+}
 
 /**
  * Follows `certs` on `server`. Each new pair is built into a secure context
  * first: one OpenSSL refuses is logged and the old context stays in use.
  */
-export function followCertificates(certs: CertSource, server: SecureContextTarget, toOptions: (m: TlsMaterial) => SecureContextOptions, log: Logger): void {
-  certs.onChange((m) => {
+export function followCertificates(
+  certs: CertSource,
+  server: SecureContextTarget,
+  toOptions: (m: TlsMaterial) => SecureContextOptions,
+  log: Logger,
+): void {
+  certs.onChange(m => {
     const options = toOptions(m);
     try {
       createSecureContext(options);

@@ -8,8 +8,14 @@ import { bundleFacts, type CertFacts } from './pem.js';
 
 const MAX_ATTEMPTS = 4;
 
-export interface WebhookRef { kind: WebhookKind; name: string }
-export interface ServiceRef { name: string; namespace: string }
+export interface WebhookRef {
+  kind: WebhookKind;
+  name: string;
+}
+export interface ServiceRef {
+  name: string;
+  namespace: string;
+}
 
 export type InjectOutcome =
   | { kind: 'missing' }
@@ -23,7 +29,8 @@ export type InjectOutcome =
 
 export const refName = (r: WebhookRef): string => `${r.kind} ${r.name}`;
 
-const encodeBundle = (cas: readonly CertFacts[]): string => Buffer.from(cas.map(c => c.pem).join(''), 'utf8').toString('base64');
+const encodeBundle = (cas: readonly CertFacts[]): string =>
+  Buffer.from(cas.map(c => c.pem).join(''), 'utf8').toString('base64');
 
 /** Indexes of the webhooks whose clientConfig.service is ours. */
 function ourWebhooks(cfg: WebhookConfiguration, svc: ServiceRef): number[] {
@@ -49,7 +56,12 @@ function trustedBy(cfg: WebhookConfiguration, indexes: number[]): Set<string> | 
   return common!;
 }
 
-function newerThanOurs(cfg: WebhookConfiguration, indexes: number[], cas: readonly CertFacts[], now: number): CertFacts | undefined {
+function newerThanOurs(
+  cfg: WebhookConfiguration,
+  indexes: number[],
+  cas: readonly CertFacts[],
+  now: number,
+): CertFacts | undefined {
   const known = new Set(cas.map(c => c.fingerprint));
   const newest = Math.max(...cas.map(c => c.notBefore.getTime()));
   for (const i of indexes) {
@@ -69,30 +81,50 @@ export interface InjectOptions {
  * Makes every webhook of `ref` that calls `svc` trust exactly `cas`. A
  * concurrent change (failed `test`, 409) means read again and recompute.
  */
-export async function injectCaBundle(api: CertApi, ref: WebhookRef, svc: ServiceRef, cas: readonly CertFacts[], opts: InjectOptions = {}): Promise<InjectOutcome> {
+export async function injectCaBundle(
+  api: CertApi,
+  ref: WebhookRef,
+  svc: ServiceRef,
+  cas: readonly CertFacts[],
+  opts: InjectOptions = {},
+): Promise<InjectOutcome> {
   const desired = encodeBundle(cas);
   // 422: our `test` failed; 409: the server saw a newer resourceVersion. Either way, someone else wrote: read again.
   const raced = (e: unknown) => isApiError(e) && (e.status === 409 || e.status === 422);
-  return retryOnConflict(`${refName(ref)} (${resourceOf(ref.kind)}): caBundle`, { attempts: MAX_ATTEMPTS, raced }, async (): Promise<InjectOutcome> => {
-    const cfg = await api.readWebhookConfiguration(ref.kind, ref.name);
-    if (!cfg) return { kind: 'missing' };
-    const ours = ourWebhooks(cfg, svc);
-    const stale = ours.filter(i => cfg.webhooks![i]!.clientConfig.caBundle !== desired);
-    if (stale.length === 0) return { kind: 'present', ours: ours.length, trusted: trustedBy(cfg, ours), patched: false };
-    if (!opts.overrideNewer) {
-      const newer = newerThanOurs(cfg, stale, cas, Date.now());
-      if (newer) return { kind: 'stale', newer };
-    }
-    const patch: JsonPatchOp[] = [
-      { op: 'test', path: '/metadata/resourceVersion', value: cfg.metadata?.resourceVersion },
-      ...stale.map(i => ({ op: cfg.webhooks![i]!.clientConfig.caBundle === undefined ? 'add' as const : 'replace' as const, path: `/webhooks/${i}/clientConfig/caBundle`, value: desired })),
-    ];
-    try {
-      const after = await api.patchWebhookConfiguration(ref.kind, ref.name, patch);
-      return { kind: 'present', ours: ours.length, trusted: trustedBy(after, ourWebhooks(after, svc)), patched: true };
-    } catch (e) {
-      if (isApiError(e) && e.notFound) return { kind: 'missing' };
-      throw e;
-    }
-  });
+  return retryOnConflict(
+    `${refName(ref)} (${resourceOf(ref.kind)}): caBundle`,
+    { attempts: MAX_ATTEMPTS, raced },
+    async (): Promise<InjectOutcome> => {
+      const cfg = await api.readWebhookConfiguration(ref.kind, ref.name);
+      if (!cfg) return { kind: 'missing' };
+      const ours = ourWebhooks(cfg, svc);
+      const stale = ours.filter(i => cfg.webhooks![i]!.clientConfig.caBundle !== desired);
+      if (stale.length === 0)
+        return { kind: 'present', ours: ours.length, trusted: trustedBy(cfg, ours), patched: false };
+      if (!opts.overrideNewer) {
+        const newer = newerThanOurs(cfg, stale, cas, Date.now());
+        if (newer) return { kind: 'stale', newer };
+      }
+      const patch: JsonPatchOp[] = [
+        { op: 'test', path: '/metadata/resourceVersion', value: cfg.metadata?.resourceVersion },
+        ...stale.map(i => ({
+          op: cfg.webhooks![i]!.clientConfig.caBundle === undefined ? ('add' as const) : ('replace' as const),
+          path: `/webhooks/${i}/clientConfig/caBundle`,
+          value: desired,
+        })),
+      ];
+      try {
+        const after = await api.patchWebhookConfiguration(ref.kind, ref.name, patch);
+        return {
+          kind: 'present',
+          ours: ours.length,
+          trusted: trustedBy(after, ourWebhooks(after, svc)),
+          patched: true,
+        };
+      } catch (e) {
+        if (isApiError(e) && e.notFound) return { kind: 'missing' };
+        throw e;
+      }
+    },
+  );
 }

@@ -2,7 +2,13 @@
 // SHA-256 signatures, positive serials, SANs, serverAuth EKU. node-forge
 // builds the certificate; Node's native crypto makes the keys and signatures
 // (in the thread pool: issuing never blocks the event loop).
-import { createPrivateKey, generateKeyPair as generateKeyPairCb, randomBytes, sign as signCb, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPair as generateKeyPairCb,
+  randomBytes,
+  sign as signCb,
+  type KeyObject,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
@@ -13,7 +19,10 @@ const signAsync = promisify(signCb);
 /** notBefore lies this far in the past: nodes whose clocks run behind still accept a fresh certificate. */
 export const BACKDATE_MS = 3_600_000;
 
-export interface KeyPairPem { key: string; cert: string }
+export interface KeyPairPem {
+  key: string;
+  cert: string;
+}
 
 export interface IssueOptions {
   /** Validity in milliseconds from now. */
@@ -21,7 +30,11 @@ export interface IssueOptions {
   now?: Date;
 }
 
-interface NewKey { native: KeyObject; publicKey: forge.pki.rsa.PublicKey; pem: string }
+interface NewKey {
+  native: KeyObject;
+  publicKey: forge.pki.rsa.PublicKey;
+  pem: string;
+}
 
 /** RSA-2048 with Node's native async generator, imported into forge for the certificate body. */
 async function newKey(): Promise<NewKey> {
@@ -31,7 +44,11 @@ async function newKey(): Promise<NewKey> {
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   const priv = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
-  return { native: createPrivateKey(privateKey), publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e), pem: forge.pki.privateKeyToPem(priv) };
+  return {
+    native: createPrivateKey(privateKey),
+    publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e),
+    pem: forge.pki.privateKeyToPem(priv),
+  };
 }
 
 /** 16 random bytes, top bit cleared: a leading byte >= 0x80 is a negative serial, rejected by Go >= 1.23. */
@@ -56,7 +73,8 @@ function newCertificate(key: NewKey, opts: IssueOptions, notAfterCap?: Date): fo
   return cert;
 }
 
-const getTBSCertificate = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+const getTBSCertificate = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 })
+  .getTBSCertificate;
 
 /** sha256WithRSAEncryption, signed natively off the event loop; forge only serialises. */
 async function signCertificate(cert: forge.pki.Certificate, key: KeyObject): Promise<string> {
@@ -70,7 +88,10 @@ async function signCertificate(cert: forge.pki.Certificate, key: KeyObject): Pro
 export async function issueCa(commonName: string, opts: IssueOptions): Promise<KeyPairPem> {
   const key = await newKey();
   const cert = newCertificate(key, opts);
-  const subject = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'vineyard-webhook' }];
+  const subject = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'vineyard-webhook' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   // Only what a CA that signs certificates needs: it never takes part in a handshake itself.
@@ -91,12 +112,15 @@ export interface ServingOptions extends IssueOptions {
 /** The CA's subject key identifier as bytes; computed from its key when the extension is absent. */
 function keyIdentifier(ca: forge.pki.Certificate): string {
   const ski = ca.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
-  return ski?.subjectKeyIdentifier ? forge.util.hexToBytes(ski.subjectKeyIdentifier) : ca.generateSubjectKeyIdentifier().getBytes();
+  return ski?.subjectKeyIdentifier
+    ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
+    : ca.generateSubjectKeyIdentifier().getBytes();
 }
 
 export async function issueServing(ca: KeyPairPem, opts: ServingOptions): Promise<KeyPairPem> {
   const caCert = forge.pki.certificateFromPem(ca.cert);
-  if (caCert.subject.getField('CN')?.value === opts.commonName) throw new Error(`serving certificate subject ${opts.commonName} must differ from its CA's`);
+  if (caCert.subject.getField('CN')?.value === opts.commonName)
+    throw new Error(`serving certificate subject ${opts.commonName} must differ from its CA's`);
   if (opts.sans.length === 0) throw new Error('a serving certificate needs at least one subject alternative name');
   const key = await newKey();
   const cert = newCertificate(key, opts, caCert.validity.notAfter);

@@ -1,7 +1,13 @@
 // CertApi over the Kubernetes API with @kubernetes/client-node 2.x, through the
 // cluster layer's KubeCaller: per-call timeout (a hung API server cannot stall
 // renewal), objects as the server sent them, errors as ApiErrors naming the call.
-import { AdmissionregistrationV1Api, CoreV1Api, PatchStrategy, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  type KubeConfig,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { DEFAULT_CALL_TIMEOUT_MS, KubeCaller } from '../cluster/kube-call.js';
 import { expectOk, objectOrNull } from '../cluster/kube-errors.js';
 import { resourceOf, type CertApi, type JsonPatchOp, type WebhookConfiguration, type WebhookKind } from './api.js';
@@ -20,25 +26,35 @@ export function createKubeCertApi(kc: KubeConfig, opts: { timeoutMs?: number } =
     },
     async createSecret(namespace, body) {
       const call = `create secrets ${namespace}/${body.metadata?.name}`;
-      return expectOk<V1Secret>(call, await caller.send({ call, body }, o => core.createNamespacedSecret({ namespace, body }, o)));
+      return expectOk<V1Secret>(
+        call,
+        await caller.send({ call, body }, o => core.createNamespacedSecret({ namespace, body }, o)),
+      );
     },
     async replaceSecret(namespace, body) {
       const name = body.metadata!.name!;
       const call = `update secrets ${namespace}/${name}`;
-      return expectOk<V1Secret>(call, await caller.send({ call, body }, o => core.replaceNamespacedSecret({ namespace, name, body }, o)));
+      return expectOk<V1Secret>(
+        call,
+        await caller.send({ call, body }, o => core.replaceNamespacedSecret({ namespace, name, body }, o)),
+      );
     },
     async readWebhookConfiguration(kind, name) {
       const call = `get ${resourceOf(kind)} ${name}`;
-      const a = await caller.send({ call }, o => (mutating(kind)
-        ? admission.readMutatingWebhookConfiguration({ name }, o)
-        : admission.readValidatingWebhookConfiguration({ name }, o)));
+      const a = await caller.send({ call }, o =>
+        mutating(kind)
+          ? admission.readMutatingWebhookConfiguration({ name }, o)
+          : admission.readValidatingWebhookConfiguration({ name }, o),
+      );
       return objectOrNull<WebhookConfiguration>(call, a, name, resourceOf(kind));
     },
     async patchWebhookConfiguration(kind, name, body: JsonPatchOp[]) {
       const call = `patch ${resourceOf(kind)} ${name}`;
-      const a = await caller.send({ call, body, contentType: PatchStrategy.JsonPatch }, o => (mutating(kind)
-        ? admission.patchMutatingWebhookConfiguration({ name, body }, o)
-        : admission.patchValidatingWebhookConfiguration({ name, body }, o)));
+      const a = await caller.send({ call, body, contentType: PatchStrategy.JsonPatch }, o =>
+        mutating(kind)
+          ? admission.patchMutatingWebhookConfiguration({ name, body }, o)
+          : admission.patchValidatingWebhookConfiguration({ name, body }, o),
+      );
       return expectOk<WebhookConfiguration>(call, a);
     },
   };

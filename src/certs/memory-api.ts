@@ -6,7 +6,11 @@ import { ApiError } from '../cluster/store.js';
 import { patchedCopy } from '../jsonpatch/patched-copy.js';
 import { resourceOf, type CertApi, type JsonPatchOp, type WebhookConfiguration, type WebhookKind } from './api.js';
 
-export interface ApiWrite { verb: 'create' | 'update' | 'patch'; resource: string; name: string }
+export interface ApiWrite {
+  verb: 'create' | 'update' | 'patch';
+  resource: string;
+  name: string;
+}
 
 const clone = <T>(v: T): T => structuredClone(v);
 // Each call yields to the event loop, as a network round trip would: concurrent callers interleave.
@@ -44,7 +48,8 @@ export class MemoryCertApi implements CertApi {
     await turn();
     const name = secret.metadata!.name!;
     const key = `${namespace}/${name}`;
-    if (this.secrets.has(key)) throw new ApiError(`create secrets ${key}`, 409, 'AlreadyExists', `secrets "${name}" already exists`);
+    if (this.secrets.has(key))
+      throw new ApiError(`create secrets ${key}`, 409, 'AlreadyExists', `secrets "${name}" already exists`);
     return this.storeSecret('create', namespace, key, secret);
   }
 
@@ -56,7 +61,12 @@ export class MemoryCertApi implements CertApi {
     const call = `update secrets ${key}`;
     if (!cur) throw new ApiError(call, 404, 'NotFound', `secrets "${name}" not found`);
     if (secret.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on secrets "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        call,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on secrets "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     return this.storeSecret('update', namespace, key, secret);
   }
@@ -75,16 +85,26 @@ export class MemoryCertApi implements CertApi {
     return this.webhookConfiguration(kind, name) ?? null;
   }
 
-  async patchWebhookConfiguration(kind: WebhookKind, name: string, patch: JsonPatchOp[]): Promise<WebhookConfiguration> {
+  async patchWebhookConfiguration(
+    kind: WebhookKind,
+    name: string,
+    patch: JsonPatchOp[],
+  ): Promise<WebhookConfiguration> {
     await turn();
     const call = `patch ${resourceOf(kind)} ${name}`;
     const cur = this.configs.get(`${kind}/${name}`);
-    if (!cur) throw new ApiError(call, 404, 'NotFound', `${resourceOf(kind)}.admissionregistration.k8s.io "${name}" not found`);
+    if (!cur)
+      throw new ApiError(call, 404, 'NotFound', `${resourceOf(kind)}.admissionregistration.k8s.io "${name}" not found`);
     let next: WebhookConfiguration;
     try {
       next = patchedCopy(cur, patch as Parameters<typeof patchedCopy>[1]);
     } catch (e) {
-      throw new ApiError(call, 422, 'Invalid', `the server rejected our request due to an error in our request: ${(e as Error).message}`);
+      throw new ApiError(
+        call,
+        422,
+        'Invalid',
+        `the server rejected our request due to an error in our request: ${(e as Error).message}`,
+      );
     }
     next.metadata = { ...next.metadata, resourceVersion: String(++this.version) };
     this.configs.set(`${kind}/${name}`, next);

@@ -21,19 +21,31 @@ export interface CertFacts {
 
 export function certFacts(pem: string): CertFacts {
   const x = new X509Certificate(pem);
-  return { pem, notBefore: x.validFromDate, notAfter: x.validToDate, fingerprint: x.fingerprint256, subject: x.subject };
+  return {
+    pem,
+    notBefore: x.validFromDate,
+    notAfter: x.validToDate,
+    fingerprint: x.fingerprint256,
+    subject: x.subject,
+  };
 }
 
 /** Certificates of a PEM bundle that parse; garbage between them is ignored. */
 export function bundleFacts(text: string): CertFacts[] {
   const out: CertFacts[] = [];
   for (const block of splitPem(text)) {
-    try { out.push(certFacts(block)); } catch { /* not a certificate: skip it */ }
+    try {
+      out.push(certFacts(block));
+    } catch {
+      /* not a certificate: skip it */
+    }
   }
   return out;
 }
 
-export interface PairFacts extends CertFacts { chain: number }
+export interface PairFacts extends CertFacts {
+  chain: number;
+}
 
 /**
  * Throws with a reason when `cert` and `key` cannot serve together: no
@@ -44,10 +56,22 @@ export function checkPair(pair: { key: string; cert: string }): PairFacts {
   const blocks = splitPem(pair.cert);
   if (blocks.length === 0) throw new Error('no complete PEM CERTIFICATE block in the certificate');
   let leaf: X509Certificate;
-  try { leaf = new X509Certificate(blocks[0]!); } catch (e) { throw new Error(`the certificate does not parse: ${(e as Error).message}`); }
+  try {
+    leaf = new X509Certificate(blocks[0]!);
+  } catch (e) {
+    throw new Error(`the certificate does not parse: ${(e as Error).message}`);
+  }
   let key;
-  try { key = createPrivateKey(pair.key); } catch (e) { throw new Error(`the private key does not parse: ${(e as Error).message}`); }
+  try {
+    key = createPrivateKey(pair.key);
+  } catch (e) {
+    throw new Error(`the private key does not parse: ${(e as Error).message}`);
+  }
   if (!leaf.checkPrivateKey(key)) throw new Error('the private key does not belong to the certificate');
-  try { createSecureContext({ key: pair.key, cert: pair.cert }); } catch (e) { throw new Error(`TLS refuses the pair: ${(e as Error).message}`); }
+  try {
+    createSecureContext({ key: pair.key, cert: pair.cert });
+  } catch (e) {
+    throw new Error(`TLS refuses the pair: ${(e as Error).message}`);
+  }
   return { ...certFacts(blocks[0]!), chain: blocks.length };
 }

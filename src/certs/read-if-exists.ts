@@ -10,6 +10,8 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${path}: ${(e as Error).message}. Fix the file's permissions or type, or remove it to have a new one issued`);
+    throw new Error(
+      `cannot read ${path}: ${(e as Error).message}. Fix the file's permissions or type, or remove it to have a new one issued`,
+    );
   }
 }

@@ -6,7 +6,10 @@ const SERVING_RENEW_FRACTION = 2 / 3;
 /** A CA is rotated once less than 1/3 of its life remains. */
 const CA_ROTATE_FRACTION = 2 / 3;
 
-export interface Validity { notBefore: Date; notAfter: Date }
+export interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+}
 
 /**
  * The moment `fraction` of a certificate's life has passed. Life counts from

@@ -44,11 +44,25 @@ export interface SecretCertSource extends CertSource {
 /** The SANs the API server may use to reach the Service, plus configured extras. */
 export function serviceSans(svc: ServiceRef, extra: readonly string[] = []): string[] {
   const { name, namespace } = svc;
-  return [...new Set([name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, ...extra])];
+  return [
+    ...new Set([
+      name,
+      `${name}.${namespace}`,
+      `${name}.${namespace}.svc`,
+      `${name}.${namespace}.svc.cluster.local`,
+      ...extra,
+    ]),
+  ];
 }
 
 type View = Exclude<InjectOutcome, { kind: 'stale' }>;
-interface Serving { material: TlsMaterial; facts: CertFacts; issuer: string; temporary: boolean; issuedAt: number }
+interface Serving {
+  material: TlsMaterial;
+  facts: CertFacts;
+  issuer: string;
+  temporary: boolean;
+  issuedAt: number;
+}
 
 const MIN_DELAY_MS = 50;
 
@@ -83,21 +97,47 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
     for (const ref of o.webhookConfigurations) {
       const key = refName(ref);
       try {
-        let out = await injectCaBundle(o.api, ref, svc, cas.map(c => c.facts));
+        let out = await injectCaBundle(
+          o.api,
+          ref,
+          svc,
+          cas.map(c => c.facts),
+        );
         if (out.kind === 'stale') {
-          log.info({ webhookConfiguration: key, newer: out.newer.subject }, 'the caBundle holds a newer CA than ours; re-reading the CA Secret');
+          log.info(
+            { webhookConfiguration: key, newer: out.newer.subject },
+            'the caBundle holds a newer CA than ours; re-reading the CA Secret',
+          );
           cas = (await syncCaSecret(caOpts)).cas;
-          out = await injectCaBundle(o.api, ref, svc, cas.map(c => c.facts), { overrideNewer: true });
+          out = await injectCaBundle(
+            o.api,
+            ref,
+            svc,
+            cas.map(c => c.facts),
+            { overrideNewer: true },
+          );
         }
         const before = views.get(key);
         if (out.kind === 'stale') throw new Error('unreachable: stale after override');
-        if (out.kind === 'missing' && before?.kind !== 'missing') log.warn({ webhookConfiguration: key }, `${key} does not exist (yet): its caBundle will be injected once it does; create it or correct the flag naming it`);
-        if (out.kind === 'present' && out.ours === 0 && !(before?.kind === 'present' && before.ours === 0)) log.warn({ webhookConfiguration: key, service: `${svc.namespace}/${svc.name}` }, `no webhook of ${key} calls Service ${svc.namespace}/${svc.name}: nothing to inject; check --service-name and --namespace`);
-        if (out.kind === 'present' && out.patched) log.info({ webhookConfiguration: key, cas: cas.length }, 'caBundle injected');
+        if (out.kind === 'missing' && before?.kind !== 'missing')
+          log.warn(
+            { webhookConfiguration: key },
+            `${key} does not exist (yet): its caBundle will be injected once it does; create it or correct the flag naming it`,
+          );
+        if (out.kind === 'present' && out.ours === 0 && !(before?.kind === 'present' && before.ours === 0))
+          log.warn(
+            { webhookConfiguration: key, service: `${svc.namespace}/${svc.name}` },
+            `no webhook of ${key} calls Service ${svc.namespace}/${svc.name}: nothing to inject; check --service-name and --namespace`,
+          );
+        if (out.kind === 'present' && out.patched)
+          log.info({ webhookConfiguration: key, cas: cas.length }, 'caBundle injected');
         views.set(key, out);
       } catch (err) {
         events.injectionFailed();
-        log.warn({ webhookConfiguration: key, err: (err as Error).message }, `caBundle injection into ${key} failed; retrying`);
+        log.warn(
+          { webhookConfiguration: key, err: (err as Error).message },
+          `caBundle injection into ${key} failed; retrying`,
+        );
         // Keep what we last saw: an API hiccup must not flip readiness or the issuer.
       }
     }
@@ -124,10 +164,12 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
 
   function chooseIssuer(now: number): CaEntry {
     const propagated = (c: CaEntry) => now - (trustedSince.get(c.facts.fingerprint) ?? Infinity) >= propagationMs;
-    return cas.find(propagated)
-      ?? (serving && !serving.temporary ? byFp(serving.issuer) : undefined)
-      ?? cas.find(c => trustedSince.has(c.facts.fingerprint))
-      ?? cas[0]!;
+    return (
+      cas.find(propagated) ??
+      (serving && !serving.temporary ? byFp(serving.issuer) : undefined) ??
+      cas.find(c => trustedSince.has(c.facts.fingerprint)) ??
+      cas[0]!
+    );
   }
 
   async function issue(issuer: CaEntry, why: string): Promise<void> {
@@ -137,11 +179,21 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
     events.rotated('serving');
     events.expiry('serving', facts.notAfter);
     events.expiry('ca', issuer.facts.notAfter);
-    log.info({ reason: why, expires: facts.notAfter, issuerExpires: issuer.facts.notAfter }, 'serving certificate issued');
-    listeners.emit(material, (err) => log.error({ err }, 'applying the new serving certificate failed'));
+    log.info(
+      { reason: why, expires: facts.notAfter, issuerExpires: issuer.facts.notAfter },
+      'serving certificate issued',
+    );
+    listeners.emit(material, err => log.error({ err }, 'applying the new serving certificate failed'));
   }
 
-  const caOpts = { api: o.api, namespace: o.namespace, name: o.secretName, caValidityMs: o.caValidityMs, log, onIssued: () => events.rotated('ca') };
+  const caOpts = {
+    api: o.api,
+    namespace: o.namespace,
+    name: o.secretName,
+    caValidityMs: o.caValidityMs,
+    log,
+    onIssued: () => events.rotated('ca'),
+  };
 
   async function check(): Promise<void> {
     cas = (await syncCaSecret(caOpts)).cas;
@@ -150,11 +202,15 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
     const now = Date.now();
     updateTrust(now);
     const issuer = chooseIssuer(now);
-    const why = !serving ? 'first certificate'
-      : serving.temporary ? 'replacing the temporary certificate'
-      : serving.issuer !== issuer.facts.fingerprint ? 'switching to the CA every bundle now holds'
-      : now >= renewalDue(serving) ? 'two thirds of its life have passed'
-      : undefined;
+    const why = !serving
+      ? 'first certificate'
+      : serving.temporary
+        ? 'replacing the temporary certificate'
+        : serving.issuer !== issuer.facts.fingerprint
+          ? 'switching to the CA every bundle now holds'
+          : now >= renewalDue(serving)
+            ? 'two thirds of its life have passed'
+            : undefined;
     if (why) await issue(issuer, why);
   }
 
@@ -179,7 +235,9 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
   function schedule(): void {
     if (closed) return;
     clearTimeout(timer);
-    timer = setTimeout(() => { void reconcile(); }, nextDelay(Date.now()));
+    timer = setTimeout(() => {
+      void reconcile();
+    }, nextDelay(Date.now()));
     timer.unref();
   }
 
@@ -210,20 +268,25 @@ export async function startSecretMode(o: SecretModeOptions): Promise<SecretCertS
     const ca = await issueCa(`${CA_COMMON_NAME}-temporary`, { validityMs: o.certValidityMs });
     const material = await issueServing(ca, { commonName, sans, validityMs: o.certValidityMs });
     serving = { material, facts: checkPair(material), issuer: '', temporary: true, issuedAt: Date.now() };
-    log.error({ secret: secretRef, err: lastError }, 'no CA from the cluster yet: serving a temporary certificate, not ready until the CA Secret can be read');
+    log.error(
+      { secret: secretRef, err: lastError },
+      'no CA from the cluster yet: serving a temporary certificate, not ready until the CA Secret can be read',
+    );
   }
 
   return {
     current: () => serving!.material,
-    onChange: (fn) => listeners.add(fn),
+    onChange: fn => listeners.add(fn),
     caBundle: () => cas.map(c => c.pair.cert).join(''),
     reconcile,
     notReady(): string | undefined {
-      if (!serving || serving.temporary) return `no serving certificate from the CA in ${secretRef} yet${lastError ? `: ${lastError}` : ''}`;
+      if (!serving || serving.temporary)
+        return `no serving certificate from the CA in ${secretRef} yet${lastError ? `: ${lastError}` : ''}`;
       for (const ref of o.webhookConfigurations) {
         const v = views.get(refName(ref));
         if (!v) return `the caBundle of ${refName(ref)} has not been read yet`;
-        if (v.kind === 'present' && v.trusted && !v.trusted.has(serving.issuer)) return `the caBundle of ${refName(ref)} does not hold the CA of the serving certificate yet`;
+        if (v.kind === 'present' && v.trusted && !v.trusted.has(serving.issuer))
+          return `the caBundle of ${refName(ref)} does not hold the CA of the serving certificate yet`;
       }
       return undefined;
     },

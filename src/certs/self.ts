@@ -9,7 +9,12 @@ import { readIfExists } from './read-if-exists.js';
 const DEV_SANS = ['localhost', '127.0.0.1'];
 const DAY = 86_400_000;
 
-export interface SelfCerts { ca: string; serving: KeyPairPem; reused: boolean; dir: string }
+export interface SelfCerts {
+  ca: string;
+  serving: KeyPairPem;
+  reused: boolean;
+  dir: string;
+}
 
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -19,7 +24,11 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 
 /** Milliseconds until the certificate expires; 0 when it does not parse. */
 function lifeLeft(pem: string, now: number): number {
-  try { return Date.parse(new X509Certificate(pem).validTo) - now; } catch { return 0; }
+  try {
+    return Date.parse(new X509Certificate(pem).validTo) - now;
+  } catch {
+    return 0;
+  }
 }
 
 /** True when the pair is still good for a day, signed by `ca`, and covers every SAN. */
@@ -36,10 +45,16 @@ function usable(ca: string, cert: string, sans: readonly string[], now: number):
   }
 }
 
-export async function loadOrCreateSelfCerts(dir: string, extraSans: readonly string[] = [], now = Date.now()): Promise<SelfCerts> {
+export async function loadOrCreateSelfCerts(
+  dir: string,
+  extraSans: readonly string[] = [],
+  now = Date.now(),
+): Promise<SelfCerts> {
   const sans = [...new Set([...DEV_SANS, ...extraSans])];
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const [ca, caKey, cert, key] = await Promise.all(['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map(f => readIfExists(join(dir, f))));
+  const [ca, caKey, cert, key] = await Promise.all(
+    ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map(f => readIfExists(join(dir, f))),
+  );
   if (ca && cert && key && usable(ca, cert, sans, now)) return { ca, serving: { cert, key }, reused: true, dir };
 
   let caPair: KeyPairPem;
@@ -50,7 +65,12 @@ export async function loadOrCreateSelfCerts(dir: string, extraSans: readonly str
     await writeAtomic(join(dir, 'ca.key'), caPair.key, 0o600);
     await writeAtomic(join(dir, 'ca.crt'), caPair.cert, 0o644);
   }
-  const serving = await issueServing(caPair, { commonName: 'vineyard-webhook', sans, validityMs: 30 * DAY, now: new Date(now) });
+  const serving = await issueServing(caPair, {
+    commonName: 'vineyard-webhook',
+    sans,
+    validityMs: 30 * DAY,
+    now: new Date(now),
+  });
   await writeAtomic(join(dir, 'tls.key'), serving.key, 0o600);
   await writeAtomic(join(dir, 'tls.crt'), serving.cert, 0o644);
   return { ca: caPair.cert, serving, reused: false, dir };

@@ -34,10 +34,16 @@ export function staticCertSource(m: TlsMaterial): CertSource {
 /** Fans changes out to listeners; a throwing listener does not stop the others. */
 export class Listeners {
   private readonly fns: Array<(m: TlsMaterial) => void> = [];
-  add(fn: (m: TlsMaterial) => void): void { this.fns.push(fn); }
+  add(fn: (m: TlsMaterial) => void): void {
+    this.fns.push(fn);
+  }
   emit(m: TlsMaterial, onError: (err: unknown) => void): void {
     for (const fn of this.fns) {
-      try { fn(m); } catch (err) { onError(err); }
+      try {
+        fn(m);
+      } catch (err) {
+        onError(err);
+      }
     }
   }
 }

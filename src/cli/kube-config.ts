@@ -15,12 +15,20 @@ export function loadKubeConfig(flag: string | undefined, context?: string): Kube
     else throw new UsageError('no cluster to read: pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config');
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`--kubeconfig: cannot load ${source.kind === 'kubeconfig' ? source.path : 'the in-cluster configuration'}: ${(e as Error).message}`);
+    throw new UsageError(
+      `--kubeconfig: cannot load ${source.kind === 'kubeconfig' ? source.path : 'the in-cluster configuration'}: ${(e as Error).message}`,
+    );
   }
   if (context) {
-    if (!kc.getContextObject(context)) throw new UsageError(`--context: the kubeconfig has no context ${JSON.stringify(context)} (kubectl config get-contexts)`);
+    if (!kc.getContextObject(context))
+      throw new UsageError(
+        `--context: the kubeconfig has no context ${JSON.stringify(context)} (kubectl config get-contexts)`,
+      );
     kc.setCurrentContext(context);
   }
-  if (!kc.getCurrentCluster()) throw new UsageError(`--kubeconfig: ${source.kind === 'kubeconfig' ? source.path : 'the configuration'} has no current context with a cluster (kubectl config use-context NAME)`);
+  if (!kc.getCurrentCluster())
+    throw new UsageError(
+      `--kubeconfig: ${source.kind === 'kubeconfig' ? source.path : 'the configuration'} has no current context with a cluster (kubectl config use-context NAME)`,
+    );
   return kc;
 }

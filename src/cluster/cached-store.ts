@@ -52,7 +52,15 @@ class SingleFlight<T> {
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, call: string): Promise<T> {
   if (!signal) return p;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new ApiError(call, 0, 'Aborted', `cancelled before the API server answered (${(signal.reason as Error)?.message ?? 'the request was cancelled'})`));
+    const onAbort = () =>
+      reject(
+        new ApiError(
+          call,
+          0,
+          'Aborted',
+          `cancelled before the API server answered (${(signal.reason as Error)?.message ?? 'the request was cancelled'})`,
+        ),
+      );
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
@@ -79,29 +87,61 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
     const key = keyOf(namespace, name);
     const c = created.get(key);
     if (!c) return undefined;
-    if (c.until < Date.now()) { created.delete(key); return undefined; }
+    if (c.until < Date.now()) {
+      created.delete(key);
+      return undefined;
+    }
     return c.sidecar;
   };
 
-  const read = <T>(cache: ReadCache<T> | undefined, flights: SingleFlight<T | null>, liveGet: () => Promise<T | null>, namespace: string, name: string, opts: CallOptions | undefined, extra?: () => T | undefined): Promise<T | null> => {
+  const read = <T>(
+    cache: ReadCache<T> | undefined,
+    flights: SingleFlight<T | null>,
+    liveGet: () => Promise<T | null>,
+    namespace: string,
+    name: string,
+    opts: CallOptions | undefined,
+    extra?: () => T | undefined,
+  ): Promise<T | null> => {
     const hit = cache?.get(namespace, name) ?? extra?.();
     if (cache) onRead?.(cache.resource, hit ? 'hit' : 'miss');
     if (hit) return Promise.resolve(hit);
     // A caller's signal must not cancel a read other callers share: each waits on its own terms
     // (the shared call still has the store's own per-call timeout).
-    return untilAborted(flights.run(keyOf(namespace, name), liveGet).promise, opts?.signal, `get ${cache?.resource ?? ''} ${keyOf(namespace, name)}`);
+    return untilAborted(
+      flights.run(keyOf(namespace, name), liveGet).promise,
+      opts?.signal,
+      `get ${cache?.resource ?? ''} ${keyOf(namespace, name)}`,
+    );
   };
 
   return {
-    sidecarChanged: (sidecar: Sidecar) => { created.delete(keyOf(sidecar.metadata.namespace ?? '', sidecar.metadata.name ?? '')); },
+    sidecarChanged: (sidecar: Sidecar) => {
+      created.delete(keyOf(sidecar.metadata.namespace ?? '', sidecar.metadata.name ?? ''));
+    },
     getSidecar: (namespace: string, name: string, opts?: CallOptions) =>
-      read(caches.sidecars, sidecarReads, () => live.getSidecar(namespace, name), namespace, name, opts, () => recentlyCreated(namespace, name)),
+      read(
+        caches.sidecars,
+        sidecarReads,
+        () => live.getSidecar(namespace, name),
+        namespace,
+        name,
+        opts,
+        () => recentlyCreated(namespace, name),
+      ),
     getVineyardd: (namespace: string, name: string, opts?: CallOptions) =>
       read(caches.vineyardds, vineyarddReads, () => live.getVineyardd(namespace, name), namespace, name, opts),
     getDataset: (namespace: string, name: string, opts?: CallOptions) =>
       read(caches.datasets, datasetReads, () => live.getDataset(namespace, name), namespace, name, opts),
     getVineyardRuntime: (namespace: string, name: string, opts?: CallOptions) =>
-      read(caches.vineyardruntimes, runtimeReads, () => live.getVineyardRuntime(namespace, name), namespace, name, opts),
+      read(
+        caches.vineyardruntimes,
+        runtimeReads,
+        () => live.getVineyardRuntime(namespace, name),
+        namespace,
+        name,
+        opts,
+      ),
     getPersistentVolumeClaim: (...a) => live.getPersistentVolumeClaim(...a),
     // Objects vineyardd has just written may not be in the cache yet: the
     // caller refuses a pod whose data is not found, and its controller retries.
@@ -148,12 +188,16 @@ export function cachedStore(live: ClusterStore, caches: StoreCaches, onRead?: Ca
       const known = services.get(key);
       const now = Date.now();
       if (known && known.until > now) return Promise.resolve(known.exists);
-      return untilAborted(serviceReads.run(key, async () => {
-        const exists = await live.serviceExists(namespace, name);
-        if (services.size > 4096) services.clear();
-        services.set(key, { exists, until: Date.now() + SERVICE_TTL_MS });
-        return exists;
-      }).promise, opts?.signal, `get services ${key}`);
+      return untilAborted(
+        serviceReads.run(key, async () => {
+          const exists = await live.serviceExists(namespace, name);
+          if (services.size > 4096) services.clear();
+          services.set(key, { exists, until: Date.now() + SERVICE_TTL_MS });
+          return exists;
+        }).promise,
+        opts?.signal,
+        `get services ${key}`,
+      );
     },
     ping: (...a) => live.ping(...a),
   };

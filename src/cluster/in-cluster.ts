@@ -34,11 +34,22 @@ export function startClusterRuntime(kc: KubeConfig, opts: ClusterRuntimeOptions)
   const caches = startKubeCaches(kc, {
     onState: (resource, state, err) => {
       opts.onCacheState?.(resource, state);
-      if (state === 'absent') log.warn({ resource }, 'watch cache: the resource is not served (CRD not installed?); reads go to the API server, looking again every 30 s');
-      else if (err) log.warn({ resource, err: (err as Error)?.message ?? String(err) }, 'watch cache: list or watch failed; reads go to the API server until it syncs again');
+      if (state === 'absent')
+        log.warn(
+          { resource },
+          'watch cache: the resource is not served (CRD not installed?); reads go to the API server, looking again every 30 s',
+        );
+      else if (err)
+        log.warn(
+          { resource, err: (err as Error)?.message ?? String(err) },
+          'watch cache: list or watch failed; reads go to the API server until it syncs again',
+        );
       else log.info({ resource, state }, 'watch cache');
     },
-    onSidecarChange: s => { store?.sidecarChanged(s); counter?.sidecarChanged(s); },
+    onSidecarChange: s => {
+      store?.sidecarChanged(s);
+      counter?.sidecarChanged(s);
+    },
     onInjectedPodChange: p => counter?.podChanged(p),
   });
   counter = new DefaultSidecarCounter({
@@ -48,13 +59,29 @@ export function startClusterRuntime(kc: KubeConfig, opts: ClusterRuntimeOptions)
     log,
     onWrite: opts.onCountWrite,
   });
-  store = cachedStore(live, { sidecars: caches.sidecars, vineyardds: caches.vineyardds, datasets: caches.datasets, vineyardruntimes: caches.vineyardruntimes, globalobjects: caches.globalobjects, localobjects: caches.localobjects }, opts.onCacheRead);
+  store = cachedStore(
+    live,
+    {
+      sidecars: caches.sidecars,
+      vineyardds: caches.vineyardds,
+      datasets: caches.datasets,
+      vineyardruntimes: caches.vineyardruntimes,
+      globalobjects: caches.globalobjects,
+      localobjects: caches.localobjects,
+    },
+    opts.onCacheRead,
+  );
   let synced = false;
-  void caches.ready().then(() => { synced = true; });
+  void caches.ready().then(() => {
+    synced = true;
+  });
   return {
     store,
     caches,
     notReady: () => (synced ? undefined : 'the watch caches have not synced yet'),
-    stop: async () => { counter?.stop(); await caches.stop(); },
+    stop: async () => {
+      counter?.stop();
+      await caches.stop();
+    },
   };
 }

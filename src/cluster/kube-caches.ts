@@ -8,12 +8,27 @@
 // through KubeCaller, so objects stay the JSON the server sent, like the watch
 // events.
 import {
-  CoreV1Api, CustomObjectsApi, ListWatch, makeInformer, Watch,
-  type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1ObjectMeta,
+  CoreV1Api,
+  CustomObjectsApi,
+  ListWatch,
+  makeInformer,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1ObjectMeta,
 } from '@kubernetes/client-node';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import {
-  GLOBALOBJECT_PLURAL, LOCALOBJECT_PLURAL, ROLE_LABEL, ROLE_LABEL_VALUE, SIDECAR_ENABLED_LABEL, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_PLURAL,
+  GLOBALOBJECT_PLURAL,
+  LOCALOBJECT_PLURAL,
+  ROLE_LABEL,
+  ROLE_LABEL_VALUE,
+  SIDECAR_ENABLED_LABEL,
+  SIDECAR_PLURAL,
+  VINEYARD_GROUP,
+  VINEYARD_VERSION,
+  VINEYARDD_PLURAL,
 } from '../vineyard/names.js';
 import type { VineyardObject } from '../vineyard/objects.js';
 import { KubeCaller } from './kube-call.js';
@@ -66,7 +81,12 @@ export interface KubeCachesOptions {
 }
 
 /** The list a cache starts from; a 404 keeps its status so the cache can tell "CRD not installed". */
-async function listRaw<T extends KubernetesObject>(caller: KubeCaller, call: string, run: Parameters<KubeCaller['send']>[1], accept?: string): Promise<KubernetesListObject<T>> {
+async function listRaw<T extends KubernetesObject>(
+  caller: KubeCaller,
+  call: string,
+  run: Parameters<KubeCaller['send']>[1],
+  accept?: string,
+): Promise<KubernetesListObject<T>> {
   const answer = await caller.send({ call, ...(accept ? { accept } : {}) }, run);
   try {
     return expectOk<KubernetesListObject<T>>(call, answer);
@@ -82,26 +102,51 @@ export function startKubeCaches(kc: KubeConfig, opts: KubeCachesOptions = {}): K
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const crdPath = (plural: string) => `/apis/${VINEYARD_GROUP}/${VINEYARD_VERSION}/${plural}`;
-  const customCache = <T extends KubernetesObject>(plural: string, onChange?: (o: T) => void) => new WatchCache<T>(
-    makeInformer<T>(kc, crdPath(plural), () => listRaw<T>(caller, `list ${plural}.${VINEYARD_GROUP}`,
-      o => custom.listClusterCustomObject({ group: VINEYARD_GROUP, version: VINEYARD_VERSION, plural }, o))),
-    { resource: `${plural}.${VINEYARD_GROUP}`, onState: opts.onState, onChange },
-  );
+  const customCache = <T extends KubernetesObject>(plural: string, onChange?: (o: T) => void) =>
+    new WatchCache<T>(
+      makeInformer<T>(kc, crdPath(plural), () =>
+        listRaw<T>(caller, `list ${plural}.${VINEYARD_GROUP}`, o =>
+          custom.listClusterCustomObject({ group: VINEYARD_GROUP, version: VINEYARD_VERSION, plural }, o),
+        ),
+      ),
+      { resource: `${plural}.${VINEYARD_GROUP}`, onState: opts.onState, onChange },
+    );
   const sidecars = customCache<Sidecar & KubernetesObject>(SIDECAR_PLURAL, opts.onSidecarChange);
   const vineyardds = customCache<Vineyardd & KubernetesObject>(VINEYARDD_PLURAL);
   const globalobjects = customCache<VineyardObject & KubernetesObject>(GLOBALOBJECT_PLURAL);
   const localobjects = customCache<VineyardObject & KubernetesObject>(LOCALOBJECT_PLURAL);
   const injectedPods = new WatchCache<PodMetadata>(
-    new ListWatch<PodMetadata>('/api/v1/pods', metadataWatch(kc), () => listRaw<PodMetadata>(caller, `list pods -l ${INJECTED_PODS_SELECTOR}`,
-      o => core.listPodForAllNamespaces({ labelSelector: INJECTED_PODS_SELECTOR, fieldSelector: LIVE_PODS_FIELD_SELECTOR }, o), METADATA_LIST),
-    false, INJECTED_PODS_SELECTOR, LIVE_PODS_FIELD_SELECTOR),
+    new ListWatch<PodMetadata>(
+      '/api/v1/pods',
+      metadataWatch(kc),
+      () =>
+        listRaw<PodMetadata>(
+          caller,
+          `list pods -l ${INJECTED_PODS_SELECTOR}`,
+          o =>
+            core.listPodForAllNamespaces(
+              { labelSelector: INJECTED_PODS_SELECTOR, fieldSelector: LIVE_PODS_FIELD_SELECTOR },
+              o,
+            ),
+          METADATA_LIST,
+        ),
+      false,
+      INJECTED_PODS_SELECTOR,
+      LIVE_PODS_FIELD_SELECTOR,
+    ),
     { resource: 'pods (injected)', onState: opts.onState, onChange: opts.onInjectedPodChange },
   );
   const { datasets, vineyardruntimes } = fluidCaches(kc, (call, run) => listRaw(caller, call, run), opts.onState);
   const all = [sidecars, vineyardds, injectedPods, datasets, vineyardruntimes, globalobjects, localobjects];
   const started = all.map(c => c.start());
   return {
-    sidecars, vineyardds, injectedPods, datasets, vineyardruntimes, globalobjects, localobjects,
+    sidecars,
+    vineyardds,
+    injectedPods,
+    datasets,
+    vineyardruntimes,
+    globalobjects,
+    localobjects,
     ready: () => Promise.all(started).then(() => undefined),
     stop: () => Promise.all(all.map(c => c.stop())).then(() => undefined),
   };

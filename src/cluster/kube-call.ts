@@ -12,8 +12,12 @@
 //   one is kept for every later call of this caller.
 // No retries here: whether a call is safe to repeat is the caller's decision.
 import {
-  Observable, ResponseContext, SelfDecodingBody,
-  type ConfigurationOptions, type ObservableMiddleware, type RequestContext,
+  Observable,
+  ResponseContext,
+  SelfDecodingBody,
+  type ConfigurationOptions,
+  type ObservableMiddleware,
+  type RequestContext,
 } from '@kubernetes/client-node';
 import { ApiError } from './store.js';
 import { noAnswerError, type NoAnswer, type RawAnswer } from './kube-errors.js';
@@ -45,7 +49,9 @@ export type CallObserver = (verb: string, resource: string, code: string) => voi
 let observer: CallObserver | undefined;
 
 /** serve.ts sets the metrics' counter here; undefined stops observing. */
-export function observeKubeCalls(fn: CallObserver | undefined): void { observer = fn; }
+export function observeKubeCalls(fn: CallObserver | undefined): void {
+  observer = fn;
+}
 
 /** Runs a client-node method with the per-call options this caller builds. */
 export type ClientCall = (options: ConfigurationOptions) => Promise<unknown>;
@@ -75,12 +81,19 @@ export class KubeCaller {
     let answer: RawAnswer | undefined;
     const middleware: ObservableMiddleware = {
       pre: ctx => new Observable(Promise.resolve(this.prepare(ctx, spec, controller.signal))),
-      post: rsp => new Observable((async () => {
-        // undici's Response has no buffer(), which the client's binary() calls: read text.
-        const text = await rsp.body.text();
-        answer = { status: rsp.httpStatusCode, text };
-        return new ResponseContext(rsp.httpStatusCode, rsp.headers, new SelfDecodingBody(Promise.resolve(Buffer.from(text))));
-      })()),
+      post: rsp =>
+        new Observable(
+          (async () => {
+            // undici's Response has no buffer(), which the client's binary() calls: read text.
+            const text = await rsp.body.text();
+            answer = { status: rsp.httpStatusCode, text };
+            return new ResponseContext(
+              rsp.httpStatusCode,
+              rsp.headers,
+              new SelfDecodingBody(Promise.resolve(Buffer.from(text))),
+            );
+          })(),
+        ),
     };
 
     try {
@@ -97,7 +110,8 @@ export class KubeCaller {
         observer(verb, resource, answer ? String(answer.status) : '<error>');
       }
     }
-    if (!answer) throw noAnswerError(spec.call, { kind: 'failed', error: new Error('the client finished without an answer') });
+    if (!answer)
+      throw noAnswerError(spec.call, { kind: 'failed', error: new Error('the client finished without an answer') });
     return answer;
   }
 

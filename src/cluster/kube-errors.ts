@@ -4,7 +4,10 @@
 import { ApiError } from './store.js';
 
 /** An answer exactly as the server sent it. */
-export interface RawAnswer { status: number; text: string }
+export interface RawAnswer {
+  status: number;
+  text: string;
+}
 
 /** The parts of a metav1.Status we use. */
 export interface KubeStatus {
@@ -16,15 +19,29 @@ export interface KubeStatus {
 }
 
 const HTTP_REASONS: Record<number, string> = {
-  400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
-  409: 'Conflict', 410: 'Expired', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 422: 'Invalid',
-  429: 'TooManyRequests', 500: 'InternalError', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'Timeout',
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  410: 'Expired',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  502: 'BadGateway',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
 };
 
 function parseStatus(text: string): KubeStatus | undefined {
   try {
     const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status' ? (v as KubeStatus) : undefined;
+    return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status'
+      ? (v as KubeStatus)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -48,7 +65,12 @@ export function expectOk<T>(call: string, a: RawAnswer): T {
   try {
     return JSON.parse(a.text) as T;
   } catch {
-    throw new ApiError(call, a.status, 'InvalidResponse', `the API server answered HTTP ${a.status} with a body that is not JSON`);
+    throw new ApiError(
+      call,
+      a.status,
+      'InvalidResponse',
+      `the API server answered HTTP ${a.status} with a body that is not JSON`,
+    );
   }
 }
 
@@ -61,14 +83,19 @@ export function objectOrNull<T>(call: string, a: RawAnswer, name: string, resour
   if (a.status === 404) {
     const status = parseStatus(a.text);
     if (status?.details?.name === name) return null;
-    throw new ApiError(call, 404, status?.reason || 'NotFound',
-      `${status?.message || 'not found'}: the API server does not serve ${resource}; is its CustomResourceDefinition installed?`);
+    throw new ApiError(
+      call,
+      404,
+      status?.reason || 'NotFound',
+      `${status?.message || 'not found'}: the API server does not serve ${resource}; is its CustomResourceDefinition installed?`,
+    );
   }
   return expectOk<T>(call, a);
 }
 
 /** Why a call got no answer at all: status 0. */
-export type NoAnswer = { kind: 'timeout'; ms: number } | { kind: 'aborted'; reason: unknown } | { kind: 'failed'; error: unknown };
+export type NoAnswer =
+  { kind: 'timeout'; ms: number } | { kind: 'aborted'; reason: unknown } | { kind: 'failed'; error: unknown };
 
 export function noAnswerError(call: string, why: NoAnswer): ApiError {
   switch (why.kind) {
@@ -81,7 +108,8 @@ export function noAnswerError(call: string, why: NoAnswer): ApiError {
     }
     case 'failed': {
       // undici reports network failures as `TypeError: fetch failed` with the socket error as its cause.
-      const e = why.error as { message?: string; code?: string; cause?: { message?: string; code?: string } } | undefined;
+      const e = why.error as
+        { message?: string; code?: string; cause?: { message?: string; code?: string } } | undefined;
       const cause = e?.cause ?? e;
       const detail = cause?.message || e?.message || String(why.error);
       return new ApiError(call, 0, 'ConnectionFailed', `the API server could not be reached: ${detail}`);

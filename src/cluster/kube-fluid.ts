@@ -14,17 +14,25 @@ export class FluidReads {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
 
-  constructor(kc: KubeConfig, private readonly caller: KubeCaller) {
+  constructor(
+    kc: KubeConfig,
+    private readonly caller: KubeCaller,
+  ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
   }
 
-  async getPersistentVolumeClaim(namespace: string, name: string, opts?: CallOptions): Promise<V1PersistentVolumeClaim | null> {
+  async getPersistentVolumeClaim(
+    namespace: string,
+    name: string,
+    opts?: CallOptions,
+  ): Promise<V1PersistentVolumeClaim | null> {
     const call = `get persistentvolumeclaims ${namespace}/${name}`;
     requireSegment(call, 'namespace', namespace);
     requireName(call, name);
-    const answer = await this.caller.send({ call, signal: opts?.signal },
-      o => this.core.readNamespacedPersistentVolumeClaim({ namespace, name }, o));
+    const answer = await this.caller.send({ call, signal: opts?.signal }, o =>
+      this.core.readNamespacedPersistentVolumeClaim({ namespace, name }, o),
+    );
     return objectOrNull<V1PersistentVolumeClaim>(call, answer, name, 'persistentvolumeclaims');
   }
 
@@ -32,8 +40,9 @@ export class FluidReads {
     const call = `get ${plural} ${namespace}/${name}`;
     requireSegment(call, 'namespace', namespace);
     requireName(call, name);
-    const answer = await this.caller.send({ call, signal: opts?.signal },
-      o => this.custom.getNamespacedCustomObject({ group: FLUID_GROUP, version: FLUID_VERSION, plural, namespace, name }, o));
+    const answer = await this.caller.send({ call, signal: opts?.signal }, o =>
+      this.custom.getNamespacedCustomObject({ group: FLUID_GROUP, version: FLUID_VERSION, plural, namespace, name }, o),
+    );
     return objectOrNull<T>(call, answer, name, `${plural}.${FLUID_GROUP}`);
   }
 

@@ -9,8 +9,19 @@ import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 import { ApiError, type ClusterStore, type EventCountPatch } from './store.js';
 import { matchesSelector, parseSelector } from './label-selector.js';
 import {
-  DATASET_KIND, DATASET_PLURAL, FLUID_GROUP, GLOBALOBJECT_KIND, LOCALOBJECT_KIND, OPERATION_KIND, OPERATION_PLURAL, SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP,
-  VINEYARD_RUNTIME_KIND, VINEYARD_RUNTIME_PLURAL, VINEYARDD_KIND,
+  DATASET_KIND,
+  DATASET_PLURAL,
+  FLUID_GROUP,
+  GLOBALOBJECT_KIND,
+  LOCALOBJECT_KIND,
+  OPERATION_KIND,
+  OPERATION_PLURAL,
+  SIDECAR_KIND,
+  SIDECAR_PLURAL,
+  VINEYARD_GROUP,
+  VINEYARD_RUNTIME_KIND,
+  VINEYARD_RUNTIME_PLURAL,
+  VINEYARDD_KIND,
 } from '../vineyard/names.js';
 
 type FluidKind = typeof DATASET_PLURAL | typeof VINEYARD_RUNTIME_PLURAL;
@@ -18,12 +29,28 @@ type Kind = 'sidecars' | 'vineyardds' | 'pods' | 'persistentvolumeclaims' | Flui
 /** What data-aware scheduling reads and writes. */
 type DataKind = VineyardObjectPlural | 'configmaps' | 'replicasets' | 'statefulsets' | 'jobs' | typeof OPERATION_PLURAL;
 const DATA_KINDS: Record<string, DataKind> = {
-  [GLOBALOBJECT_KIND]: 'globalobjects', [LOCALOBJECT_KIND]: 'localobjects', ConfigMap: 'configmaps', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs',
+  [GLOBALOBJECT_KIND]: 'globalobjects',
+  [LOCALOBJECT_KIND]: 'localobjects',
+  ConfigMap: 'configmaps',
+  ReplicaSet: 'replicasets',
+  StatefulSet: 'statefulsets',
+  Job: 'jobs',
   [OPERATION_KIND]: OPERATION_PLURAL,
 };
-const FLUID_KINDS: Record<string, FluidKind> = { [DATASET_KIND]: DATASET_PLURAL, [VINEYARD_RUNTIME_KIND]: VINEYARD_RUNTIME_PLURAL };
+const FLUID_KINDS: Record<string, FluidKind> = {
+  [DATASET_KIND]: DATASET_PLURAL,
+  [VINEYARD_RUNTIME_KIND]: VINEYARD_RUNTIME_PLURAL,
+};
 const isFluid = (apiVersion: unknown) => typeof apiVersion === 'string' && apiVersion.startsWith(`${FLUID_GROUP}/`);
-interface Stored { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } }
+interface Stored {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+  };
+}
 
 export const MAX_WRITES_KEPT = 1_000;
 const SIDECAR_RESOURCE = `${SIDECAR_PLURAL}.${VINEYARD_GROUP}`;
@@ -34,7 +61,12 @@ export function sequentialUids(): () => string {
   return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
 }
 
-export interface MemoryWrite { verb: 'create' | 'update' | 'patch' | 'event'; kind: string; namespace: string; name: string }
+export interface MemoryWrite {
+  verb: 'create' | 'update' | 'patch' | 'event';
+  kind: string;
+  namespace: string;
+  name: string;
+}
 
 export class MemoryStore implements ClusterStore {
   private readonly objects = new Map<string, Stored>();
@@ -56,7 +88,10 @@ export class MemoryStore implements ClusterStore {
   readonly events: CoreV1Event[] = [];
 
   /** `newUid` makes uids deterministic for fixtures; default random. */
-  constructor(seed: readonly unknown[] = [], private readonly newUid: () => string = randomUUID) {
+  constructor(
+    seed: readonly unknown[] = [],
+    private readonly newUid: () => string = randomUUID,
+  ) {
     for (const o of seed) this.load(o);
   }
 
@@ -81,8 +116,16 @@ export class MemoryStore implements ClusterStore {
     }
     const fluid = o?.kind && isFluid(o.apiVersion) ? FLUID_KINDS[o.kind] : undefined;
     if (fluid) this.fluidInstalled = true;
-    const kind: Kind | undefined = o?.kind === SIDECAR_KIND ? 'sidecars' : o?.kind === VINEYARDD_KIND ? 'vineyardds' : o?.kind === 'Pod' ? 'pods'
-      : o?.kind === 'PersistentVolumeClaim' ? 'persistentvolumeclaims' : fluid ?? (o?.kind ? DATA_KINDS[o.kind] : undefined);
+    const kind: Kind | undefined =
+      o?.kind === SIDECAR_KIND
+        ? 'sidecars'
+        : o?.kind === VINEYARDD_KIND
+          ? 'vineyardds'
+          : o?.kind === 'Pod'
+            ? 'pods'
+            : o?.kind === 'PersistentVolumeClaim'
+              ? 'persistentvolumeclaims'
+              : (fluid ?? (o?.kind ? DATA_KINDS[o.kind] : undefined));
     if (!kind || !o?.metadata?.name) return false;
     const ns = o.metadata.namespace ?? 'default';
     this.put(kind, ns, o.metadata.name, structuredClone(o) as Stored);
@@ -94,7 +137,9 @@ export class MemoryStore implements ClusterStore {
     this.writes.push(w);
   }
 
-  private key(kind: Kind, ns: string, name: string): string { return `${kind}/${ns}/${name}`; }
+  private key(kind: Kind, ns: string, name: string): string {
+    return `${kind}/${ns}/${name}`;
+  }
 
   private put(kind: Kind, ns: string, name: string, obj: Stored): Stored {
     obj.metadata ??= {};
@@ -133,7 +178,12 @@ export class MemoryStore implements ClusterStore {
     const cur = this.objects.get(this.key('sidecars', namespace, name));
     if (!cur) throw new ApiError(call, 404, 'NotFound', `${SIDECAR_RESOURCE} "${name}" not found`);
     if (sidecar.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on ${SIDECAR_RESOURCE} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        call,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${SIDECAR_RESOURCE} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     const obj = structuredClone(sidecar) as Stored;
     obj.metadata!.uid = cur.metadata?.uid;
@@ -151,7 +201,12 @@ export class MemoryStore implements ClusterStore {
 
   private readFluid<T>(kind: FluidKind, namespace: string, name: string): T | null {
     if (!this.fluidInstalled) {
-      throw new ApiError(`get ${kind} ${namespace}/${name}`, 404, 'NotFound', `the server could not find the requested resource: the API server does not serve ${kind}.${FLUID_GROUP}; is its CustomResourceDefinition installed?`);
+      throw new ApiError(
+        `get ${kind} ${namespace}/${name}`,
+        404,
+        'NotFound',
+        `the server could not find the requested resource: the API server does not serve ${kind}.${FLUID_GROUP}; is its CustomResourceDefinition installed?`,
+      );
     }
     return this.read<T>(kind, namespace, name);
   }
@@ -178,7 +233,11 @@ export class MemoryStore implements ClusterStore {
     return this.list<V1Pod>('pods', namespace, labelSelector);
   }
 
-  async listVineyardObjects(plural: VineyardObjectPlural, namespace: string, labelSelector: string): Promise<VineyardObject[]> {
+  async listVineyardObjects(
+    plural: VineyardObjectPlural,
+    namespace: string,
+    labelSelector: string,
+  ): Promise<VineyardObject[]> {
     return this.list<VineyardObject>(plural, namespace, labelSelector);
   }
 
@@ -196,7 +255,12 @@ export class MemoryStore implements ClusterStore {
   async createConfigMap(namespace: string, configMap: V1ConfigMap): Promise<V1ConfigMap> {
     const name = configMap.metadata?.name ?? '';
     if (this.objects.has(this.key('configmaps', namespace, name))) {
-      throw new ApiError(`create configmaps ${namespace}/${name}`, 409, 'AlreadyExists', `configmaps "${name}" already exists`);
+      throw new ApiError(
+        `create configmaps ${namespace}/${name}`,
+        409,
+        'AlreadyExists',
+        `configmaps "${name}" already exists`,
+      );
     }
     const obj = structuredClone(configMap) as Stored;
     obj.metadata ??= {};
@@ -212,7 +276,12 @@ export class MemoryStore implements ClusterStore {
     const cur = this.objects.get(this.key('configmaps', namespace, name));
     if (!cur) throw new ApiError(call, 404, 'NotFound', `configmaps "${name}" not found`);
     if (configMap.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new ApiError(call, 409, 'Conflict', `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        call,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     const obj = structuredClone(configMap) as Stored;
     obj.metadata!.uid = cur.metadata?.uid;
@@ -227,7 +296,12 @@ export class MemoryStore implements ClusterStore {
   async createOperation(namespace: string, operation: VineyardOperation): Promise<VineyardOperation> {
     const name = operation.metadata?.name ?? '';
     if (this.objects.has(this.key(OPERATION_PLURAL, namespace, name))) {
-      throw new ApiError(`create ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${name}`, 409, 'AlreadyExists', `${OPERATION_PLURAL}.${VINEYARD_GROUP} "${name}" already exists`);
+      throw new ApiError(
+        `create ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${name}`,
+        409,
+        'AlreadyExists',
+        `${OPERATION_PLURAL}.${VINEYARD_GROUP} "${name}" already exists`,
+      );
     }
     const obj = structuredClone(operation) as Stored;
     obj.metadata ??= {};

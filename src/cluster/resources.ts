@@ -7,7 +7,10 @@ import { parseAllDocuments } from 'yaml';
 /** The file itself, or the YAML and JSON files of a directory in name order (not its subdirectories). */
 export async function manifestFiles(path: string): Promise<string[]> {
   if (!(await stat(path)).isDirectory()) return [path];
-  return (await readdir(path)).filter(f => /\.(ya?ml|json)$/i.test(f)).sort().map(f => join(path, f));
+  return (await readdir(path))
+    .filter(f => /\.(ya?ml|json)$/i.test(f))
+    .sort()
+    .map(f => join(path, f));
 }
 
 export async function readManifests(path: string): Promise<unknown[]> {

@@ -19,7 +19,11 @@ export interface RetryOnConflictOptions {
 }
 
 /** Runs `attempt` until it returns, redoing it after a lost race; throws ConflictError naming `what` when every attempt lost. */
-export async function retryOnConflict<T>(what: string, opts: RetryOnConflictOptions, attempt: (n: number) => Promise<T>): Promise<T> {
+export async function retryOnConflict<T>(
+  what: string,
+  opts: RetryOnConflictOptions,
+  attempt: (n: number) => Promise<T>,
+): Promise<T> {
   let last: unknown;
   for (let n = 1; n <= opts.attempts; n++) {
     try {

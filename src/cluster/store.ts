@@ -7,9 +7,14 @@ import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural, VineyardOp
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
 import type { Dataset, VineyardRuntime } from '../vineyard/fluid.js';
 
-export interface CallOptions { signal?: AbortSignal }
+export interface CallOptions {
+  signal?: AbortSignal;
+}
 
-export interface EventCountPatch { count: number; lastTimestamp?: CoreV1Event['lastTimestamp'] }
+export interface EventCountPatch {
+  count: number;
+  lastTimestamp?: CoreV1Event['lastTimestamp'];
+}
 
 export interface ClusterStore {
   /** `null` when the object does not exist. */
@@ -19,13 +24,22 @@ export interface ClusterStore {
   /** Optimistic concurrency: throws ApiError reason Conflict (409) on a stale resourceVersion. */
   updateSidecar(namespace: string, sidecar: Sidecar, opts?: CallOptions): Promise<Sidecar>;
   getVineyardd(namespace: string, name: string, opts?: CallOptions): Promise<Vineyardd | null>;
-  getPersistentVolumeClaim(namespace: string, name: string, opts?: CallOptions): Promise<V1PersistentVolumeClaim | null>;
+  getPersistentVolumeClaim(
+    namespace: string,
+    name: string,
+    opts?: CallOptions,
+  ): Promise<V1PersistentVolumeClaim | null>;
   /** Fluid's (data.fluid.io); throws ApiError 404 that names no object when Fluid's CRDs are not installed. */
   getDataset(namespace: string, name: string, opts?: CallOptions): Promise<Dataset | null>;
   getVineyardRuntime(namespace: string, name: string, opts?: CallOptions): Promise<VineyardRuntime | null>;
   listPods(namespace: string, labelSelector: string, opts?: CallOptions): Promise<V1Pod[]>;
   /** vineyardd's GlobalObjects or LocalObjects of a namespace that match a label selector. */
-  listVineyardObjects(plural: VineyardObjectPlural, namespace: string, labelSelector: string, opts?: CallOptions): Promise<VineyardObject[]>;
+  listVineyardObjects(
+    plural: VineyardObjectPlural,
+    namespace: string,
+    labelSelector: string,
+    opts?: CallOptions,
+  ): Promise<VineyardObject[]>;
   /** How many pods a workload asks for (spec.replicas, a Job's spec.parallelism, 1 when unset); `null` when it does not exist. */
   getOwnerReplicas(namespace: string, kind: ReplicaOwnerKind, name: string, opts?: CallOptions): Promise<number | null>;
   getConfigMap(namespace: string, name: string, opts?: CallOptions): Promise<V1ConfigMap | null>;
@@ -63,9 +77,15 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
-  get notFound(): boolean { return this.status === 404; }
-  get alreadyExists(): boolean { return this.status === 409 && this.reason === 'AlreadyExists'; }
-  get conflict(): boolean { return this.status === 409 && this.reason !== 'AlreadyExists'; }
+  get notFound(): boolean {
+    return this.status === 404;
+  }
+  get alreadyExists(): boolean {
+    return this.status === 409 && this.reason === 'AlreadyExists';
+  }
+  get conflict(): boolean {
+    return this.status === 409 && this.reason !== 'AlreadyExists';
+  }
 }
 
 export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;

@@ -61,17 +61,28 @@ export class WatchCache<T extends KubernetesObject> implements ReadCache<T> {
   private firstSync: Promise<void>;
   private resolveFirstSync!: () => void;
 
-  constructor(private readonly informer: InformerLike<T>, private readonly opts: WatchCacheOptions<T>) {
+  constructor(
+    private readonly informer: InformerLike<T>,
+    private readonly opts: WatchCacheOptions<T>,
+  ) {
     this.backoffMs = opts.minBackoffMs ?? 1000;
-    this.firstSync = new Promise(resolve => { this.resolveFirstSync = resolve; });
+    this.firstSync = new Promise(resolve => {
+      this.resolveFirstSync = resolve;
+    });
     informer.on('error', err => this.failed(err));
     for (const verb of ['add', 'update', 'delete'] as const) {
-      informer.on(verb, obj => { if (this.current === 'synced') opts.onChange?.(obj); });
+      informer.on(verb, obj => {
+        if (this.current === 'synced') opts.onChange?.(obj);
+      });
     }
   }
 
-  get resource(): string { return this.opts.resource; }
-  get state(): CacheState { return this.current; }
+  get resource(): string {
+    return this.opts.resource;
+  }
+  get state(): CacheState {
+    return this.current;
+  }
 
   get(namespace: string, name: string): T | undefined {
     return this.current === 'synced' ? this.informer.get(name, namespace) : undefined;
@@ -88,7 +99,9 @@ export class WatchCache<T extends KubernetesObject> implements ReadCache<T> {
   }
 
   /** Resolves once synced (or absent) at least once. */
-  ready(): Promise<void> { return this.firstSync; }
+  ready(): Promise<void> {
+    return this.firstSync;
+  }
 
   async stop(): Promise<void> {
     this.stopped = true;
@@ -126,7 +139,10 @@ export class WatchCache<T extends KubernetesObject> implements ReadCache<T> {
     // A CRD is installed rarely: look again at the longest interval rather than back off from the shortest.
     const wait = absent ? (this.opts.maxBackoffMs ?? 30_000) : this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 30_000);
-    this.retry = setTimeout(() => { this.retry = undefined; void this.run(); }, wait);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.run();
+    }, wait);
     this.retry.unref();
   }
 }

@@ -12,9 +12,21 @@ import { podDisplayName } from './pod/pod-name.js';
 import { requiredJobs } from '../vineyard/required-jobs.js';
 import type { Sidecar } from '../vineyard/sidecar.js';
 import {
-  ASSEMBLY_ENABLED_LABEL, ASSEMBLY_TYPE_LABEL, DASK_SCHEDULER_ANNOTATION, DASK_WORKER_SELECTOR_ANNOTATION, JOB_LABEL,
-  OPERATION_LABELLED_ANNOTATION, REPARTITION_ENABLED_LABEL, REPARTITION_TYPE_LABEL, REQUIRED_ANNOTATION, SIDECAR_ENABLED_LABEL,
-  SIDECAR_NAME_ANNOTATION, SIDECAR_NATIVE_ANNOTATION, SIDECAR_STATUS_ANNOTATION, VINEYARDD_LABEL, VINEYARDD_NAMESPACE_LABEL,
+  ASSEMBLY_ENABLED_LABEL,
+  ASSEMBLY_TYPE_LABEL,
+  DASK_SCHEDULER_ANNOTATION,
+  DASK_WORKER_SELECTOR_ANNOTATION,
+  JOB_LABEL,
+  OPERATION_LABELLED_ANNOTATION,
+  REPARTITION_ENABLED_LABEL,
+  REPARTITION_TYPE_LABEL,
+  REQUIRED_ANNOTATION,
+  SIDECAR_ENABLED_LABEL,
+  SIDECAR_NAME_ANNOTATION,
+  SIDECAR_NATIVE_ANNOTATION,
+  SIDECAR_STATUS_ANNOTATION,
+  VINEYARDD_LABEL,
+  VINEYARDD_NAMESPACE_LABEL,
 } from '../vineyard/names.js';
 import type { AnyEndpoint } from '../admission/endpoint.js';
 
@@ -36,16 +48,38 @@ export const LIMITS = {
 } as const;
 
 /** The pod labels and annotations the webhook reads. */
-const READ_LABELS = [SIDECAR_ENABLED_LABEL, VINEYARDD_LABEL, VINEYARDD_NAMESPACE_LABEL, JOB_LABEL, ASSEMBLY_ENABLED_LABEL, ASSEMBLY_TYPE_LABEL, REPARTITION_ENABLED_LABEL, REPARTITION_TYPE_LABEL];
-const READ_ANNOTATIONS = [SIDECAR_NAME_ANNOTATION, SIDECAR_NATIVE_ANNOTATION, SIDECAR_STATUS_ANNOTATION, REQUIRED_ANNOTATION, DASK_SCHEDULER_ANNOTATION, DASK_WORKER_SELECTOR_ANNOTATION, OPERATION_LABELLED_ANNOTATION];
+const READ_LABELS = [
+  SIDECAR_ENABLED_LABEL,
+  VINEYARDD_LABEL,
+  VINEYARDD_NAMESPACE_LABEL,
+  JOB_LABEL,
+  ASSEMBLY_ENABLED_LABEL,
+  ASSEMBLY_TYPE_LABEL,
+  REPARTITION_ENABLED_LABEL,
+  REPARTITION_TYPE_LABEL,
+];
+const READ_ANNOTATIONS = [
+  SIDECAR_NAME_ANNOTATION,
+  SIDECAR_NATIVE_ANNOTATION,
+  SIDECAR_STATUS_ANNOTATION,
+  REQUIRED_ANNOTATION,
+  DASK_SCHEDULER_ANNOTATION,
+  DASK_WORKER_SELECTOR_ANNOTATION,
+  OPERATION_LABELLED_ANNOTATION,
+];
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const own = (m: unknown, k: string): string | undefined =>
-  typeof m === 'object' && m !== null && Object.prototype.hasOwnProperty.call(m, k) && typeof (m as Record<string, unknown>)[k] === 'string'
-    ? (m as Record<string, string>)[k] : undefined;
+  typeof m === 'object' &&
+  m !== null &&
+  Object.prototype.hasOwnProperty.call(m, k) &&
+  typeof (m as Record<string, unknown>)[k] === 'string'
+    ? (m as Record<string, string>)[k]
+    : undefined;
 
 const tooLong = (name: unknown): name is string => typeof name === 'string' && name.length > LIMITS.name;
-const longMessage = (field: string, name: string) => `${field} is ${name.length} characters long, more than the webhook's limit of ${LIMITS.name}: shorten it`;
+const longMessage = (field: string, name: string) =>
+  `${field} is ${name.length} characters long, more than the webhook's limit of ${LIMITS.name}: shorten it`;
 
 /** metadata.name or generateName longer than LIMITS.name. */
 function longMetadataName(meta: unknown): string | undefined {
@@ -94,22 +128,27 @@ function podLimit(pod: Readonly<V1Pod>): string | undefined {
     const items = list(pod.spec?.[field]);
     for (let i = 0; i < items.length; i++) {
       const env = list((items[i] as V1Container).env).length;
-      if (env > LIMITS.env) return `spec.${field}[${i}].env has ${env} entries, more than the webhook's limit of ${LIMITS.env} per container: move variables into a ConfigMap and use envFrom`;
+      if (env > LIMITS.env)
+        return `spec.${field}[${i}].env has ${env} entries, more than the webhook's limit of ${LIMITS.env} per container: move variables into a ConfigMap and use envFrom`;
     }
   }
   const volumes = list(pod.spec?.volumes).length;
-  if (volumes > LIMITS.volumes) return `spec.volumes has ${volumes} volumes, more than the webhook's limit of ${LIMITS.volumes} per pod: use fewer volumes (a projected volume can hold several sources)`;
+  if (volumes > LIMITS.volumes)
+    return `spec.volumes has ${volumes} volumes, more than the webhook's limit of ${LIMITS.volumes} per pod: use fewer volumes (a projected volume can hold several sources)`;
   for (const key of READ_LABELS) {
     const v = own(pod.metadata?.labels, key);
-    if (v !== undefined && v.length > LIMITS.labelValue) return `label ${key} is ${v.length} characters long, more than the webhook's limit of ${LIMITS.labelValue}: shorten it`;
+    if (v !== undefined && v.length > LIMITS.labelValue)
+      return `label ${key} is ${v.length} characters long, more than the webhook's limit of ${LIMITS.labelValue}: shorten it`;
   }
   for (const key of READ_ANNOTATIONS) {
     const v = own(pod.metadata?.annotations, key);
-    if (v !== undefined && v.length > LIMITS.annotationValue) return `annotation ${key} is ${v.length} characters long, more than the webhook's limit of ${LIMITS.annotationValue}: shorten it`;
+    if (v !== undefined && v.length > LIMITS.annotationValue)
+      return `annotation ${key} is ${v.length} characters long, more than the webhook's limit of ${LIMITS.annotationValue}: shorten it`;
   }
   const required = own(pod.metadata?.annotations, REQUIRED_ANNOTATION);
   const jobs = required === undefined ? 0 : requiredJobs({ [REQUIRED_ANNOTATION]: required }).length;
-  if (jobs > LIMITS.requiredJobs) return `annotation ${REQUIRED_ANNOTATION} names ${jobs} jobs, more than the webhook's limit of ${LIMITS.requiredJobs}: list only the jobs whose output this pod reads`;
+  if (jobs > LIMITS.requiredJobs)
+    return `annotation ${REQUIRED_ANNOTATION} names ${jobs} jobs, more than the webhook's limit of ${LIMITS.requiredJobs}: list only the jobs whose output this pod reads`;
   return longPodName(pod);
 }
 
@@ -118,10 +157,12 @@ function sidecarLimit(cr: Readonly<Sidecar>): string | undefined {
   const vineyard = typeof spec.vineyard === 'object' && spec.vineyard !== null ? spec.vineyard : {};
   const env = list(vineyard.env).length;
   // Copied into every pod injected with this Sidecar.
-  if (env > LIMITS.env) return `spec.vineyard.env has ${env} entries, more than the webhook's limit of ${LIMITS.env}: move variables into a ConfigMap`;
+  if (env > LIMITS.env)
+    return `spec.vineyard.env has ${env} entries, more than the webhook's limit of ${LIMITS.env}: move variables into a ConfigMap`;
   for (const field of ['volumes', 'volumeMounts'] as const) {
     const n = list(spec[field]).length;
-    if (n > LIMITS.volumes) return `spec.${field} has ${n} entries, more than the webhook's limit of ${LIMITS.volumes}: use fewer volumes`;
+    if (n > LIMITS.volumes)
+      return `spec.${field} has ${n} entries, more than the webhook's limit of ${LIMITS.volumes}: use fewer volumes`;
   }
   return longMetadataName(cr.metadata);
 }
@@ -130,15 +171,29 @@ function sidecarLimit(cr: Readonly<Sidecar>): string | undefined {
 const cut = (s: string): string => (s.length > LIMITS.name + 30 ? `${s.slice(0, LIMITS.name + 30)}...` : s);
 
 /** The pod endpoints' limit hook: why the review asks more than the webhook's limits allow, or undefined. */
-export function podLimitProblem(endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+export function podLimitProblem(
+  endpoint: AnyEndpoint,
+  req: AdmissionRequest,
+  obj: Readonly<JsonObject>,
+): string | undefined {
   const pod = obj as V1Pod;
   const m = podLimit(pod);
   return m && `${endpoint.path}: ${cut(podDisplayName(req, pod))}: ${m}`;
 }
 
 /** The Sidecar CR endpoints' limit hook. */
-export function sidecarLimitProblem(endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+export function sidecarLimitProblem(
+  endpoint: AnyEndpoint,
+  req: AdmissionRequest,
+  obj: Readonly<JsonObject>,
+): string | undefined {
   const m = sidecarLimit(obj as unknown as Sidecar);
-  const name = typeof obj.metadata === 'object' && obj.metadata !== null && !Array.isArray(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : req.name ?? '';
+  const name =
+    typeof obj.metadata === 'object' &&
+    obj.metadata !== null &&
+    !Array.isArray(obj.metadata) &&
+    typeof obj.metadata.name === 'string'
+      ? obj.metadata.name
+      : (req.name ?? '');
   return m && `${endpoint.path}: ${cut(`${endpoint.expects.kind} ${req.namespace ?? ''}/${name}`)}: ${m}`;
 }

@@ -12,7 +12,8 @@ import type { AnyEndpoint } from '../admission/endpoint.js';
 import { isObject } from '../json.js';
 import { displayName } from './pod/pod-name.js';
 
-type Shape = 'string' | 'object' | { list: Shape } | { map: 'string' } | { fields: ReadonlyArray<readonly [string, Shape]> };
+type Shape =
+  'string' | 'object' | { list: Shape } | { map: 'string' } | { fields: ReadonlyArray<readonly [string, Shape]> };
 
 /** An object with these fields; kept as entries, which the walk would otherwise build for every object it visits. */
 const fields = (f: Record<string, Shape>): Shape => ({ fields: Object.entries(f) });
@@ -42,14 +43,19 @@ const POD: Shape = fields({
   spec: fields({
     containers: { list: CONTAINER },
     initContainers: { list: CONTAINER },
-    volumes: { list: fields({ name: 'string', hostPath: fields({ path: 'string' }), persistentVolumeClaim: fields({ claimName: 'string' }) }) },
+    volumes: {
+      list: fields({
+        name: 'string',
+        hostPath: fields({ path: 'string' }),
+        persistentVolumeClaim: fields({ claimName: 'string' }),
+      }),
+    },
     affinity: fields({ podAffinity: fields({ requiredDuringSchedulingIgnoredDuringExecution: { list: 'object' } }) }),
     schedulerName: 'string',
   }),
 });
 
 const CUSTOM_RESOURCE: Shape = fields({ metadata: METADATA });
-
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -61,10 +67,17 @@ function describe(v: unknown): string {
 }
 
 const expected = (s: Shape): string =>
-  s === 'string' ? 'a string' : s === 'object' || 'fields' in s ? 'an object' : 'map' in s ? 'a map of strings' : 'a list';
+  s === 'string'
+    ? 'a string'
+    : s === 'object' || 'fields' in s
+      ? 'an object'
+      : 'map' in s
+        ? 'a map of strings'
+        : 'a list';
 
 /** A key as a path segment: `labels.app`, or `labels["a/b"]` when it is not a plain name. */
-const member = (path: string, key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+const member = (path: string, key: string) =>
+  /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 
 /**
  * A field of the wrong type: the keys and indices leading to it, innermost
@@ -72,24 +85,36 @@ const member = (path: string, key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? 
  * Paths are only spelled out for the one field reported: building a path
  * string for every field and list item visited was most of the walk's cost.
  */
-interface Mismatch { at: Array<string | number>; problem: string }
+interface Mismatch {
+  at: Array<string | number>;
+  problem: string;
+}
 
 /** The first field whose JSON type is not the shape's. */
 function mismatch(v: unknown, s: Shape): Mismatch | undefined {
-  const ok = s === 'string' ? typeof v === 'string' : s === 'object' || 'fields' in s || 'map' in s ? isObject(v) : Array.isArray(v);
+  const ok =
+    s === 'string'
+      ? typeof v === 'string'
+      : s === 'object' || 'fields' in s || 'map' in s
+        ? isObject(v)
+        : Array.isArray(v);
   if (!ok) return { at: [], problem: `must be ${expected(s)}, got ${describe(v)}` };
   if (typeof s === 'string') return undefined;
   if ('list' in s) {
     const items = v as unknown[];
     for (let i = 0; i < items.length; i++) {
       const m = mismatch(items[i], s.list);
-      if (m) { m.at.push(i); return m; }
+      if (m) {
+        m.at.push(i);
+        return m;
+      }
     }
     return undefined;
   }
   const o = v as Record<string, unknown>;
   if ('map' in s) {
-    for (const k of Object.keys(o)) if (typeof o[k] !== 'string') return { at: [k], problem: `must be a string, got ${describe(o[k])}` };
+    for (const k of Object.keys(o))
+      if (typeof o[k] !== 'string') return { at: [k], problem: `must be a string, got ${describe(o[k])}` };
     return undefined;
   }
   const fields = s.fields;
@@ -100,7 +125,10 @@ function mismatch(v: unknown, s: Shape): Mismatch | undefined {
     // Most fields read are strings that are strings: no call for them.
     if (child === undefined || child === null || (inner === 'string' && typeof child === 'string')) continue;
     const m = mismatch(child, inner);
-    if (m) { m.at.push(k); return m; }
+    if (m) {
+      m.at.push(k);
+      return m;
+    }
   }
   return undefined;
 }
@@ -116,17 +144,32 @@ function spell(root: string, m: Mismatch): string {
 }
 
 /** The pod endpoints' shape hook. */
-export const podShapeProblem = (endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(POD, endpoint, req, obj);
+export const podShapeProblem = (
+  endpoint: AnyEndpoint,
+  req: AdmissionRequest,
+  obj: Readonly<JsonObject>,
+): string | undefined => shapeProblem(POD, endpoint, req, obj);
 
 /** The custom resource endpoints' shape hook: metadata only. */
-export const customResourceShapeProblem = (endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined => shapeProblem(CUSTOM_RESOURCE, endpoint, req, obj);
+export const customResourceShapeProblem = (
+  endpoint: AnyEndpoint,
+  req: AdmissionRequest,
+  obj: Readonly<JsonObject>,
+): string | undefined => shapeProblem(CUSTOM_RESOURCE, endpoint, req, obj);
 
 /** Why the object cannot be admitted as sent (a field of the wrong JSON type), or undefined. */
-function shapeProblem(shape: Shape, endpoint: AnyEndpoint, req: AdmissionRequest, obj: Readonly<JsonObject>): string | undefined {
+function shapeProblem(
+  shape: Shape,
+  endpoint: AnyEndpoint,
+  req: AdmissionRequest,
+  obj: Readonly<JsonObject>,
+): string | undefined {
   const found = mismatch(obj, shape);
   if (!found) return undefined;
   const m = spell('object', found);
   const kind = endpoint.expects.kind;
-  return `${endpoint.path}: ${kind} ${req.namespace || '?'}/${displayName(req, obj)}: ${m.slice('object.'.length)}; ` +
-    `the API server sends a ${kind} with the JSON types of its schema, so fix the client that built this request`;
+  return (
+    `${endpoint.path}: ${kind} ${req.namespace || '?'}/${displayName(req, obj)}: ${m.slice('object.'.length)}; ` +
+    `the API server sends a ${kind} with the JSON types of its schema, so fix the client that built this request`
+  );
 }

@@ -28,7 +28,9 @@ export class CopyOnWrite {
   constructor(private current: unknown) {}
 
   /** The document as the operations so far have left it. */
-  get root(): unknown { return this.current; }
+  get root(): unknown {
+    return this.current;
+  }
 
   /**
    * Makes the current document read-only: later operations copy what they
@@ -86,7 +88,7 @@ export class CopyOnWrite {
   private direct(op: string, keys: readonly string[], value: unknown): boolean {
     const last = keys.length - 1;
     if ((op !== 'add' && op !== 'replace' && op !== 'remove') || last < 0 || !isContainer(this.current)) return false;
-    let cur: Container = this.current = this.own(this.current);
+    let cur: Container = (this.current = this.own(this.current));
     for (let t = 0; t < last; t++) {
       const key = keys[t]!;
       let at: string | number = key;
@@ -115,7 +117,8 @@ export class CopyOnWrite {
       else cur.splice(at, 1);
       return true;
     }
-    if (isPrototypeKey(keys, last) || (op !== 'add' && (!Object.hasOwn(cur, key) || cur[key] === undefined))) return false;
+    if (isPrototypeKey(keys, last) || (op !== 'add' && (!Object.hasOwn(cur, key) || cur[key] === undefined)))
+      return false;
     if (op === 'remove') delete cur[key];
     else cur[key] = value;
     return true;

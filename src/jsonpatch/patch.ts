@@ -50,7 +50,9 @@ export class PatchBuilder {
   }
 
   /** The document as the operations so far have left it. */
-  get doc(): unknown { return this.draft.root; }
+  get doc(): unknown {
+    return this.draft.root;
+  }
 
   /**
    * `doc`, from now on unchanged by later operations: what the pipeline hands

@@ -46,20 +46,28 @@ export interface App {
   inFlight(): number;
 }
 
-const errorBody = (statusCode: number, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: statusCode, message });
+const errorBody = (statusCode: number, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  code: statusCode,
+  message,
+});
 
 export function buildApp(opts: AppOptions): App {
   const metrics = opts.metrics ?? new Metrics();
   let server!: WebhookServer;
   let draining = false;
   let inFlight = 0;
-  const events = opts.events && new EventRecorder({
-    store: opts.store,
-    logger: opts.logger,
-    timeoutMs: opts.events.timeoutMs,
-    maxInFlight: opts.events.maxInFlight,
-    onResult: (event, result) => metrics.events.inc({ reason: event.reason ?? '', result }),
-  });
+  const events =
+    opts.events &&
+    new EventRecorder({
+      store: opts.store,
+      logger: opts.logger,
+      timeoutMs: opts.events.timeoutMs,
+      maxInFlight: opts.events.maxInFlight,
+      onResult: (event, result) => metrics.events.inc({ reason: event.reason ?? '', result }),
+    });
 
   const fastify = Fastify({
     loggerInstance: opts.logger,
@@ -67,11 +75,11 @@ export function buildApp(opts: AppOptions): App {
     logController: new LogController({ disableRequestLogging: true }),
     // A pino child per request cost more than the review's own log line; the
     // lines that matter carry the review's uid instead of a request id.
-    childLoggerFactory: (logger) => logger,
+    childLoggerFactory: logger => logger,
     bodyLimit: opts.bodyLimit,
     return503OnClosing: false,
     forceCloseConnections: false,
-    serverFactory: (handler) => {
+    serverFactory: handler => {
       server = createTlsServer(opts.tls, handler as never);
       return server as never;
     },
@@ -81,12 +89,18 @@ export function buildApp(opts: AppOptions): App {
 
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(['application/json'], { parseAs: 'buffer' }, (_req, body, done) => {
-    try { done(null, parseJsonBody(body as Buffer)); } catch (e) { done(e as Error, undefined); }
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
   });
 
   // Callback hooks: an async hook costs a promise and a microtask per request.
   const counted = new WeakSet<FastifyRequest>();
-  const done = (req: FastifyRequest) => { if (counted.delete(req)) inFlight--; };
+  const done = (req: FastifyRequest) => {
+    if (counted.delete(req)) inFlight--;
+  };
   fastify.addHook('onRequest', (req, reply, next) => {
     inFlight++;
     counted.add(req);
@@ -94,23 +108,42 @@ export function buildApp(opts: AppOptions): App {
     if (draining && req.raw.httpVersionMajor === 1) reply.header('connection', 'close');
     next();
   });
-  fastify.addHook('onResponse', (req, _reply, next) => { done(req); next(); });
-  fastify.addHook('onRequestAbort', (req, next) => { done(req); next(); });
-  fastify.addHook('onClose', async () => { await events?.close(); });
+  fastify.addHook('onResponse', (req, _reply, next) => {
+    done(req);
+    next();
+  });
+  fastify.addHook('onRequestAbort', (req, next) => {
+    done(req);
+    next();
+  });
+  fastify.addHook('onClose', async () => {
+    await events?.close();
+  });
 
   fastify.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = err instanceof BadReview ? err.statusCode
-      : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 413
-      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415
-      : err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode
-      : 500;
-    const message = status === 413 ? `the request body is larger than the limit of ${opts.bodyLimit} bytes (--body-limit)`
-      : status === 415 ? `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`
-      : status === 500 ? 'internal error' : err.message;
+    const status =
+      err instanceof BadReview
+        ? err.statusCode
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 413
+          : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 415
+            : err.statusCode && err.statusCode >= 400 && err.statusCode < 500
+              ? err.statusCode
+              : 500;
+    const message =
+      status === 413
+        ? `the request body is larger than the limit of ${opts.bodyLimit} bytes (--body-limit)`
+        : status === 415
+          ? `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`
+          : status === 500
+            ? 'internal error'
+            : err.message;
     // fastify asks to close the connection after a body it could not parse;
     // HTTP/2 has no such header (Node warns and drops it): the stream ends anyway.
     if (req.raw.httpVersionMajor === 2) reply.removeHeader('connection');
-    else if (status === 413) drainOversizedBody(req.raw as unknown as IncomingMessage, oversizeDrainBound(opts.bodyLimit));
+    else if (status === 413)
+      drainOversizedBody(req.raw as unknown as IncomingMessage, oversizeDrainBound(opts.bodyLimit));
     metrics.errors.inc({ kind: status === 500 ? 'internal' : `http_${status}` });
     // `reason`, not `msg`: pino's own msg would come second and JSON readers keep only one.
     if (status === 500) req.log.error({ err, url: req.url }, 'request failed');
@@ -119,7 +152,15 @@ export function buildApp(opts: AppOptions): App {
   });
 
   fastify.setNotFoundHandler((req, reply) => {
-    void reply.code(404).type('application/json').send(errorBody(404, `no endpoint at ${req.method} ${req.url.split('?')[0]}; webhook paths: ${opts.endpoints.map(e => e.path).join(', ')}`));
+    void reply
+      .code(404)
+      .type('application/json')
+      .send(
+        errorBody(
+          404,
+          `no endpoint at ${req.method} ${req.url.split('?')[0]}; webhook paths: ${opts.endpoints.map(e => e.path).join(', ')}`,
+        ),
+      );
   });
 
   const readyReason = (): string | undefined => {
@@ -154,10 +195,17 @@ export function buildApp(opts: AppOptions): App {
     const progress: Progress = { step: 'start' };
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<Outcome>((resolve) => {
+    const deadline = new Promise<Outcome>(resolve => {
       timer = setTimeout(() => {
         abort.abort(new Error(`deadline of ${Math.round(budget)} ms reached`));
-        resolve(denied(504, `${endpoint.path}: could not decide within the webhook's ${Math.round(budget)} ms budget (waiting on: ${progress.step}); the pod was not admitted, retry or check the webhook's access to the Kubernetes API`, [], 'deadline'));
+        resolve(
+          denied(
+            504,
+            `${endpoint.path}: could not decide within the webhook's ${Math.round(budget)} ms budget (waiting on: ${progress.step}); the pod was not admitted, retry or check the webhook's access to the Kubernetes API`,
+            [],
+            'deadline',
+          ),
+        );
       }, budget);
     });
     let outcome: Outcome;
@@ -172,27 +220,40 @@ export function buildApp(opts: AppOptions): App {
       metrics.inFlight.dec({ webhook: endpoint.name });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const meta = request.object && typeof request.object === 'object' ? (request.object as { metadata?: { name?: string; generateName?: string } }).metadata : undefined;
+    const meta =
+      request.object && typeof request.object === 'object'
+        ? (request.object as { metadata?: { name?: string; generateName?: string } }).metadata
+        : undefined;
     metrics.requests.inc({ webhook: endpoint.name, operation: request.operation, result: outcome.decision });
     metrics.latency.observe({ webhook: endpoint.name }, seconds);
     if (outcome.patch.length) metrics.patchOps.inc({ webhook: endpoint.name }, outcome.patch.length);
-    if (!outcome.response.allowed) metrics.denials.inc({ webhook: endpoint.name, code: String(outcome.response.status?.code ?? 0), reason: outcome.category ?? 'rejected' });
+    if (!outcome.response.allowed)
+      metrics.denials.inc({
+        webhook: endpoint.name,
+        code: String(outcome.response.status?.code ?? 0),
+        reason: outcome.category ?? 'rejected',
+      });
     const { skip } = outcome;
     if (skip) metrics.skipped.inc({ webhook: endpoint.name, reason: skip.reason });
-    req.log.info({
-      uid: request.uid,
-      endpoint: endpoint.name,
-      operation: request.operation,
-      namespace: request.namespace,
-      name: meta?.name || request.name || meta?.generateName,
-      dryRun: request.dryRun === true,
-      decision: outcome.decision,
-      patchOps: outcome.patch.length,
-      ...(outcome.reason ? { reason: outcome.reason } : {}),
-      ...(outcome.category ? { category: outcome.category } : skip ? { skip: skip.reason } : {}),
-      durationMs: Math.round(seconds * 1e4) / 10,
-    }, 'review');
-    const sent = reply.type('application/json').send(encodeReviewJson(review.apiVersion, request.uid, outcome.response, outcome.patch.length > 0));
+    req.log.info(
+      {
+        uid: request.uid,
+        endpoint: endpoint.name,
+        operation: request.operation,
+        namespace: request.namespace,
+        name: meta?.name || request.name || meta?.generateName,
+        dryRun: request.dryRun === true,
+        decision: outcome.decision,
+        patchOps: outcome.patch.length,
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
+        ...(outcome.category ? { category: outcome.category } : skip ? { skip: skip.reason } : {}),
+        durationMs: Math.round(seconds * 1e4) / 10,
+      },
+      'review',
+    );
+    const sent = reply
+      .type('application/json')
+      .send(encodeReviewJson(review.apiVersion, request.uid, outcome.response, outcome.patch.length > 0));
     // After the answer is on its way: an event never delays or changes it.
     if (events) {
       try {
@@ -205,27 +266,32 @@ export function buildApp(opts: AppOptions): App {
   }
 
   let closing: Promise<void> | undefined;
-  const shutdown = (timeoutMs: number) => closing ??= (async () => {
-    draining = true;
-    for (const s of server.sessions) s.close(); // GOAWAY: open streams finish, no new ones
-    // The listener stays open while reviews are in flight: closing it would
-    // also close idle kept-alive connections on which the API server may be
-    // sending a review right now. Responses meanwhile carry Connection: close.
-    const until = Date.now() + timeoutMs;
-    while (inFlight > 0 && Date.now() < until) await new Promise(r => setTimeout(r, 20));
-    server.close();
-    for (const sock of server.http1Sockets) sock.destroySoon();
-    for (const s of server.sessions) s.destroy();
-    await fastify.close();
-  })();
+  const shutdown = (timeoutMs: number) =>
+    (closing ??= (async () => {
+      draining = true;
+      for (const s of server.sessions) s.close(); // GOAWAY: open streams finish, no new ones
+      // The listener stays open while reviews are in flight: closing it would
+      // also close idle kept-alive connections on which the API server may be
+      // sending a review right now. Responses meanwhile carry Connection: close.
+      const until = Date.now() + timeoutMs;
+      while (inFlight > 0 && Date.now() < until) await new Promise(r => setTimeout(r, 20));
+      server.close();
+      for (const sock of server.http1Sockets) sock.destroySoon();
+      for (const s of server.sessions) s.destroy();
+      await fastify.close();
+    })());
 
   return {
     fastify,
-    get server() { return server; },
+    get server() {
+      return server;
+    },
     metrics,
     events,
     shutdown,
-    get draining() { return draining; },
+    get draining() {
+      return draining;
+    },
     notReady: () => readyReason(),
     inFlight: () => inFlight,
   };

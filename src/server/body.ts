@@ -33,6 +33,7 @@ export function parseJsonBody(buf: Buffer): unknown {
   } catch (e) {
     throw new BadReview(`the request body is not valid JSON: ${(e as Error).message}`);
   }
-  if (deeperThan(value, MAX_JSON_DEPTH)) throw new BadReview(`the request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  if (deeperThan(value, MAX_JSON_DEPTH))
+    throw new BadReview(`the request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
 }

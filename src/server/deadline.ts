@@ -4,12 +4,13 @@
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_TIMEOUT_MS = 30_000;
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go duration (`10s`, `1m30s`, `500ms`); undefined when it is not one. */
 function parseGoDuration(text: string): number | undefined {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0, pos = 0;
+  let total = 0,
+    pos = 0;
   if (!text) return undefined;
   while (pos < text.length) {
     re.lastIndex = pos;

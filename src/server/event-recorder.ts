@@ -50,15 +50,31 @@ interface Aggregate {
   flush?: NodeJS.Timeout;
 }
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 const MAX_AGGREGATES = 4096;
 
-const aggregateKey = (e: CoreV1Event) => JSON.stringify([
-  e.metadata?.namespace ?? '', e.involvedObject.apiVersion, e.involvedObject.kind, e.involvedObject.name, e.involvedObject.uid ?? '',
-  e.type, e.reason, e.message,
-]);
-const objectKey = (e: CoreV1Event) => JSON.stringify([e.metadata?.namespace ?? '', e.involvedObject.kind, e.involvedObject.name, e.involvedObject.uid ?? '']);
+const aggregateKey = (e: CoreV1Event) =>
+  JSON.stringify([
+    e.metadata?.namespace ?? '',
+    e.involvedObject.apiVersion,
+    e.involvedObject.kind,
+    e.involvedObject.name,
+    e.involvedObject.uid ?? '',
+    e.type,
+    e.reason,
+    e.message,
+  ]);
+const objectKey = (e: CoreV1Event) =>
+  JSON.stringify([
+    e.metadata?.namespace ?? '',
+    e.involvedObject.kind,
+    e.involvedObject.name,
+    e.involvedObject.uid ?? '',
+  ]);
 
 export class EventRecorder {
   private readonly inFlight = new Map<Promise<void>, AbortController>();
@@ -86,31 +102,60 @@ export class EventRecorder {
     if (!this.take(objectKey(event), now)) return this.drop(event, 'too many events about this object');
     const namespace = event.metadata?.namespace ?? '';
     // A name of our own rather than generateName: the count updates address it.
-    const named: CoreV1Event = { ...event, metadata: { ...event.metadata, name: `${event.involvedObject.name}.${randomBytes(8).toString('hex')}`, generateName: undefined } };
+    const named: CoreV1Event = {
+      ...event,
+      metadata: {
+        ...event.metadata,
+        name: `${event.involvedObject.name}.${randomBytes(8).toString('hex')}`,
+        generateName: undefined,
+      },
+    };
     delete named.metadata.generateName;
-    const created: Aggregate = { namespace, first: named, count: 1, written: 1, lastTimestamp: event.lastTimestamp, lastSeen: now, creating: true };
+    const created: Aggregate = {
+      namespace,
+      first: named,
+      count: 1,
+      written: 1,
+      lastTimestamp: event.lastTimestamp,
+      lastSeen: now,
+      creating: true,
+    };
     this.aggregates.set(key, created);
-    this.send(event, 'create', signal => this.opts.store.createEvent(namespace, named, { signal }), ok => {
-      created.creating = false;
-      if (!ok) {
-        // Not in the API server: the next identical event tries a create again.
-        if (this.aggregates.get(key) === created) this.aggregates.delete(key);
-        return;
-      }
-      created.name = named.metadata.name;
-      if (created.count > created.written) this.scheduleFlush(key, created);
-    });
+    this.send(
+      event,
+      'create',
+      signal => this.opts.store.createEvent(namespace, named, { signal }),
+      ok => {
+        created.creating = false;
+        if (!ok) {
+          // Not in the API server: the next identical event tries a create again.
+          if (this.aggregates.get(key) === created) this.aggregates.delete(key);
+          return;
+        }
+        created.name = named.metadata.name;
+        if (created.count > created.written) this.scheduleFlush(key, created);
+      },
+    );
   }
 
-  get pending(): number { return this.inFlight.size; }
+  get pending(): number {
+    return this.inFlight.size;
+  }
 
   /** Resolves once every event recorded so far has been written, failed or given up, counts included. */
   async settled(): Promise<void> {
     for (;;) {
-      if (this.inFlight.size) { await Promise.all(this.inFlight.keys()); continue; }
+      if (this.inFlight.size) {
+        await Promise.all(this.inFlight.keys());
+        continue;
+      }
       const waiting = [...this.aggregates].filter(([, a]) => a.flush);
       if (waiting.length === 0) return;
-      for (const [key, a] of waiting) { clearTimeout(a.flush); a.flush = undefined; this.flush(key, a, true); }
+      for (const [key, a] of waiting) {
+        clearTimeout(a.flush);
+        a.flush = undefined;
+        this.flush(key, a, true);
+      }
     }
   }
 
@@ -124,11 +169,23 @@ export class EventRecorder {
   }
 
   private tell(event: CoreV1Event, result: EventResult): void {
-    try { this.opts.onResult?.(event, result); } catch (err) { this.opts.logger.error({ err }, 'event result callback failed'); }
+    try {
+      this.opts.onResult?.(event, result);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'event result callback failed');
+    }
   }
 
   private drop(event: CoreV1Event, why: string): void {
-    this.opts.logger.warn({ reason: event.reason, about: `${event.involvedObject.kind}/${event.involvedObject.name}`, namespace: event.metadata?.namespace ?? '', inFlight: this.inFlight.size }, `event dropped: ${why}`);
+    this.opts.logger.warn(
+      {
+        reason: event.reason,
+        about: `${event.involvedObject.kind}/${event.involvedObject.name}`,
+        namespace: event.metadata?.namespace ?? '',
+        inFlight: this.inFlight.size,
+      },
+      `event dropped: ${why}`,
+    );
     this.tell(event, 'dropped');
   }
 
@@ -146,7 +203,10 @@ export class EventRecorder {
 
   private scheduleFlush(key: string, agg: Aggregate): void {
     if (agg.flush || agg.creating || this.closed) return;
-    agg.flush = setTimeout(() => { agg.flush = undefined; this.flush(key, agg, false); }, this.opts.flushMs ?? 2000);
+    agg.flush = setTimeout(() => {
+      agg.flush = undefined;
+      this.flush(key, agg, false);
+    }, this.opts.flushMs ?? 2000);
     agg.flush.unref();
   }
 
@@ -156,20 +216,30 @@ export class EventRecorder {
     const count = agg.count;
     const body = { count, lastTimestamp: agg.lastTimestamp };
     agg.creating = true;
-    this.send(agg.first, 'patch', signal => this.opts.store.patchEvent(agg.namespace, agg.name!, body, { signal }), (ok, err) => {
-      agg.creating = false;
-      if (ok) {
-        agg.written = count;
-      } else if (isApiError(err) && err.notFound && this.aggregates.get(key) === agg) {
-        // The API server let the Event expire: the next identical event starts a new one.
-        this.aggregates.delete(key);
-        return;
-      }
-      if (agg.count > agg.written) this.scheduleFlush(key, agg);
-    });
+    this.send(
+      agg.first,
+      'patch',
+      signal => this.opts.store.patchEvent(agg.namespace, agg.name!, body, { signal }),
+      (ok, err) => {
+        agg.creating = false;
+        if (ok) {
+          agg.written = count;
+        } else if (isApiError(err) && err.notFound && this.aggregates.get(key) === agg) {
+          // The API server let the Event expire: the next identical event starts a new one.
+          this.aggregates.delete(key);
+          return;
+        }
+        if (agg.count > agg.written) this.scheduleFlush(key, agg);
+      },
+    );
   }
 
-  private send(event: CoreV1Event, what: 'create' | 'patch', write: (signal: AbortSignal) => Promise<void>, done: (ok: boolean, err?: unknown) => void): void {
+  private send(
+    event: CoreV1Event,
+    what: 'create' | 'patch',
+    write: (signal: AbortSignal) => Promise<void>,
+    done: (ok: boolean, err?: unknown) => void,
+  ): void {
     const { logger, timeoutMs = 5000, maxInFlight = 64 } = this.opts;
     if (this.inFlight.size >= maxInFlight) {
       done(false);
@@ -182,9 +252,21 @@ export class EventRecorder {
     const p: Promise<void> = Promise.resolve()
       .then(() => write(abort.signal))
       .then(
-        () => { if (what === 'create') this.tell(event, 'sent'); done(true); },
+        () => {
+          if (what === 'create') this.tell(event, 'sent');
+          done(true);
+        },
         (err: unknown) => {
-          logger.warn({ reason: event.reason, about: `${event.involvedObject.kind}/${event.involvedObject.name}`, namespace: event.metadata?.namespace ?? '', write: what, err: (err as Error)?.message ?? String(err) }, 'could not record event');
+          logger.warn(
+            {
+              reason: event.reason,
+              about: `${event.involvedObject.kind}/${event.involvedObject.name}`,
+              namespace: event.metadata?.namespace ?? '',
+              write: what,
+              err: (err as Error)?.message ?? String(err),
+            },
+            'could not record event',
+          );
           this.tell(event, 'failed');
           done(false, err);
         },
@@ -205,7 +287,9 @@ export class EventRecorder {
       this.aggregates.delete(key);
     }
     if (this.buckets.size > MAX_AGGREGATES) {
-      for (const [key, b] of this.buckets) { if (now - b.at > idleMs) this.buckets.delete(key); }
+      for (const [key, b] of this.buckets) {
+        if (now - b.at > idleMs) this.buckets.delete(key);
+      }
     }
   }
 }

@@ -26,7 +26,10 @@ export const OVERSIZE_DRAIN_MS = 10_000;
 export function drainOversizedBody(req: IncomingMessage, bound: number, timeoutMs = OVERSIZE_DRAIN_MS): void {
   const socket = req.socket;
   if (req.complete || socket.destroyed) return;
-  const close = () => { socket.end(); socket.once('finish', () => socket.destroy()); };
+  const close = () => {
+    socket.end();
+    socket.once('finish', () => socket.destroy());
+  };
   let dropped = 0;
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
   timer.unref();
@@ -36,7 +39,9 @@ export function drainOversizedBody(req: IncomingMessage, bound: number, timeoutM
     if (dropped > bound) socket.destroy();
   });
   // Nothing unread is left for a reset to come from: close as Node would have.
-  req.once('end', () => { if (answered) close(); });
+  req.once('end', () => {
+    if (answered) close();
+  });
   let answered = false;
   socket.destroySoon = () => {
     answered = true;

@@ -114,7 +114,11 @@ export class DefaultSidecarCounter {
       if (isApiError(err) && err.notFound) return;
       const conflict = isApiError(err) && err.conflict;
       this.opts.onWrite?.(conflict ? 'conflict' : 'failed');
-      if (!conflict) log.warn({ sidecar: key, replicas: count, err: (err as Error).message }, 'could not update the default Sidecar count; will retry');
+      if (!conflict)
+        log.warn(
+          { sidecar: key, replicas: count, err: (err as Error).message },
+          'could not update the default Sidecar count; will retry',
+        );
       // The watch brings whatever changed; look again after the interval either way.
       this.schedule(namespace, name);
     }

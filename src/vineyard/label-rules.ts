@@ -19,8 +19,10 @@ export function subdomainErrors(s: string): string[] {
   const out: string[] = [];
   if (s.length > SUBDOMAIN_MAX) out.push(`must be no more than ${SUBDOMAIN_MAX} characters`);
   if (!SUBDOMAIN.test(s)) {
-    out.push('must be a lower-case DNS-1123 subdomain: alphanumeric characters, "-" or ".", ' +
-      'starting and ending with an alphanumeric character (e.g. "example.com")');
+    out.push(
+      'must be a lower-case DNS-1123 subdomain: alphanumeric characters, "-" or ".", ' +
+        'starting and ending with an alphanumeric character (e.g. "example.com")',
+    );
   }
   return out;
 }
@@ -38,7 +40,9 @@ export const isDnsLabel = (s: string): boolean => s.length <= DNS_LABEL_MAX && D
 export function qualifiedNameErrors(key: string): string[] {
   const parts = key.split('/');
   if (parts.length > 2) {
-    return ['a label key is a name with an optional DNS subdomain prefix and a single "/" (e.g. "example.com/my-name")'];
+    return [
+      'a label key is a name with an optional DNS subdomain prefix and a single "/" (e.g. "example.com/my-name")',
+    ];
   }
   const out: string[] = [];
   const name = parts.length === 2 ? parts[1]! : parts[0]!;
@@ -52,7 +56,8 @@ export function qualifiedNameErrors(key: string): string[] {
     return out;
   }
   if (name.length > NAME_PART_MAX) out.push(`the name part must be no more than ${NAME_PART_MAX} characters`);
-  if (!NAME_PART.test(name)) out.push(`the name part must consist of ${NAME_CHARS} (e.g. "MyName", "my.name", "123-abc")`);
+  if (!NAME_PART.test(name))
+    out.push(`the name part must consist of ${NAME_CHARS} (e.g. "MyName", "my.name", "123-abc")`);
   return out;
 }
 
@@ -81,12 +86,15 @@ export function equalitySelectorErrors(selector: string): string[] {
   for (const pair of selector.split(',')) {
     const eq = pair.split('=');
     if (eq.length !== 2) {
-      out.push(`${JSON.stringify(pair)} is not a key=value pair: write the selector as comma-separated key=value pairs, e.g. "app=job-deployment,tier=web"`);
+      out.push(
+        `${JSON.stringify(pair)} is not a key=value pair: write the selector as comma-separated key=value pairs, e.g. "app=job-deployment,tier=web"`,
+      );
       continue;
     }
     const [key, value] = eq as [string, string];
     for (const e of qualifiedNameErrors(key)) out.push(`label key ${JSON.stringify(key)}: ${e}`);
-    for (const e of labelValueErrors(value)) out.push(`label value ${JSON.stringify(value)} of ${JSON.stringify(key)}: ${e}`);
+    for (const e of labelValueErrors(value))
+      out.push(`label value ${JSON.stringify(value)} of ${JSON.stringify(key)}: ${e}`);
     if (seen.has(key)) out.push(`label key ${JSON.stringify(key)} appears more than once: a pod has one value per key`);
     seen.add(key);
   }

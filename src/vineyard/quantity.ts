@@ -33,11 +33,12 @@ export function parseQuantity(text: string): Quantity | undefined {
   const m = QUANTITY.exec(text);
   if (!m) return undefined;
   const [, sign, whole = '', wholeFraction, onlyFraction, binary, decimal, exponentText, exponent] = m;
-  const suffix: QuantitySuffix = binary !== undefined
-    ? { kind: 'binary', text: binary }
-    : exponentText !== undefined
-      ? { kind: 'exponent', text: exponentText, exponent: Number(exponent) }
-      : { kind: 'decimal', text: decimal ?? '' };
+  const suffix: QuantitySuffix =
+    binary !== undefined
+      ? { kind: 'binary', text: binary }
+      : exponentText !== undefined
+        ? { kind: 'exponent', text: exponentText, exponent: Number(exponent) }
+        : { kind: 'decimal', text: decimal ?? '' };
   const fraction = wholeFraction ?? onlyFraction ?? '';
   // `-0` and `-0.0Gi` are zero, not negative.
   const negative = sign === '-' && /[1-9]/.test(whole + fraction);

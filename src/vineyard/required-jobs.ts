@@ -4,6 +4,9 @@ import { REQUIRED_ANNOTATION, REQUIRED_NONE } from './names.js';
 
 export function requiredJobs(annotations: Readonly<Record<string, string>>): string[] {
   const raw = annotations[REQUIRED_ANNOTATION] ?? '';
-  const jobs = raw.split(',').map(s => s.trim()).filter(s => s && s.toLowerCase() !== REQUIRED_NONE);
+  const jobs = raw
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s && s.toLowerCase() !== REQUIRED_NONE);
   return [...new Set(jobs)];
 }

@@ -20,9 +20,7 @@ function socketWait(socket: string): string {
 }
 
 export type Rewrite =
-  | { kind: 'command'; command: string[] }
-  | { kind: 'args'; args: string[] }
-  | { kind: 'none'; warning?: string };
+  { kind: 'command'; command: string[] } | { kind: 'args'; args: string[] } | { kind: 'none'; warning?: string };
 
 /** How to change `container` so it waits for `socket`; pure. */
 export function socketWaitRewrite(container: Readonly<V1Container>, socket: string): Rewrite {
@@ -31,10 +29,16 @@ export function socketWaitRewrite(container: Readonly<V1Container>, socket: stri
   const command = stringList(container.command);
   const args = stringList(container.args);
   if (container.command !== undefined && container.command !== null && !command) {
-    return { kind: 'none', warning: `container ${name}: command is not a list of strings; it was not made to wait for the Vineyard socket` };
+    return {
+      kind: 'none',
+      warning: `container ${name}: command is not a list of strings; it was not made to wait for the Vineyard socket`,
+    };
   }
   if (!command || command.length === 0) {
-    return { kind: 'none', warning: `container ${name} has no command, so it cannot be made to wait for the Vineyard socket ${socket} and may start before vineyardd; set command (e.g. ["/bin/sh", "-c", "<your command>"]) or use the native sidecar mode (annotation sidecar.v6d.io/native: "true")` };
+    return {
+      kind: 'none',
+      warning: `container ${name} has no command, so it cannot be made to wait for the Vineyard socket ${socket} and may start before vineyardd; set command (e.g. ["/bin/sh", "-c", "<your command>"]) or use the native sidecar mode (annotation sidecar.v6d.io/native: "true")`,
+    };
   }
   if (isShell(command[0]) && isDashC(command[1])) {
     if (command.length >= 3) {
@@ -46,7 +50,10 @@ export function socketWaitRewrite(container: Readonly<V1Container>, socket: stri
       if (args[0]!.startsWith(wait)) return { kind: 'none' };
       return { kind: 'args', args: [wait + args[0]!, ...args.slice(1)] };
     }
-    return { kind: 'none', warning: `container ${name}: command ${JSON.stringify(command)} has no script after ${command[1]}; it was not made to wait for the Vineyard socket` };
+    return {
+      kind: 'none',
+      warning: `container ${name}: command ${JSON.stringify(command)} has no script after ${command[1]}; it was not made to wait for the Vineyard socket`,
+    };
   }
   // Any other command: run it through sh after the wait. "$0" "$@" are the
   // original command and, as the kubelet appends them, the original args.

@@ -3,8 +3,17 @@
 import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Sidecar, SidecarSpec } from './sidecar.js';
 import {
-  DEFAULT_SOCKET_DIR, EXPORTER_PORT, EXPORTER_PORT_NAME, LOG_DIR, LOG_VOLUME, METRICS_CONTAINER, RPC_PORT, RPC_PORT_NAME,
-  SIDECAR_CONTAINER, SOCKET_FILE, SOCKET_VOLUME,
+  DEFAULT_SOCKET_DIR,
+  EXPORTER_PORT,
+  EXPORTER_PORT_NAME,
+  LOG_DIR,
+  LOG_VOLUME,
+  METRICS_CONTAINER,
+  RPC_PORT,
+  RPC_PORT_NAME,
+  SIDECAR_CONTAINER,
+  SOCKET_FILE,
+  SOCKET_VOLUME,
 } from './names.js';
 import { shellQuote } from './socket-wait-command.js';
 
@@ -26,12 +35,19 @@ export function sidecarLayout(spec: Readonly<SidecarSpec>): SidecarLayout {
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /** The vineyardd command line; optional flags only when their field is set. */
-function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout: SidecarLayout, meta: 'etcd' | 'local'): string {
+function vineyarddCommandLine(
+  name: string,
+  spec: Readonly<SidecarSpec>,
+  layout: SidecarLayout,
+  meta: 'etcd' | 'local',
+): string {
   const v = spec.vineyard ?? {};
   const parts = [
     '/usr/local/bin/vineyardd',
-    '--sync_crds', String(v.syncCRDs ?? true),
-    '--socket', shellQuote(layout.socket),
+    '--sync_crds',
+    String(v.syncCRDs ?? true),
+    '--socket',
+    shellQuote(layout.socket),
   ];
   // The operator passed `--size` with an empty value, which swallowed the next flag.
   if (str(v.size)) parts.push('--size', shellQuote(str(v.size)));
@@ -39,10 +55,25 @@ function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout:
   parts.push('--stream_threshold', shellQuote(str(v.streamThreshold ?? 80)));
   // Local metadata needs no etcd: nothing outside the pod has to exist for vineyardd to start.
   if (meta === 'local') parts.push('--meta', 'local');
-  else parts.push('--etcd_cmd', 'etcd', '--etcd_prefix', '/vineyard', '--etcd_endpoint', shellQuote(`http://${name}-etcd-service:2379`));
+  else
+    parts.push(
+      '--etcd_cmd',
+      'etcd',
+      '--etcd_prefix',
+      '/vineyard',
+      '--etcd_endpoint',
+      shellQuote(`http://${name}-etcd-service:2379`),
+    );
   const spill = v.spill ?? {};
   if (str(spill.path)) {
-    parts.push('--spill_path', shellQuote(str(spill.path)), '--spill_lower_rate', shellQuote(str(spill.spillLowerRate)), '--spill_upper_rate', shellQuote(str(spill.spillUpperRate)));
+    parts.push(
+      '--spill_path',
+      shellQuote(str(spill.path)),
+      '--spill_lower_rate',
+      shellQuote(str(spill.spillLowerRate)),
+      '--spill_upper_rate',
+      shellQuote(str(spill.spillUpperRate)),
+    );
   }
   if (spec.metric?.enable === true) parts.push('--metrics', '-log_dir', `${LOG_DIR}/`);
   return parts.join(' ');
@@ -50,7 +81,12 @@ function vineyarddCommandLine(name: string, spec: Readonly<SidecarSpec>, layout:
 
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
-export function vineyarddContainer(sidecar: Readonly<Sidecar>, spec: Readonly<SidecarSpec>, layout: SidecarLayout, meta: 'etcd' | 'local' = 'etcd'): V1Container {
+export function vineyarddContainer(
+  sidecar: Readonly<Sidecar>,
+  spec: Readonly<SidecarSpec>,
+  layout: SidecarLayout,
+  meta: 'etcd' | 'local' = 'etcd',
+): V1Container {
   const name = sidecar.metadata.name ?? '';
   const v = spec.vineyard ?? {};
   const mounts: V1VolumeMount[] = [{ name: SOCKET_VOLUME, mountPath: layout.mountPath }];
@@ -75,7 +111,8 @@ export function vineyarddContainer(sidecar: Readonly<Sidecar>, spec: Readonly<Si
   if (str(v.memory)) quantities.memory = str(v.memory);
   if (Object.keys(quantities).length) container.resources = { requests: { ...quantities }, limits: { ...quantities } };
   // Shared, not copied, like env, volumes and mounts: the patch only reads it.
-  if (spec.securityContext && typeof spec.securityContext === 'object') container.securityContext = spec.securityContext;
+  if (spec.securityContext && typeof spec.securityContext === 'object')
+    container.securityContext = spec.securityContext;
   return container;
 }
 
@@ -92,7 +129,9 @@ export function metricsContainer(spec: Readonly<SidecarSpec>): V1Container {
 
 export function sidecarVolumes(spec: Readonly<SidecarSpec>): V1Volume[] {
   const pvc = str(spec.volume?.pvcName);
-  const volumes: V1Volume[] = [pvc ? { name: SOCKET_VOLUME, persistentVolumeClaim: { claimName: pvc } } : { name: SOCKET_VOLUME, emptyDir: {} }];
+  const volumes: V1Volume[] = [
+    pvc ? { name: SOCKET_VOLUME, persistentVolumeClaim: { claimName: pvc } } : { name: SOCKET_VOLUME, emptyDir: {} },
+  ];
   if (spec.metric?.enable === true) volumes.push({ name: LOG_VOLUME, emptyDir: {} });
   volumes.push(...list<V1Volume>(spec.volumes));
   return volumes;

@@ -44,22 +44,33 @@ export function delta(before: RequestCounts, after: RequestCounts): RequestCount
 }
 
 /** One line per verb and resource, per admitted pod, the suite's own requests taken out. */
-export function perPod(d: RequestCounts, pods: number, own: RequestCounts = new Map()): Array<{ request: string; total: number; perPod: number }> {
-  return [...d].map(([request, total]) => ({ request, total: total - (own.get(request) ?? 0) }))
+export function perPod(
+  d: RequestCounts,
+  pods: number,
+  own: RequestCounts = new Map(),
+): Array<{ request: string; total: number; perPod: number }> {
+  return [...d]
+    .map(([request, total]) => ({ request, total: total - (own.get(request) ?? 0) }))
     .filter(r => r.total > 0)
     .sort((a, b) => a.request.localeCompare(b.request))
     .map(r => ({ ...r, perPod: Math.round((r.total / pods) * 100) / 100 }));
 }
 
 export const formatCost = (rows: ReturnType<typeof perPod>) =>
-  rows.length === 0 ? '  (none)' : rows.map(r => `  ${r.request.padEnd(44)} ${String(r.total).padStart(6)}  ${r.perPod.toFixed(2)}/pod`).join('\n');
+  rows.length === 0
+    ? '  (none)'
+    : rows.map(r => `  ${r.request.padEnd(44)} ${String(r.total).padStart(6)}  ${r.perPod.toFixed(2)}/pod`).join('\n');
 
 /** How many times the API server has called the admission webhook `name` (its own histogram's count). */
 export async function webhookCalls(admin: KubeClient, name: string): Promise<number> {
   const r = await admin.raw('GET', '/metrics');
   let n = 0;
   for (const line of r.body.split('\n')) {
-    if (line.startsWith('apiserver_admission_webhook_admission_duration_seconds_count{') && line.includes(`name="${name}"`)) n += Number(line.split(' ').pop());
+    if (
+      line.startsWith('apiserver_admission_webhook_admission_duration_seconds_count{') &&
+      line.includes(`name="${name}"`)
+    )
+      n += Number(line.split(' ').pop());
   }
   return n;
 }
@@ -69,7 +80,12 @@ export async function openWatches(admin: KubeClient, resource: string): Promise<
   const r = await admin.raw('GET', '/metrics');
   let n = 0;
   for (const line of r.body.split('\n')) {
-    if (line.startsWith('apiserver_longrunning_gauge{') && line.includes(`resource="${resource}"`) && line.includes('verb="WATCH"')) n += Number(line.split(' ').pop());
+    if (
+      line.startsWith('apiserver_longrunning_gauge{') &&
+      line.includes(`resource="${resource}"`) &&
+      line.includes('verb="WATCH"')
+    )
+      n += Number(line.split(' ').pop());
   }
   return n;
 }

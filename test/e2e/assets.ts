@@ -12,10 +12,19 @@ export function defaultAssetsDir(): string {
   return join(cache, 'vineyard-webhook', `k8s-${K8S_VERSION}`);
 }
 
-export interface Assets { dir: string; apiserver: string; etcd: string }
+export interface Assets {
+  dir: string;
+  apiserver: string;
+  etcd: string;
+}
 
 const executable = (file: string): boolean => {
-  try { accessSync(file, constants.X_OK); return true; } catch { return false; }
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 /** The binaries, or why they cannot be used (one line, with how to get them). */
@@ -27,5 +36,7 @@ export function findAssets(): Assets | { missing: string } {
   const absent = [apiserver, etcd].filter(f => !executable(f));
   if (absent.length === 0) return { dir, apiserver, etcd };
   const where = fromEnv ? `KUBEBUILDER_ASSETS=${fromEnv}` : `${dir} (set KUBEBUILDER_ASSETS to use envtest's binaries)`;
-  return { missing: `no ${absent.map(f => f.slice(dir.length + 1)).join(' or ')} in ${where}; run \`npm run e2e:setup\` to build them` };
+  return {
+    missing: `no ${absent.map(f => f.slice(dir.length + 1)).join(' or ')} in ${where}; run \`npm run e2e:setup\` to build them`,
+  };
 }

@@ -12,20 +12,25 @@ import { issueCa, issueServing } from '../../src/certs/issue.js';
 import type { Assets } from './assets.js';
 import { KubeClient } from './kube-client.js';
 
-export const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const srv = createServer();
-  srv.unref();
-  srv.on('error', reject);
-  srv.listen(0, '127.0.0.1', () => {
-    const { port } = srv.address() as { port: number };
-    srv.close(() => resolve(port));
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
   });
-});
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** A user the API server knows by a static token. */
-export interface TokenUser { name: string; groups: string[]; token: string }
+export interface TokenUser {
+  name: string;
+  groups: string[];
+  token: string;
+}
 
 export interface Cluster {
   url: string;
@@ -60,7 +65,10 @@ function stopProcess(p: ChildProcess | undefined, graceMs = 5000): Promise<void>
   if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise(resolve => {
     const kill = setTimeout(() => p.kill('SIGKILL'), graceMs);
-    p.once('exit', () => { clearTimeout(kill); resolve(); });
+    p.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
     p.kill('SIGTERM');
   });
 }
@@ -73,7 +81,12 @@ function launch(bin: string, args: string[], logFile: string): ChildProcess {
   return p;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, alive: () => string | undefined, timeoutMs: number): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  alive: () => string | undefined,
+  timeoutMs: number,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const dead = alive();
@@ -89,10 +102,16 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
   const procs: { etcd?: ChildProcess; apiserver?: ChildProcess } = {};
   const log = (which: string) => join(dir, `${which}.log`);
   const logTail = (which: string, lines = 30) => {
-    try { return readFileSync(log(which), 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return ''; }
+    try {
+      return readFileSync(log(which), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
   };
   const exited = (p: ChildProcess | undefined, name: string) =>
-    p && (p.exitCode !== null || p.signalCode !== null) ? `${name} exited (${p.exitCode ?? p.signalCode}):\n${logTail(name)}` : undefined;
+    p && (p.exitCode !== null || p.signalCode !== null)
+      ? `${name} exited (${p.exitCode ?? p.signalCode}):\n${logTail(name)}`
+      : undefined;
   const stop = async () => {
     await stopProcess(procs.apiserver);
     await stopProcess(procs.etcd);
@@ -100,17 +119,48 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
   };
   try {
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-    procs.etcd = launch(assets.etcd, [
-      '--name', 'e2e', '--data-dir', join(dir, 'etcd'),
-      '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-cluster', `e2e=http://127.0.0.1:${peerPort}`, '--log-level', 'warn',
-    ], log('etcd'));
+    procs.etcd = launch(
+      assets.etcd,
+      [
+        '--name',
+        'e2e',
+        '--data-dir',
+        join(dir, 'etcd'),
+        '--listen-client-urls',
+        `http://127.0.0.1:${etcdPort}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${etcdPort}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-cluster',
+        `e2e=http://127.0.0.1:${peerPort}`,
+        '--log-level',
+        'warn',
+      ],
+      log('etcd'),
+    );
 
     const ca = await issueCa('vineyard-webhook-e2e-ca', { validityMs: 86_400_000 });
-    const serving = await issueServing(ca, { commonName: 'kube-apiserver', sans: ['127.0.0.1', 'localhost'], validityMs: 86_400_000 });
-    const sa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-    const files = { ca: join(dir, 'ca.crt'), cert: join(dir, 'apiserver.crt'), key: join(dir, 'apiserver.key'), saPub: join(dir, 'sa.pub'), saKey: join(dir, 'sa.key'), tokens: join(dir, 'tokens.csv') };
+    const serving = await issueServing(ca, {
+      commonName: 'kube-apiserver',
+      sans: ['127.0.0.1', 'localhost'],
+      validityMs: 86_400_000,
+    });
+    const sa = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const files = {
+      ca: join(dir, 'ca.crt'),
+      cert: join(dir, 'apiserver.crt'),
+      key: join(dir, 'apiserver.key'),
+      saPub: join(dir, 'sa.pub'),
+      saKey: join(dir, 'sa.key'),
+      tokens: join(dir, 'tokens.csv'),
+    };
     writeFileSync(files.ca, ca.cert);
     writeFileSync(files.cert, serving.cert);
     writeFileSync(files.key, serving.key, { mode: 0o600 });
@@ -118,33 +168,56 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
     writeFileSync(files.saKey, sa.privateKey, { mode: 0o600 });
     const admin: TokenUser = { name: 'e2e-admin', groups: ['system:masters'], token: token() };
     const all = [admin, ...users];
-    writeFileSync(files.tokens, all.map((u, i) => `${u.token},${u.name},uid-${i},"${u.groups.join(',')}"`).join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(
+      files.tokens,
+      all.map((u, i) => `${u.token},${u.name},uid-${i},"${u.groups.join(',')}"`).join('\n') + '\n',
+      { mode: 0o600 },
+    );
 
-    await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, () => exited(procs.etcd, 'etcd'), 30_000);
+    await waitFor(
+      'etcd',
+      async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok,
+      () => exited(procs.etcd, 'etcd'),
+      30_000,
+    );
 
     const apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
-      `--cert-dir=${dir}`, `--tls-cert-file=${files.cert}`, `--tls-private-key-file=${files.key}`,
-      `--token-auth-file=${files.tokens}`, '--authorization-mode=RBAC',
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${dir}`,
+      `--tls-cert-file=${files.cert}`,
+      `--tls-private-key-file=${files.key}`,
+      `--token-auth-file=${files.tokens}`,
+      '--authorization-mode=RBAC',
       '--service-account-issuer=https://kubernetes.default.svc',
-      `--service-account-key-file=${files.saPub}`, `--service-account-signing-key-file=${files.saKey}`,
+      `--service-account-key-file=${files.saPub}`,
+      `--service-account-signing-key-file=${files.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       // No controller manager runs, so nothing would mint service-account tokens.
       '--disable-admission-plugins=ServiceAccount',
       '--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
-      '--allow-privileged=true', '--endpoint-reconciler-type=none', '--profiling=false',
+      '--allow-privileged=true',
+      '--endpoint-reconciler-type=none',
+      '--profiling=false',
     ];
     procs.apiserver = launch(assets.apiserver, apiserverArgs, log('kube-apiserver'));
 
     const url = `https://127.0.0.1:${apiPort}`;
     const clientFor = (u: TokenUser) => new KubeClient(url, ca.cert, u.token);
     const adminClient = clientFor(admin);
-    const apiserverReady = () => waitFor('kube-apiserver', async () => {
-      const ready = await adminClient.raw('GET', '/readyz');
-      if (ready.status !== 200) return false;
-      return (await adminClient.raw('GET', '/api/v1/namespaces/default')).status === 200;
-    }, () => exited(procs.apiserver, 'kube-apiserver'), 90_000);
+    const apiserverReady = () =>
+      waitFor(
+        'kube-apiserver',
+        async () => {
+          const ready = await adminClient.raw('GET', '/readyz');
+          if (ready.status !== 200) return false;
+          return (await adminClient.raw('GET', '/api/v1/namespaces/default')).status === 200;
+        },
+        () => exited(procs.apiserver, 'kube-apiserver'),
+        90_000,
+      );
     await apiserverReady();
     const restartApiserver = async () => {
       await stopProcess(procs.apiserver);
@@ -154,18 +227,30 @@ export async function startCluster(assets: Assets, users: TokenUser[] = []): Pro
 
     const kubeconfigFor = (u: TokenUser): string => {
       const file = join(dir, `kubeconfig-${all.indexOf(u)}`);
-      writeFileSync(file, JSON.stringify({
-        apiVersion: 'v1', kind: 'Config',
-        clusters: [{ name: 'e2e', cluster: { server: url, 'certificate-authority': files.ca } }],
-        users: [{ name: 'u', user: { token: u.token } }],
-        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'u' } }],
-        'current-context': 'e2e',
-      }), { mode: 0o600 });
+      writeFileSync(
+        file,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'e2e', cluster: { server: url, 'certificate-authority': files.ca } }],
+          users: [{ name: 'u', user: { token: u.token } }],
+          contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'u' } }],
+          'current-context': 'e2e',
+        }),
+        { mode: 0o600 },
+      );
       return file;
     };
 
     return {
-      url, ca: ca.cert, dir, admin: adminClient, logTail, stop, clientFor, restartApiserver,
+      url,
+      ca: ca.cert,
+      dir,
+      admin: adminClient,
+      logTail,
+      stop,
+      clientFor,
+      restartApiserver,
       adminKubeconfig: () => kubeconfigFor(admin),
       kubeconfigFor,
     };

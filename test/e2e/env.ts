@@ -25,10 +25,23 @@ export const WEBHOOK_SA = 'vineyard-webhook';
 
 export type ConfigKind = 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
 export const configPath = (kind: ConfigKind, name?: string) =>
-  resourcePath('admissionregistration.k8s.io/v1', kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations', undefined, name);
+  resourcePath(
+    'admissionregistration.k8s.io/v1',
+    kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations',
+    undefined,
+    name,
+  );
 
 export interface WebhookConfig extends KubeObject {
-  webhooks: Array<{ name: string; clientConfig: { url?: string; caBundle?: string; service?: { name: string; namespace: string; path?: string; port?: number } }; [k: string]: unknown }>;
+  webhooks: Array<{
+    name: string;
+    clientConfig: {
+      url?: string;
+      caBundle?: string;
+      service?: { name: string; namespace: string; path?: string; port?: number };
+    };
+    [k: string]: unknown;
+  }>;
 }
 
 export interface E2E {
@@ -48,13 +61,35 @@ export interface E2E {
 }
 
 const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings',
-  Role: 'roles', RoleBinding: 'rolebindings', CustomResourceDefinition: 'customresourcedefinitions',
-  MutatingWebhookConfiguration: 'mutatingwebhookconfigurations', ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
-  Pod: 'pods', ConfigMap: 'configmaps', Service: 'services', Sidecar: 'sidecars', Vineyardd: 'vineyardds',
-  Operation: 'operations', Backup: 'backups', Recover: 'recovers', CSIDriver: 'csidrivers', GlobalObject: 'globalobjects', LocalObject: 'localobjects',
-  Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs', PersistentVolumeClaim: 'persistentvolumeclaims',
-  Dataset: 'datasets', VineyardRuntime: 'vineyardruntimes', Node: 'nodes', Event: 'events',
+  Namespace: 'namespaces',
+  ServiceAccount: 'serviceaccounts',
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  CustomResourceDefinition: 'customresourcedefinitions',
+  MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
+  ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
+  Pod: 'pods',
+  ConfigMap: 'configmaps',
+  Service: 'services',
+  Sidecar: 'sidecars',
+  Vineyardd: 'vineyardds',
+  Operation: 'operations',
+  Backup: 'backups',
+  Recover: 'recovers',
+  CSIDriver: 'csidrivers',
+  GlobalObject: 'globalobjects',
+  LocalObject: 'localobjects',
+  Deployment: 'deployments',
+  ReplicaSet: 'replicasets',
+  StatefulSet: 'statefulsets',
+  Job: 'jobs',
+  PersistentVolumeClaim: 'persistentvolumeclaims',
+  Dataset: 'datasets',
+  VineyardRuntime: 'vineyardruntimes',
+  Node: 'nodes',
+  Event: 'events',
 };
 
 export function pluralOf(kind: string): string {
@@ -68,30 +103,49 @@ export const objectPath = (o: KubeObject, withName = true) =>
   resourcePath(o.apiVersion!, pluralOf(o.kind!), o.metadata?.namespace, withName ? o.metadata?.name : undefined);
 
 /** Creates `o` as given: server-set metadata (uid, resourceVersion, creationTimestamp) is dropped first. */
-export function createObject<T = KubeObject>(client: KubeClient, o: KubeObject, opts: { dryRun?: boolean } = {}): Promise<T> {
+export function createObject<T = KubeObject>(
+  client: KubeClient,
+  o: KubeObject,
+  opts: { dryRun?: boolean } = {},
+): Promise<T> {
   const { uid: _u, resourceVersion: _r, creationTimestamp: _c, ...metadata } = o.metadata ?? {};
   return client.create<T>(objectPath(o, false), { ...o, metadata }, opts);
 }
 
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await probe();
       if (v !== undefined && v !== false) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > until) throw new Error(`${what}: not after ${timeoutMs / 1000}s${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until)
+      throw new Error(
+        `${what}: not after ${timeoutMs / 1000}s${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise(r => setTimeout(r, 100));
   }
 }
 
 async function installCrds(admin: KubeClient, crds: KubeObject[]): Promise<void> {
   for (const crd of crds) await createObject(admin, crd);
-  await Promise.all(crds.map(crd => waitUntil(`CRD ${crd.metadata!.name} established`, async () => {
-    const c = await admin.get(objectPath(crd));
-    return (c.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Established' && x.status === 'True');
-  })));
+  await Promise.all(
+    crds.map(crd =>
+      waitUntil(`CRD ${crd.metadata!.name} established`, async () => {
+        const c = await admin.get(objectPath(crd));
+        return (c.status?.conditions ?? []).some(
+          (x: { type: string; status: string }) => x.type === 'Established' && x.status === 'True',
+        );
+      }),
+    ),
+  );
 }
 
 /** Starts the whole environment, or returns the one line saying why it cannot run. */
@@ -108,33 +162,59 @@ export async function startE2E(opts: { serverArgs?: string[] } = {}): Promise<E2
   };
   try {
     const admin = cluster.admin;
-    const serverVersion = await admin.get<{ major: string; minor: string; gitVersion: string }>('/version')
+    const serverVersion = await admin
+      .get<{ major: string; minor: string; gitVersion: string }>('/version')
       .then(v => ({ major: Number(v.major), minor: Number(v.minor.replace(/\D+$/, '')), gitVersion: v.gitVersion }));
     const deploy = kustomize(DEPLOY, [NAMESPACE_COMPONENT, SIDECAR_CRD_COMPONENT]);
-    const operatorCrds = readdirSync(OPERATOR_CRDS).filter(f => f.endsWith('.yaml')).sort().flatMap(f => readManifestFile(join(OPERATOR_CRDS, f)));
-    await installCrds(admin, [...deploy.filter(o => o.kind === 'CustomResourceDefinition'), ...operatorCrds] as KubeObject[]);
+    const operatorCrds = readdirSync(OPERATOR_CRDS)
+      .filter(f => f.endsWith('.yaml'))
+      .sort()
+      .flatMap(f => readManifestFile(join(OPERATOR_CRDS, f)));
+    await installCrds(admin, [
+      ...deploy.filter(o => o.kind === 'CustomResourceDefinition'),
+      ...operatorCrds,
+    ] as KubeObject[]);
 
     // What the server needs to run as itself; the Deployment, Service and PodDisruptionBudget
     // describe a pod, which nothing here would run.
-    const wanted = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
-    for (const kind of wanted) for (const o of deploy.filter(x => x.kind === kind)) await createObject(admin, o as KubeObject);
+    const wanted = [
+      'Namespace',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'MutatingWebhookConfiguration',
+      'ValidatingWebhookConfiguration',
+    ];
+    for (const kind of wanted)
+      for (const o of deploy.filter(x => x.kind === kind)) await createObject(admin, o as KubeObject);
 
-    server = await startWebhookServer({ kubeconfig: cluster.kubeconfigFor(sa), port: await freePort(), namespace: WEBHOOK_NS, extraArgs: opts.serverArgs });
+    server = await startWebhookServer({
+      kubeconfig: cluster.kubeconfigFor(sa),
+      port: await freePort(),
+      namespace: WEBHOOK_NS,
+      extraArgs: opts.serverArgs,
+    });
 
     const configs = deploy.filter(o => o.kind.endsWith('WebhookConfiguration')) as unknown as WebhookConfig[];
     const injected = {} as Record<ConfigKind, WebhookConfig>;
     for (const c of configs) {
-      injected[c.kind as ConfigKind] = await waitUntil(`caBundle injected into ${c.kind} ${c.metadata!.name}`, async () => {
-        const live = await admin.get<WebhookConfig>(configPath(c.kind as ConfigKind, c.metadata!.name));
-        return live.webhooks.every(w => w.clientConfig.caBundle) ? live : undefined;
-      });
+      injected[c.kind as ConfigKind] = await waitUntil(
+        `caBundle injected into ${c.kind} ${c.metadata!.name}`,
+        async () => {
+          const live = await admin.get<WebhookConfig>(configPath(c.kind as ConfigKind, c.metadata!.name));
+          return live.webhooks.every(w => w.clientConfig.caBundle) ? live : undefined;
+        },
+      );
     }
     const secret = await admin.get(resourcePath('v1', 'secrets', WEBHOOK_NS, 'vineyard-webhook-ca'));
     const secretCa = Buffer.from(secret.data['ca.crt'], 'base64').toString('utf8');
 
     const base = server.url;
     const urlTwin = (config: WebhookConfig, name?: string): WebhookConfig => ({
-      apiVersion: config.apiVersion, kind: config.kind,
+      apiVersion: config.apiVersion,
+      kind: config.kind,
       metadata: { name: name ?? config.metadata!.name, labels: config.metadata!.labels },
       webhooks: config.webhooks.map(w => {
         const { service, ...rest } = w.clientConfig;
@@ -143,13 +223,21 @@ export async function startE2E(opts: { serverArgs?: string[] } = {}): Promise<E2
     });
     for (const c of Object.values(injected)) {
       const twin = urlTwin(c);
-      await admin.update(configPath(c.kind as ConfigKind, c.metadata!.name), { ...twin, metadata: { ...twin.metadata, resourceVersion: (await admin.get(configPath(c.kind as ConfigKind, c.metadata!.name))).metadata!.resourceVersion } });
+      await admin.update(configPath(c.kind as ConfigKind, c.metadata!.name), {
+        ...twin,
+        metadata: {
+          ...twin.metadata,
+          resourceVersion: (await admin.get(configPath(c.kind as ConfigKind, c.metadata!.name))).metadata!
+            .resourceVersion,
+        },
+      });
     }
     return { cluster, admin, server, deploy, injected, secretCa, urlTwin, serverVersion, stop };
   } catch (e) {
     const out = server?.output();
     await stop();
-    if (out) (e as Error).message += `\nvineyard-webhook output (last lines):\n${out.split('\n').slice(-30).join('\n')}`;
+    if (out)
+      (e as Error).message += `\nvineyard-webhook output (last lines):\n${out.split('\n').slice(-30).join('\n')}`;
     throw e;
   }
 }

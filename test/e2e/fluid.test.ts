@@ -49,11 +49,17 @@ t.test('without Fluid installed, a labelled pod is admitted unchanged', async tt
 });
 
 t.test('with Fluid: a pod mounting a Vineyard dataset is stored wired to it', async tt => {
-  const crds = readdirSync(FLUID_CRDS).filter(f => f.endsWith('.yaml')).sort().flatMap(f => readManifestFile(join(FLUID_CRDS, f))) as KubeObject[];
+  const crds = readdirSync(FLUID_CRDS)
+    .filter(f => f.endsWith('.yaml'))
+    .sort()
+    .flatMap(f => readManifestFile(join(FLUID_CRDS, f))) as KubeObject[];
   for (const crd of crds) await createObject(admin, crd);
   for (const crd of crds) {
     await waitUntil(`CRD ${crd.metadata!.name} established`, async () =>
-      ((await admin.get(objectPath(crd))).status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True'));
+      ((await admin.get(objectPath(crd))).status?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True',
+      ),
+    );
   }
   await createResources(fixture.resources);
   const dataset = await admin.get(resourcePath('data.fluid.io/v1alpha1', 'datasets', NS, 'demo'));
@@ -65,10 +71,30 @@ t.test('with Fluid: a pod mounting a Vineyard dataset is stored wired to it', as
   tt.equal((await admin.list(podsPath)).items.length, 0, 'the dry run stored nothing');
 
   const stored = await createObject(admin, fixture.object);
-  tt.same(notContained(stored, fixture.expected), [], 'the stored pod holds what fluid/local-socket/expected.yaml says');
+  tt.same(
+    notContained(stored, fixture.expected),
+    [],
+    'the stored pod holds what fluid/local-socket/expected.yaml says',
+  );
   const env = stored.spec.containers[0].env as Array<{ name: string; value: string }>;
-  tt.same(env.map(e => `${e.name}=${e.value}`), ['VINEYARD_CONFIG=/data/demo', 'VINEYARD_IPC_SOCKET=/data/demo/vineyard-local.sock'], 'the config file, and the fuse\'s local socket');
-  tt.same(stored.spec.containers[0].envFrom, [{ configMapRef: { name: 'demo-rpc-conf' } }], 'the runtime\'s RPC endpoint');
-  tt.same(stored.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution,
-    [{ weight: 100, preference: { matchExpressions: [{ key: 'fluid.io/s-ml-demo', operator: 'In', values: ['true'] }] } }], 'locality on the PVC\'s own label');
+  tt.same(
+    env.map(e => `${e.name}=${e.value}`),
+    ['VINEYARD_CONFIG=/data/demo', 'VINEYARD_IPC_SOCKET=/data/demo/vineyard-local.sock'],
+    "the config file, and the fuse's local socket",
+  );
+  tt.same(
+    stored.spec.containers[0].envFrom,
+    [{ configMapRef: { name: 'demo-rpc-conf' } }],
+    "the runtime's RPC endpoint",
+  );
+  tt.same(
+    stored.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution,
+    [
+      {
+        weight: 100,
+        preference: { matchExpressions: [{ key: 'fluid.io/s-ml-demo', operator: 'In', values: ['true'] }] },
+      },
+    ],
+    "locality on the PVC's own label",
+  );
 });

@@ -48,7 +48,12 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
   getVineyardRuntime: [{ verb: 'get', group: FLUID, resource: names.VINEYARD_RUNTIME_PLURAL, where: 'cluster' }],
   listPods: [{ verb: 'list', group: '', resource: 'pods', where: 'cluster' }],
   // Data-aware scheduling (src/cluster/kube-data.ts): objects live only while their caches sync.
-  listVineyardObjects: [names.GLOBALOBJECT_PLURAL, names.LOCALOBJECT_PLURAL].map(resource => ({ verb: 'list', group: V6D, resource, where: 'cluster' as const })),
+  listVineyardObjects: [names.GLOBALOBJECT_PLURAL, names.LOCALOBJECT_PLURAL].map(resource => ({
+    verb: 'list',
+    group: V6D,
+    resource,
+    where: 'cluster' as const,
+  })),
   getOwnerReplicas: [
     { verb: 'get', group: 'apps', resource: 'replicasets', where: 'cluster' },
     { verb: 'get', group: 'apps', resource: 'statefulsets', where: 'cluster' },
@@ -76,10 +81,12 @@ export const STORE_CALLS: { readonly [M in keyof ClusterStore]: readonly ApiCall
  * (a label selector; RBAC cannot limit by label, so pods cluster-wide).
  */
 export const CACHE_CALLS: readonly ApiCall[] = [
-  ...[names.SIDECAR_PLURAL, names.VINEYARDD_PLURAL, names.GLOBALOBJECT_PLURAL, names.LOCALOBJECT_PLURAL].flatMap(resource =>
-    (['list', 'watch'] as const).map(verb => ({ verb, group: V6D, resource, where: 'cluster' as const }))),
+  ...[names.SIDECAR_PLURAL, names.VINEYARDD_PLURAL, names.GLOBALOBJECT_PLURAL, names.LOCALOBJECT_PLURAL].flatMap(
+    resource => (['list', 'watch'] as const).map(verb => ({ verb, group: V6D, resource, where: 'cluster' as const })),
+  ),
   ...[names.DATASET_PLURAL, names.VINEYARD_RUNTIME_PLURAL].flatMap(resource =>
-    (['list', 'watch'] as const).map(verb => ({ verb, group: FLUID, resource, where: 'cluster' as const }))),
+    (['list', 'watch'] as const).map(verb => ({ verb, group: FLUID, resource, where: 'cluster' as const })),
+  ),
   ...(['list', 'watch'] as const).map(verb => ({ verb, group: '', resource: 'pods', where: 'cluster' as const })),
 ];
 
@@ -96,14 +103,28 @@ export const CLI_CALLS: readonly ApiCall[] = [
 ];
 
 /** The names secret mode works on: --secret-name and the two webhook configuration flags. */
-export interface CertNames { secretName: string; mutatingWebhookConfiguration: string; validatingWebhookConfiguration: string }
+export interface CertNames {
+  secretName: string;
+  mutatingWebhookConfiguration: string;
+  validatingWebhookConfiguration: string;
+}
 
 /** What each CertApi method calls (src/certs/kube-api.ts), in secret mode only. */
 export function certCalls(n: CertNames): { readonly [M in keyof CertApi]: readonly ApiCall[] } {
   const secret = { group: '', resource: 'secrets', where: 'own-namespace' } as const;
   const configs = [
-    { group: ADMISSION, resource: 'mutatingwebhookconfigurations', names: [n.mutatingWebhookConfiguration], where: 'cluster' },
-    { group: ADMISSION, resource: 'validatingwebhookconfigurations', names: [n.validatingWebhookConfiguration], where: 'cluster' },
+    {
+      group: ADMISSION,
+      resource: 'mutatingwebhookconfigurations',
+      names: [n.mutatingWebhookConfiguration],
+      where: 'cluster',
+    },
+    {
+      group: ADMISSION,
+      resource: 'validatingwebhookconfigurations',
+      names: [n.validatingWebhookConfiguration],
+      where: 'cluster',
+    },
   ] as const;
   return {
     readSecret: [{ verb: 'get', ...secret, names: [n.secretName] }],
@@ -123,7 +144,8 @@ export function apiCalls(certMode: 'secret' | 'files' | 'self', n: CertNames): A
   return [...new Map(all.map(c => [JSON.stringify([c.verb, c.group, c.resource, c.names, c.where]), c])).values()];
 }
 
-export const callKey = (c: Pick<ApiCall, 'verb' | 'group' | 'resource'>) => `${c.verb} ${c.group || 'core'}/${c.resource}`;
+export const callKey = (c: Pick<ApiCall, 'verb' | 'group' | 'resource'>) =>
+  `${c.verb} ${c.group || 'core'}/${c.resource}`;
 
 // ---- the source scanner ----
 
@@ -165,10 +187,25 @@ const INFORMER = 'makeInformer|ListWatch';
 const INFORMER_PARTS = ['ListWatch', 'Watch'];
 
 const VERBS: Record<string, string> = {
-  read: 'get', get: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete', deleteCollection: 'deletecollection',
+  read: 'get',
+  get: 'get',
+  list: 'list',
+  create: 'create',
+  replace: 'update',
+  patch: 'patch',
+  delete: 'delete',
+  deleteCollection: 'deletecollection',
 };
 const SUBRESOURCES: Record<string, string> = {
-  Status: 'status', Scale: 'scale', Log: 'log', Eviction: 'eviction', Binding: 'binding', Ephemeralcontainers: 'ephemeralcontainers', Resize: 'resize', Token: 'token', Approval: 'approval',
+  Status: 'status',
+  Scale: 'scale',
+  Log: 'log',
+  Eviction: 'eviction',
+  Binding: 'binding',
+  Ephemeralcontainers: 'ephemeralcontainers',
+  Resize: 'resize',
+  Token: 'token',
+  Approval: 'approval',
 };
 
 function plural(kind: string): string {
@@ -181,12 +218,19 @@ function plural(kind: string): string {
 
 /** verb and resource of a typed method: readNamespacedSecret is get secrets. */
 function typedCall(method: string, group: string): Pick<ApiCall, 'verb' | 'group' | 'resource'> | string {
-  const m = /^(deleteCollection|read|list|create|replace|patch|delete)(?:Namespaced)?([A-Z]\w*?)(?:ForAllNamespaces)?$/.exec(method);
+  const m =
+    /^(deleteCollection|read|list|create|replace|patch|delete)(?:Namespaced)?([A-Z]\w*?)(?:ForAllNamespaces)?$/.exec(
+      method,
+    );
   if (!m) return `cannot tell the verb of ${method}`;
   let kind = m[2]!;
   let sub = '';
   for (const [suffix, name] of Object.entries(SUBRESOURCES)) {
-    if (kind.endsWith(suffix) && kind !== suffix) { kind = kind.slice(0, -suffix.length); sub = `/${name}`; break; }
+    if (kind.endsWith(suffix) && kind !== suffix) {
+      kind = kind.slice(0, -suffix.length);
+      sub = `/${name}`;
+      break;
+    }
   }
   return { verb: VERBS[m[1]!]!, group, resource: plural(kind) + sub };
 }
@@ -207,13 +251,22 @@ const constant = (name: string): string | undefined => {
 };
 
 function customCall(method: string, args: string, file: string): FoundCall['calls'] | string {
-  const m = /^(deleteCollection|get|list|create|replace|patch|delete)(?:Namespaced|Cluster)CustomObject(Status|Scale)?$/.exec(method);
+  const m =
+    /^(deleteCollection|get|list|create|replace|patch|delete)(?:Namespaced|Cluster)CustomObject(Status|Scale)?$/.exec(
+      method,
+    );
   if (!m) return `cannot tell the verb of ${method}`;
   const literal = (key: string) => {
     const a = new RegExp(`\\b${key}:\\s*(?:'([^']*)'|"([^"]*)"|([A-Z][A-Z0-9_]*))`).exec(args);
-    return a ? a[1] ?? a[2] ?? constant(a[3]!) : undefined;
+    return a ? (a[1] ?? a[2] ?? constant(a[3]!)) : undefined;
   };
-  const used = (suffix: string) => [...new Set([...file.matchAll(new RegExp(`\\b([A-Z][A-Z0-9_]*_${suffix})\\b`, 'g'))].map(x => constant(x[1]!)).filter((v): v is string => !!v))];
+  const used = (suffix: string) => [
+    ...new Set(
+      [...file.matchAll(new RegExp(`\\b([A-Z][A-Z0-9_]*_${suffix})\\b`, 'g'))]
+        .map(x => constant(x[1]!))
+        .filter((v): v is string => !!v),
+    ),
+  ];
   const group = literal('group') ?? (used('GROUP').length === 1 ? used('GROUP')[0] : undefined);
   const plurals = literal('plural') !== undefined ? [literal('plural')!] : used('PLURAL');
   if (!group) return `${method}: cannot tell the group; write group: <constant from names.ts> in the call`;
@@ -224,7 +277,8 @@ function customCall(method: string, args: string, file: string): FoundCall['call
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap(e =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 const exported = k8s as unknown as Record<string, unknown>;
@@ -247,14 +301,26 @@ export function scanSourceForApiCalls(srcDir: string): FoundCall[] {
     for (const name of OPAQUE.filter(n => !(makesInformers && INFORMER_PARTS.includes(n)))) {
       const at = new RegExp(`\\b${name}\\b`).exec(code);
       if (at && typeof exported[name] === 'function') {
-        found.push({ at: lineOf(at.index), method: name, calls: [], error: `${name} hides which resources it calls; list them in test/helpers/api-calls.ts and teach the scanner` });
+        found.push({
+          at: lineOf(at.index),
+          method: name,
+          calls: [],
+          error: `${name} hides which resources it calls; list them in test/helpers/api-calls.ts and teach the scanner`,
+        });
       }
     }
-    const classes = [...new Set([...code.matchAll(/\b([A-Z]\w*Api)\b/g)].map(m => m[1]!))].filter(c => methodsOf(c).length > 0);
+    const classes = [...new Set([...code.matchAll(/\b([A-Z]\w*Api)\b/g)].map(m => m[1]!))].filter(
+      c => methodsOf(c).length > 0,
+    );
     const byMethod = new Map<string, string[]>();
     for (const cls of classes) {
       if (!(cls in API_CLASSES)) {
-        found.push({ at: file, method: cls, calls: [], error: `${cls}: unknown API class; add its group to API_CLASSES in test/helpers/api-calls.ts` });
+        found.push({
+          at: file,
+          method: cls,
+          calls: [],
+          error: `${cls}: unknown API class; add its group to API_CLASSES in test/helpers/api-calls.ts`,
+        });
         continue;
       }
       for (const m of methodsOf(cls)) byMethod.set(m, [...(byMethod.get(m) ?? []), cls]);
@@ -264,18 +330,31 @@ export function scanSourceForApiCalls(srcDir: string): FoundCall[] {
         const at = lineOf(hit.index);
         const groups = owners.map(o => API_CLASSES[o]);
         if (groups.every(g => g === null) || method === 'getAPIResources') continue;
-        if (new Set(groups).size > 1) { found.push({ at, method, calls: [], error: `${method} exists on ${owners.join(' and ')}: cannot tell which is called` }); continue; }
+        if (new Set(groups).size > 1) {
+          found.push({
+            at,
+            method,
+            calls: [],
+            error: `${method} exists on ${owners.join(' and ')}: cannot tell which is called`,
+          });
+          continue;
+        }
         const group = groups[0]!;
-        const derived = group === CUSTOM
-          ? customCall(method, argsOf(code, hit.index + hit[0].length - 1), code)
-          : typedCall(method, group as string);
+        const derived =
+          group === CUSTOM
+            ? customCall(method, argsOf(code, hit.index + hit[0].length - 1), code)
+            : typedCall(method, group as string);
         if (typeof derived === 'string') found.push({ at, method, calls: [], error: derived });
         else found.push({ at, method, calls: Array.isArray(derived) ? derived : [derived] });
       }
     }
     if (makesInformers) {
       for (const f of found.filter(x => x.at.startsWith(`${file}:`) && x.calls.some(c => c.verb === 'list'))) {
-        found.push({ at: f.at, method: `informer (${f.method})`, calls: f.calls.filter(c => c.verb === 'list').map(c => ({ ...c, verb: 'watch' })) });
+        found.push({
+          at: f.at,
+          method: `informer (${f.method})`,
+          calls: f.calls.filter(c => c.verb === 'list').map(c => ({ ...c, verb: 'watch' })),
+        });
       }
     }
   }

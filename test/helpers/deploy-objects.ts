@@ -2,8 +2,16 @@
 // container, the server's configuration as the pod starts it, the webhooks,
 // and the permissions its service account ends up with.
 import type {
-  V1ClusterRole, V1ClusterRoleBinding, V1Container, V1Deployment, V1MutatingWebhook,
-  V1MutatingWebhookConfiguration, V1PodSpec, V1Role, V1RoleBinding, V1ValidatingWebhookConfiguration,
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1Container,
+  V1Deployment,
+  V1MutatingWebhook,
+  V1MutatingWebhookConfiguration,
+  V1PodSpec,
+  V1Role,
+  V1RoleBinding,
+  V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { endpoints } from '../../src/endpoints/table.js';
 import { parseServeArgs, type ServeConfig } from '../../src/config.js';
@@ -31,7 +39,10 @@ export function serverConfig(objs: KubeObject[]): ServeConfig {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = d.metadata!.namespace!;
   }
-  return parseServeArgs((c.args ?? []).map(a => expandEnvRefs(a, env)), {});
+  return parseServeArgs(
+    (c.args ?? []).map(a => expandEnvRefs(a, env)),
+    {},
+  );
 }
 
 export function containerPort(d: V1Deployment, port: number | string): number {
@@ -41,11 +52,20 @@ export function containerPort(d: V1Deployment, port: number | string): number {
   return p.containerPort;
 }
 
-export interface Hook { config: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration'; hook: V1MutatingWebhook }
+export interface Hook {
+  config: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
+  hook: V1MutatingWebhook;
+}
 export function webhooks(objs: KubeObject[]): Hook[] {
   return [
-    ...one<V1MutatingWebhookConfiguration>(objs, 'MutatingWebhookConfiguration').webhooks!.map(hook => ({ config: 'MutatingWebhookConfiguration' as const, hook })),
-    ...one<V1ValidatingWebhookConfiguration>(objs, 'ValidatingWebhookConfiguration').webhooks!.map(hook => ({ config: 'ValidatingWebhookConfiguration' as const, hook: hook as V1MutatingWebhook })),
+    ...one<V1MutatingWebhookConfiguration>(objs, 'MutatingWebhookConfiguration').webhooks!.map(hook => ({
+      config: 'MutatingWebhookConfiguration' as const,
+      hook,
+    })),
+    ...one<V1ValidatingWebhookConfiguration>(objs, 'ValidatingWebhookConfiguration').webhooks!.map(hook => ({
+      config: 'ValidatingWebhookConfiguration' as const,
+      hook: hook as V1MutatingWebhook,
+    })),
   ];
 }
 export const hookFor = (objs: KubeObject[], endpointName: string): V1MutatingWebhook => {
@@ -61,25 +81,46 @@ export function grants(objs: KubeObject[]): string[] {
   const d = one<V1Deployment>(objs, 'Deployment');
   const sa = { name: podSpec(d).serviceAccountName, namespace: d.metadata!.namespace };
   const roles = new Map<string, V1Role | V1ClusterRole>();
-  for (const r of [...all<V1ClusterRole>(objs, 'ClusterRole'), ...all<V1Role>(objs, 'Role')]) roles.set(`${r.kind}/${r.metadata!.namespace ?? ''}/${r.metadata!.name}`, r);
+  for (const r of [...all<V1ClusterRole>(objs, 'ClusterRole'), ...all<V1Role>(objs, 'Role')])
+    roles.set(`${r.kind}/${r.metadata!.namespace ?? ''}/${r.metadata!.name}`, r);
   const out: string[] = [];
   const bound = new Set<string>();
-  for (const b of [...all<V1ClusterRoleBinding>(objs, 'ClusterRoleBinding'), ...all<V1RoleBinding>(objs, 'RoleBinding')]) {
-    if (!b.subjects?.some(s => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace)) continue;
-    const roleNs = b.roleRef.kind === 'Role' ? b.metadata!.namespace ?? '' : '';
+  for (const b of [
+    ...all<V1ClusterRoleBinding>(objs, 'ClusterRoleBinding'),
+    ...all<V1RoleBinding>(objs, 'RoleBinding'),
+  ]) {
+    if (!b.subjects?.some(s => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace))
+      continue;
+    const roleNs = b.roleRef.kind === 'Role' ? (b.metadata!.namespace ?? '') : '';
     const key = `${b.roleRef.kind}/${roleNs}/${b.roleRef.name}`;
     const role = roles.get(key);
     if (!role) throw new Error(`${b.kind} ${b.metadata!.name} refers to a missing ${key}`);
     bound.add(key);
-    const where = b.kind === 'ClusterRoleBinding' ? 'cluster' : b.metadata!.namespace === sa.namespace ? 'own-namespace' : `namespace ${b.metadata!.namespace}`;
+    const where =
+      b.kind === 'ClusterRoleBinding'
+        ? 'cluster'
+        : b.metadata!.namespace === sa.namespace
+          ? 'own-namespace'
+          : `namespace ${b.metadata!.namespace}`;
     for (const rule of role.rules ?? []) {
       if (rule.nonResourceURLs) throw new Error(`${key}: nonResourceURLs`);
-      for (const group of rule.apiGroups ?? []) for (const resource of rule.resources ?? []) for (const verb of rule.verbs) {
-        out.push(grantKey({ where: where as ApiCall['where'], verb, group, resource, ...(rule.resourceNames ? { names: rule.resourceNames } : {}) }));
-      }
+      for (const group of rule.apiGroups ?? [])
+        for (const resource of rule.resources ?? [])
+          for (const verb of rule.verbs) {
+            out.push(
+              grantKey({
+                where: where as ApiCall['where'],
+                verb,
+                group,
+                resource,
+                ...(rule.resourceNames ? { names: rule.resourceNames } : {}),
+              }),
+            );
+          }
     }
   }
   for (const key of roles.keys()) if (!bound.has(key)) throw new Error(`${key} is bound to nothing`);
   return out.sort();
 }
-export const grantKey = (c: ApiCall) => `${c.where}: ${callKey(c)}${c.names ? ` [${[...c.names].sort().join(',')}]` : ''}`;
+export const grantKey = (c: ApiCall) =>
+  `${c.where}: ${callKey(c)}${c.names ? ` [${[...c.names].sort().join(',')}]` : ''}`;

@@ -2,8 +2,16 @@
 // subset this project uses: no Docker engine runs here, so the image is
 // checked from its recipe.
 
-export interface Instruction { keyword: string; args: string; line: number }
-export interface Stage { name?: string; image: string; instructions: Instruction[] }
+export interface Instruction {
+  keyword: string;
+  args: string;
+  line: number;
+}
+export interface Stage {
+  name?: string;
+  image: string;
+  instructions: Instruction[];
+}
 
 /** Instructions, with comments dropped and `\` continuations joined. */
 export function parseInstructions(text: string): Instruction[] {
@@ -15,7 +23,10 @@ export function parseInstructions(text: string): Instruction[] {
     if (!pending && (line === '' || line.startsWith('#'))) return;
     if (pending && line.startsWith('#')) return; // comments inside a continuation
     if (!pending) start = i + 1;
-    if (line.endsWith('\\')) { pending += `${line.slice(0, -1)} `; return; }
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      return;
+    }
     const full = (pending + line).trim();
     pending = '';
     const m = /^(\S+)\s*(.*)$/s.exec(full)!;
@@ -48,7 +59,11 @@ export function parseStages(text: string): Stage[] {
   return stages;
 }
 
-export interface ImageRef { repository: string; tag?: string; digest?: string }
+export interface ImageRef {
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
 
 export function parseImageRef(ref: string): ImageRef {
   const [nameTag, digest] = ref.split('@');
@@ -105,11 +120,15 @@ function globToRegExp(pattern: string): RegExp {
  * directories wins, `!` re-includes.
  */
 export function dockerignored(dockerignore: string, path: string): boolean {
-  const rules = dockerignore.split('\n').map(l => l.trim()).filter(l => l && !l.startsWith('#')).map(l => {
-    const negate = l.startsWith('!');
-    const pattern = (negate ? l.slice(1) : l).trim().replace(/^\/+/, '').replace(/\/+$/, '');
-    return { negate, re: globToRegExp(pattern) };
-  });
+  const rules = dockerignore
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l && !l.startsWith('#'))
+    .map(l => {
+      const negate = l.startsWith('!');
+      const pattern = (negate ? l.slice(1) : l).trim().replace(/^\/+/, '').replace(/\/+$/, '');
+      return { negate, re: globToRegExp(pattern) };
+    });
   const parts = path.split('/');
   const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
   let excluded = false;

@@ -15,7 +15,13 @@
 //   ...
 //   t.same(api.writes().map(r => r.method), ['PATCH']);
 //   await api.close();
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { apiVersionOf, DEFAULT_RESOURCES, ResourceTable, type ResourceType } from './fake-resources.js';
 import { FakeRegistry, type KubeObject } from './fake-registry.js';
@@ -77,9 +83,18 @@ export interface FakeApiServerOptions {
   resources?: readonly ResourceType[];
 }
 
-export interface ObjectRef { apiVersion: string; kind: string; namespace?: string; name: string }
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
 
-interface ActiveFault { spec: FaultSpec; left: number; hits: number }
+interface ActiveFault {
+  spec: FaultSpec;
+  left: number;
+  hits: number;
+}
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -98,7 +113,10 @@ export class FakeApiServer {
   private listening = 0;
   private accepted = 0;
 
-  private constructor(private readonly server: Server, opts: FakeApiServerOptions) {
+  private constructor(
+    private readonly server: Server,
+    opts: FakeApiServerOptions,
+  ) {
     this.table = new ResourceTable(opts.resources ?? DEFAULT_RESOURCES);
     this.registry = new FakeRegistry(this.table);
     for (const o of opts.objects ?? []) this.put(o);
@@ -122,14 +140,22 @@ export class FakeApiServer {
   }
 
   /** Stays valid after close(), when the port refuses connections. */
-  get port(): number { return this.listening; }
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get port(): number {
+    return this.listening;
+  }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   /** TCP connections accepted so far: tells whether a client reuses connections. */
-  get connections(): number { return this.accepted; }
+  get connections(): number {
+    return this.accepted;
+  }
 
   /** The requests that change something (POST, PUT, PATCH, DELETE), dry runs included. */
-  writes(): RecordedRequest[] { return this.requests.filter(r => WRITE_METHODS.has(r.method)); }
+  writes(): RecordedRequest[] {
+    return this.requests.filter(r => WRITE_METHODS.has(r.method));
+  }
 
   /** Resolves with the next request `match` accepts (already logged ones do not count). */
   nextRequest(match: (r: RecordedRequest) => boolean = () => true): Promise<RecordedRequest> {
@@ -137,10 +163,14 @@ export class FakeApiServer {
   }
 
   /** Resolves once the server has answered `req` or its client has gone away. */
-  settled(req: RecordedRequest): Promise<void> { return this.finished.get(req) ?? Promise.resolve(); }
+  settled(req: RecordedRequest): Promise<void> {
+    return this.finished.get(req) ?? Promise.resolve();
+  }
 
   /** Stores an object (overwriting), assigning uid, creationTimestamp and a new resourceVersion. */
-  put<T extends KubeObject>(obj: T): T { return this.registry.seed(obj) as T; }
+  put<T extends KubeObject>(obj: T): T {
+    return this.registry.seed(obj) as T;
+  }
 
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): T | undefined {
     return this.registry.find(this.type(ref.apiVersion, ref.kind), ref.namespace, ref.name) as T | undefined;
@@ -150,10 +180,14 @@ export class FakeApiServer {
     return this.registry.list(this.type(apiVersion, kind), namespace) as T[];
   }
 
-  delete(ref: ObjectRef): boolean { return this.registry.remove(this.type(ref.apiVersion, ref.kind), ref.namespace, ref.name); }
+  delete(ref: ObjectRef): boolean {
+    return this.registry.remove(this.type(ref.apiVersion, ref.kind), ref.namespace, ref.name);
+  }
 
   /** The latest resourceVersion handed out (one counter for every write). */
-  get resourceVersion(): string { return this.registry.resourceVersion; }
+  get resourceVersion(): string {
+    return this.registry.resourceVersion;
+  }
 
   private type(apiVersion: string, kind: string): ResourceType {
     const t = this.table.byKind(apiVersion, kind);
@@ -165,12 +199,19 @@ export class FakeApiServer {
     const f: ActiveFault = { spec, left: spec.times ?? 1, hits: 0 };
     this.faults.push(f);
     return {
-      get hits() { return f.hits; },
-      remove: () => { const i = this.faults.indexOf(f); if (i >= 0) this.faults.splice(i, 1); },
+      get hits() {
+        return f.hits;
+      },
+      remove: () => {
+        const i = this.faults.indexOf(f);
+        if (i >= 0) this.faults.splice(i, 1);
+      },
     };
   }
 
-  clearFaults(): void { this.faults.length = 0; }
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -184,9 +225,12 @@ export class FakeApiServer {
   }
 
   private takeFault(method: string, path: string): FaultSpec | undefined {
-    const f = this.faults.find(({ spec, left }) => left > 0
-      && (!spec.method || spec.method.toUpperCase() === method)
-      && (spec.path === undefined || (typeof spec.path === 'string' ? spec.path === path : spec.path.test(path))));
+    const f = this.faults.find(
+      ({ spec, left }) =>
+        left > 0 &&
+        (!spec.method || spec.method.toUpperCase() === method) &&
+        (spec.path === undefined || (typeof spec.path === 'string' ? spec.path === path : spec.path.test(path))),
+    );
     if (!f) return undefined;
     f.left--;
     f.hits++;
@@ -195,7 +239,10 @@ export class FakeApiServer {
 
   private sleep(ms: number): Promise<void> {
     return new Promise(resolve => {
-      const t = setTimeout(() => { this.timers.delete(t); resolve(); }, ms);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
       this.timers.add(t);
     });
   }
@@ -212,18 +259,33 @@ export class FakeApiServer {
     let body: unknown;
     let badJson = false;
     if (text) {
-      try { body = JSON.parse(text); } catch { body = text; badJson = true; }
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+        badJson = true;
+      }
     }
     const rec: RecordedRequest = {
-      method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams),
-      contentType: req.headers['content-type']?.split(';')[0]!.trim().toLowerCase(), headers: req.headers, body, aborted: false,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      contentType: req.headers['content-type']?.split(';')[0]!.trim().toLowerCase(),
+      headers: req.headers,
+      body,
+      aborted: false,
       connection: this.socketIds.get(req.socket) ?? 0,
     };
     this.requests.push(rec);
-    this.finished.set(rec, new Promise(resolve => res.on('close', () => {
-      if (!res.writableFinished) rec.aborted = true;
-      resolve();
-    })));
+    this.finished.set(
+      rec,
+      new Promise(resolve =>
+        res.on('close', () => {
+          if (!res.writableFinished) rec.aborted = true;
+          resolve();
+        }),
+      ),
+    );
     for (const w of this.waiters.filter(w => w.match(rec))) {
       this.waiters.splice(this.waiters.indexOf(w), 1);
       w.resolve(rec);
@@ -233,13 +295,22 @@ export class FakeApiServer {
     if (fault?.delayMs) await this.sleep(fault.delayMs);
     if (this.closed || res.destroyed) return;
     if (fault?.hang) return;
-    if (fault?.reset) { req.socket.destroy(); return; }
+    if (fault?.reset) {
+      req.socket.destroy();
+      return;
+    }
     if (fault?.rawBody !== undefined) {
       rec.status = fault.status ?? 502;
       res.writeHead(rec.status, { 'content-type': 'text/plain' }).end(fault.rawBody);
       return;
     }
-    if (!fault?.status && !badJson && rec.method === 'GET' && url.searchParams.has('watch') && url.searchParams.get('watch') !== 'false') {
+    if (
+      !fault?.status &&
+      !badJson &&
+      rec.method === 'GET' &&
+      url.searchParams.has('watch') &&
+      url.searchParams.get('watch') !== 'false'
+    ) {
       const target = this.table.parse(rec.path.length > 1 ? rec.path.replace(/\/+$/, '') : rec.path);
       if (target && target.name === undefined && !target.subresource) {
         rec.status = 200;
@@ -251,8 +322,15 @@ export class FakeApiServer {
       }
     }
     const reply = fault?.status
-      ? failure(fault.status, fault.reason ?? reasonFor(fault.status), fault.message ?? `injected failure: ${fault.status}`, {})
-      : badJson ? badRequest('the body of the request is not valid JSON') : this.route(rec, url);
+      ? failure(
+          fault.status,
+          fault.reason ?? reasonFor(fault.status),
+          fault.message ?? `injected failure: ${fault.status}`,
+          {},
+        )
+      : badJson
+        ? badRequest('the body of the request is not valid JSON')
+        : this.route(rec, url);
     rec.status = reply.status;
     if (typeof reply.body === 'string') res.writeHead(reply.status, { 'content-type': 'text/plain' }).end(reply.body);
     else res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
@@ -266,7 +344,13 @@ export class FakeApiServer {
     }
     const target = this.table.parse(path);
     if (!target) return noSuchResource();
-    return this.registry.handle({ method: rec.method, path: target, query: url.searchParams, contentType: rec.contentType ?? '', body: rec.body });
+    return this.registry.handle({
+      method: rec.method,
+      path: target,
+      query: url.searchParams,
+      contentType: rec.contentType ?? '',
+      body: rec.body,
+    });
   }
 
   /** The read-only endpoints clients use as a readiness ping or for discovery. */
@@ -275,10 +359,19 @@ export class FakeApiServer {
     switch (path) {
       case '/version':
         return { status: 200, body: { major: '1', minor: '33', gitVersion: 'v1.33.0-fake', platform: 'linux/amd64' } };
-      case '/healthz': case '/readyz': case '/livez':
+      case '/healthz':
+      case '/readyz':
+      case '/livez':
         return { status: 200, body: 'ok' };
       case '/api':
-        return { status: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] } };
+        return {
+          status: 200,
+          body: {
+            kind: 'APIVersions',
+            versions: ['v1'],
+            serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }],
+          },
+        };
       case '/apis': {
         const groups = [...new Map(types.filter(t => t.group).map(t => [t.group, t])).values()].map(t => {
           const gv = { groupVersion: apiVersionOf(t), version: t.version };
@@ -287,11 +380,14 @@ export class FakeApiServer {
         return { status: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups } };
       }
     }
-    const gv = path === '/api/v1' ? 'v1' : /^\/apis\/[^/]+\/[^/]+$/.test(path) ? path.slice('/apis/'.length) : undefined;
+    const gv =
+      path === '/api/v1' ? 'v1' : /^\/apis\/[^/]+\/[^/]+$/.test(path) ? path.slice('/apis/'.length) : undefined;
     const served = types.filter(t => apiVersionOf(t) === gv);
     if (!gv || served.length === 0) return undefined;
     const resources = served.map(t => ({
-      name: t.plural, namespaced: t.namespaced, kind: t.kind,
+      name: t.plural,
+      namespaced: t.namespaced,
+      kind: t.kind,
       verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
     }));
     return { status: 200, body: { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv, resources } };

@@ -1,7 +1,14 @@
 // The resource types the fake API server serves and how its URLs map onto
 // them, the way kube-apiserver's discovery does: a path names a group,
 // version, resource, and optionally a namespace, name and subresource.
-import { SIDECAR_KIND, SIDECAR_PLURAL, VINEYARD_GROUP, VINEYARD_VERSION, VINEYARDD_KIND, VINEYARDD_PLURAL } from '../../src/vineyard/names.js';
+import {
+  SIDECAR_KIND,
+  SIDECAR_PLURAL,
+  VINEYARD_GROUP,
+  VINEYARD_VERSION,
+  VINEYARDD_KIND,
+  VINEYARDD_PLURAL,
+} from '../../src/vineyard/names.js';
 
 export interface ResourceType {
   /** '' for the core group (`/api/v1`). */
@@ -14,7 +21,13 @@ export interface ResourceType {
   custom?: boolean;
 }
 
-const core = (kind: string, plural: string, namespaced = true): ResourceType => ({ group: '', version: 'v1', kind, plural, namespaced });
+const core = (kind: string, plural: string, namespaced = true): ResourceType => ({
+  group: '',
+  version: 'v1',
+  kind,
+  plural,
+  namespaced,
+});
 
 export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   core('Pod', 'pods'),
@@ -28,14 +41,46 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
   { group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', namespaced: true },
-  { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', namespaced: false },
-  { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', plural: 'validatingwebhookconfigurations', namespaced: false },
-  { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false },
+  {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    kind: 'MutatingWebhookConfiguration',
+    plural: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    kind: 'ValidatingWebhookConfiguration',
+    plural: 'validatingwebhookconfigurations',
+    namespaced: false,
+  },
+  {
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
 ];
 
 export const VINEYARD_RESOURCES: readonly ResourceType[] = [
-  { group: VINEYARD_GROUP, version: VINEYARD_VERSION, kind: SIDECAR_KIND, plural: SIDECAR_PLURAL, namespaced: true, custom: true },
-  { group: VINEYARD_GROUP, version: VINEYARD_VERSION, kind: VINEYARDD_KIND, plural: VINEYARDD_PLURAL, namespaced: true, custom: true },
+  {
+    group: VINEYARD_GROUP,
+    version: VINEYARD_VERSION,
+    kind: SIDECAR_KIND,
+    plural: SIDECAR_PLURAL,
+    namespaced: true,
+    custom: true,
+  },
+  {
+    group: VINEYARD_GROUP,
+    version: VINEYARD_VERSION,
+    kind: VINEYARDD_KIND,
+    plural: VINEYARDD_PLURAL,
+    namespaced: true,
+    custom: true,
+  },
 ];
 
 export const DEFAULT_RESOURCES: readonly ResourceType[] = [...BUILTIN_RESOURCES, ...VINEYARD_RESOURCES];
@@ -55,13 +100,18 @@ export interface ResourcePath {
 
 export class ResourceTable {
   private readonly types: ResourceType[];
-  constructor(types: readonly ResourceType[]) { this.types = [...types]; }
+  constructor(types: readonly ResourceType[]) {
+    this.types = [...types];
+  }
 
-  all(): readonly ResourceType[] { return this.types; }
+  all(): readonly ResourceType[] {
+    return this.types;
+  }
 
   add(t: ResourceType): void {
     const i = this.types.findIndex(x => x.group === t.group && x.plural === t.plural);
-    if (i >= 0) this.types[i] = t; else this.types.push(t);
+    if (i >= 0) this.types[i] = t;
+    else this.types.push(t);
   }
 
   byPlural(group: string, version: string, plural: string): ResourceType | undefined {
@@ -76,9 +126,15 @@ export class ResourceTable {
   parse(pathname: string): ResourcePath | undefined {
     const segs = pathname.split('/').filter(Boolean).map(decodeURIComponent);
     let group: string, version: string, rest: string[];
-    if (segs[0] === 'api' && segs.length >= 2) { group = ''; version = segs[1]!; rest = segs.slice(2); }
-    else if (segs[0] === 'apis' && segs.length >= 3) { group = segs[1]!; version = segs[2]!; rest = segs.slice(3); }
-    else return undefined;
+    if (segs[0] === 'api' && segs.length >= 2) {
+      group = '';
+      version = segs[1]!;
+      rest = segs.slice(2);
+    } else if (segs[0] === 'apis' && segs.length >= 3) {
+      group = segs[1]!;
+      version = segs[2]!;
+      rest = segs.slice(3);
+    } else return undefined;
     if (rest.length === 0) return undefined;
 
     // /namespaces/{ns}/{resource}[/{name}[/{sub}]] — but /namespaces[/{name}] is the Namespace resource itself.

@@ -17,7 +17,14 @@ import { defaultPipelineConfig } from '../../src/admission/endpoint.js';
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
 /** The files a case directory may hold: anything else is a typo that would silently not be read. */
-export const FIXTURE_FILES = ['request.yaml', 'resources.yaml', 'config.yaml', 'expected.yaml', 'expected-denial.txt', 'expected-warnings.txt'] as const;
+export const FIXTURE_FILES = [
+  'request.yaml',
+  'resources.yaml',
+  'config.yaml',
+  'expected.yaml',
+  'expected-denial.txt',
+  'expected-warnings.txt',
+] as const;
 
 /**
  * Directories of test/fixtures/ that are not an endpoint's cases: the mutate
@@ -31,7 +38,10 @@ const isDir = (p: string) => statSync(p).isDirectory();
 export function fixtureDirs(endpointName: string): string[] {
   const root = join(FIXTURES, endpointName);
   if (!existsSync(root)) return [];
-  return readdirSync(root).filter(d => isDir(join(root, d))).sort().map(d => join(root, d));
+  return readdirSync(root)
+    .filter(d => isDir(join(root, d)))
+    .sort()
+    .map(d => join(root, d));
 }
 
 /**
@@ -47,20 +57,33 @@ export function fixtureLayoutProblems(opts: { updating?: boolean; root?: string 
   for (const top of readdirSync(root).sort()) {
     const path = join(root, top);
     if ((NON_ENDPOINT_DIRS as readonly string[]).includes(top)) continue;
-    if (!isDir(path)) { problems.push(`test/fixtures/${top}: a file where only endpoint directories belong`); continue; }
-    if (!names.has(top)) { problems.push(`test/fixtures/${top}: no endpoint is named ${top} (endpoints: ${[...names].join(', ')}; other directories: ${NON_ENDPOINT_DIRS.join(', ')})`); continue; }
+    if (!isDir(path)) {
+      problems.push(`test/fixtures/${top}: a file where only endpoint directories belong`);
+      continue;
+    }
+    if (!names.has(top)) {
+      problems.push(
+        `test/fixtures/${top}: no endpoint is named ${top} (endpoints: ${[...names].join(', ')}; other directories: ${NON_ENDPOINT_DIRS.join(', ')})`,
+      );
+      continue;
+    }
     for (const c of readdirSync(path).sort()) {
       const dir = join(path, c);
       const at = `test/fixtures/${top}/${c}`;
-      if (!isDir(dir)) { problems.push(`${at}: a file where only case directories belong`); continue; }
+      if (!isDir(dir)) {
+        problems.push(`${at}: a file where only case directories belong`);
+        continue;
+      }
       const files = readdirSync(dir);
       for (const f of files) {
-        if (!(FIXTURE_FILES as readonly string[]).includes(f)) problems.push(`${at}/${f}: not a fixture file (${FIXTURE_FILES.join(', ')})`);
+        if (!(FIXTURE_FILES as readonly string[]).includes(f))
+          problems.push(`${at}/${f}: not a fixture file (${FIXTURE_FILES.join(', ')})`);
       }
       if (!files.includes('request.yaml')) problems.push(`${at}: no request.yaml`);
       const expectations = files.filter(f => f === 'expected.yaml' || f === 'expected-denial.txt');
       if (expectations.length > 1) problems.push(`${at}: both expected.yaml and expected-denial.txt`);
-      if (expectations.length === 0 && !opts.updating) problems.push(`${at}: neither expected.yaml nor expected-denial.txt`);
+      if (expectations.length === 0 && !opts.updating)
+        problems.push(`${at}: neither expected.yaml nor expected-denial.txt`);
     }
   }
   return problems;
@@ -80,7 +103,11 @@ export interface Fixture {
 const read = (dir: string, f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : undefined);
 
 let uidCounter = 0;
-export function reviewFor(endpoint: Endpoint<unknown>, r: Record<string, unknown>, uid = `fixture-${++uidCounter}`): AdmissionReview {
+export function reviewFor(
+  endpoint: Endpoint<unknown>,
+  r: Record<string, unknown>,
+  uid = `fixture-${++uidCounter}`,
+): AdmissionReview {
   if (r.apiVersion && r.kind === 'AdmissionReview') return r as unknown as AdmissionReview;
   const object = (r.object ?? null) as JsonObject | null;
   const { group, kind } = endpoint.expects;
@@ -103,7 +130,11 @@ export function reviewFor(endpoint: Endpoint<unknown>, r: Record<string, unknown
 export function loadFixture(endpoint: Endpoint<unknown>, dir: string): Fixture {
   const req = parse(read(dir, 'request.yaml') ?? '') as Record<string, unknown>;
   const resText = read(dir, 'resources.yaml');
-  const resources = resText ? parseAllDocuments(resText).map(d => d.toJSON()).filter(Boolean) : [];
+  const resources = resText
+    ? parseAllDocuments(resText)
+        .map(d => d.toJSON())
+        .filter(Boolean)
+    : [];
   const cfgText = read(dir, 'config.yaml');
   const expText = read(dir, 'expected.yaml');
   const warnText = read(dir, 'expected-warnings.txt');
@@ -131,7 +162,8 @@ export function writeExpected(dir: string, obj: unknown): void {
 export function writeExpectedWarnings(dir: string, warnings: readonly string[]): void {
   const file = join(dir, 'expected-warnings.txt');
   const multiLine = warnings.find(w => w.includes('\n') || w === '');
-  if (multiLine !== undefined) throw new Error(`${dir}: a warning of one line per line cannot hold ${JSON.stringify(multiLine)}`);
+  if (multiLine !== undefined)
+    throw new Error(`${dir}: a warning of one line per line cannot hold ${JSON.stringify(multiLine)}`);
   if (warnings.length) writeFileSync(file, `${warnings.join('\n')}\n`);
   else rmSync(file, { force: true });
 }
@@ -144,7 +176,8 @@ export const endpointByName = (name: string): Endpoint<unknown> => {
 
 const MANAGED_FIELDS_TIME = '2024-05-06T07:08:09Z';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The fieldsV1 of a manager that set every member of `value`, as the API
@@ -163,7 +196,8 @@ function fieldsOfValue(v: unknown): Record<string, unknown> {
   if (!Array.isArray(v)) return {};
   const out: Record<string, unknown> = {};
   for (const item of v) {
-    if (isPlainObject(item) && typeof item.name === 'string') out[`k:${JSON.stringify({ name: item.name })}`] = { '.': {}, ...fieldsOf(item) };
+    if (isPlainObject(item) && typeof item.name === 'string')
+      out[`k:${JSON.stringify({ name: item.name })}`] = { '.': {}, ...fieldsOf(item) };
   }
   return out;
 }
@@ -182,7 +216,12 @@ export function withManagedFields<T>(obj: T): T {
   if (!isPlainObject(metadata) || 'managedFields' in metadata) return obj;
   const { metadata: _m, apiVersion, kind: _k, ...rest } = o;
   const entry = (manager: string, fields: Record<string, unknown>) => ({
-    manager, operation: 'Update', apiVersion: typeof apiVersion === 'string' ? apiVersion : 'v1', time: MANAGED_FIELDS_TIME, fieldsType: 'FieldsV1', fieldsV1: fields,
+    manager,
+    operation: 'Update',
+    apiVersion: typeof apiVersion === 'string' ? apiVersion : 'v1',
+    time: MANAGED_FIELDS_TIME,
+    fieldsType: 'FieldsV1',
+    fieldsV1: fields,
   });
   const managedFields = [
     entry('kube-controller-manager', fieldsOf(rest)),
@@ -193,7 +232,11 @@ export function withManagedFields<T>(obj: T): T {
 
 /** `obj` without what withManagedFields added. */
 export function withoutManagedFields<T>(obj: T, original: unknown): T {
-  if (!isPlainObject(obj) || (isPlainObject(original) && isPlainObject(original.metadata) && 'managedFields' in original.metadata)) return obj;
+  if (
+    !isPlainObject(obj) ||
+    (isPlainObject(original) && isPlainObject(original.metadata) && 'managedFields' in original.metadata)
+  )
+    return obj;
   const metadata = obj.metadata;
   if (!isPlainObject(metadata) || !('managedFields' in metadata)) return obj;
   const { managedFields: _mf, ...rest } = metadata;

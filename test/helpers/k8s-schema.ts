@@ -10,7 +10,10 @@
 import * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from './kustomize.js';
 
-interface Attribute { baseName: string; type: string }
+interface Attribute {
+  baseName: string;
+  type: string;
+}
 type ModelClass = { attributeTypeMap?: Attribute[] };
 type Validatable = { validate(): void };
 type ModelCtor = new (data: unknown) => Validatable;
@@ -26,7 +29,7 @@ function modelModule(apiVersion: string): string {
 async function openApiErrors(obj: KubeObject): Promise<string[]> {
   let mod: Record<string, unknown>;
   try {
-    mod = await import(modelModule(obj.apiVersion)) as Record<string, unknown>;
+    mod = (await import(modelModule(obj.apiVersion))) as Record<string, unknown>;
   } catch {
     return [`no schema for apiVersion ${obj.apiVersion}`];
   }
@@ -57,7 +60,8 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (map) {
-    if (typeof value === 'object') for (const [k, v] of Object.entries(value)) unknownFields(v, map[1]!, `${path}/${k}`, out);
+    if (typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) unknownFields(v, map[1]!, `${path}/${k}`, out);
     return;
   }
   const attributes = models[type]?.attributeTypeMap;

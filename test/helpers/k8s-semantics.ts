@@ -9,23 +9,36 @@ export interface LabelSelector {
 }
 
 /** metav1.LabelSelector semantics; an absent selector matches everything. */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+export function selectorMatches(
+  selector: LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   if (!selector) return true;
   const has = (k: string) => Object.prototype.hasOwnProperty.call(labels, k);
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (!has(k) || labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {
-    const ok = e.operator === 'In' ? has(e.key) && (e.values ?? []).includes(labels[e.key]!)
-      : e.operator === 'NotIn' ? !has(e.key) || !(e.values ?? []).includes(labels[e.key]!)
-      : e.operator === 'Exists' ? has(e.key)
-      : e.operator === 'DoesNotExist' ? !has(e.key)
-      : (() => { throw new Error(`unknown selector operator ${String(e.operator)}`); })();
+    const ok =
+      e.operator === 'In'
+        ? has(e.key) && (e.values ?? []).includes(labels[e.key]!)
+        : e.operator === 'NotIn'
+          ? !has(e.key) || !(e.values ?? []).includes(labels[e.key]!)
+          : e.operator === 'Exists'
+            ? has(e.key)
+            : e.operator === 'DoesNotExist'
+              ? !has(e.key)
+              : (() => {
+                  throw new Error(`unknown selector operator ${String(e.operator)}`);
+                })();
     if (!ok) return false;
   }
   return true;
 }
 
 /** The labels the API server puts on every namespace, plus the given ones. */
-export const namespaceLabels = (name: string, labels: Record<string, string> = {}) => ({ 'kubernetes.io/metadata.name': name, ...labels });
+export const namespaceLabels = (name: string, labels: Record<string, string> = {}) => ({
+  'kubernetes.io/metadata.name': name,
+  ...labels,
+});
 
 export interface Schema {
   type?: string;
@@ -36,7 +49,6 @@ export interface Schema {
   'x-kubernetes-int-or-string'?: boolean;
   [k: string]: unknown;
 }
-
 
 /**
  * Structural-schema defaulting as the API server does it on create: a missing
@@ -59,5 +71,6 @@ export function applyStructuralDefaults(value: unknown, schema: Schema): unknown
 /** Kubelet expansion of `$(VAR)` in command and args; `$$` escapes, unknown variables stay as written. */
 export function expandEnvRefs(text: string, env: Readonly<Record<string, string>>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) =>
-    m === '$$' ? '$' : Object.prototype.hasOwnProperty.call(env, name!) ? env[name!]! : m);
+    m === '$$' ? '$' : Object.prototype.hasOwnProperty.call(env, name!) ? env[name!]! : m,
+  );
 }

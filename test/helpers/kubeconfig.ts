@@ -10,7 +10,10 @@ import { stringify } from 'yaml';
 
 export const FAKE_TOKEN = 'fake-token';
 
-export interface FakeKubeconfigOptions { namespace?: string; token?: string }
+export interface FakeKubeconfigOptions {
+  namespace?: string;
+  token?: string;
+}
 
 function configObject(url: string, opts: FakeKubeconfigOptions) {
   return {
@@ -18,7 +21,12 @@ function configObject(url: string, opts: FakeKubeconfigOptions) {
     kind: 'Config',
     clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'fake', user: { token: opts.token ?? FAKE_TOKEN } }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+    contexts: [
+      {
+        name: 'fake',
+        context: { cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+      },
+    ],
     'current-context': 'fake',
   };
 }
@@ -28,13 +36,18 @@ export function fakeKubeConfig(url: string, opts: FakeKubeconfigOptions = {}): K
   kc.loadFromOptions({
     clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
     users: [{ name: 'fake', token: opts.token ?? FAKE_TOKEN }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) }],
+    contexts: [
+      { name: 'fake', cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+    ],
     currentContext: 'fake',
   });
   return kc;
 }
 
-export interface KubeconfigFile { path: string; remove(): void }
+export interface KubeconfigFile {
+  path: string;
+  remove(): void;
+}
 
 /** Writes a kubeconfig file in a fresh temp directory; `remove()` deletes it. */
 export function writeFakeKubeconfig(url: string, opts: FakeKubeconfigOptions = {}): KubeconfigFile {

@@ -24,9 +24,25 @@ export interface KubeObject {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
-interface Target { group?: string; version?: string; kind?: string; name?: string; namespace?: string }
-interface Patch { patch?: string; path?: string; target?: Target }
-interface Kustomization { apiVersion: string; kind: 'Kustomization' | 'Component'; resources?: string[]; components?: string[]; patches?: Patch[] }
+interface Target {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+}
+interface Patch {
+  patch?: string;
+  path?: string;
+  target?: Target;
+}
+interface Kustomization {
+  apiVersion: string;
+  kind: 'Kustomization' | 'Component';
+  resources?: string[];
+  components?: string[];
+  patches?: Patch[];
+}
 
 const KEYS = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches']);
 const PATCH_KEYS = new Set(['patch', 'path', 'target']);
@@ -36,7 +52,10 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 
 function unknownKeys(where: string, obj: object, allowed: Set<string>): void {
   const extra = Object.keys(obj).filter(k => !allowed.has(k));
-  if (extra.length) throw new Error(`${where}: ${extra.join(', ')} not supported by test/helpers/kustomize.ts; implement it there first`);
+  if (extra.length)
+    throw new Error(
+      `${where}: ${extra.join(', ')} not supported by test/helpers/kustomize.ts; implement it there first`,
+    );
 }
 
 function readKustomization(dir: string): Kustomization {
@@ -50,28 +69,38 @@ function readKustomization(dir: string): Kustomization {
 }
 
 export function readManifestFile(file: string): KubeObject[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map(d => {
-    if (d.errors.length) throw new Error(`${file}: ${d.errors[0]!.message}`);
-    return d.toJSON() as KubeObject;
-  }).filter(o => o !== null);
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map(d => {
+      if (d.errors.length) throw new Error(`${file}: ${d.errors[0]!.message}`);
+      return d.toJSON() as KubeObject;
+    })
+    .filter(o => o !== null);
 }
 
 const groupOf = (o: KubeObject) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '');
 const versionOf = (o: KubeObject) => o.apiVersion.split('/').pop()!;
-export const idOf = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+export const idOf = (o: KubeObject) =>
+  `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 
 function matches(o: KubeObject, t: Target): boolean {
   unknownKeys('patch target', t, TARGET_KEYS);
-  return (t.group === undefined || t.group === groupOf(o))
-    && (t.version === undefined || t.version === versionOf(o))
-    && (t.kind === undefined || t.kind === o.kind)
-    && (t.name === undefined || t.name === o.metadata.name)
-    && (t.namespace === undefined || t.namespace === (o.metadata.namespace ?? ''));
+  return (
+    (t.group === undefined || t.group === groupOf(o)) &&
+    (t.version === undefined || t.version === versionOf(o)) &&
+    (t.kind === undefined || t.kind === o.kind) &&
+    (t.name === undefined || t.name === o.metadata.name) &&
+    (t.namespace === undefined || t.namespace === (o.metadata.namespace ?? ''))
+  );
 }
 
 // The patchMergeKey of the list fields deploy/ patches; other lists are replaced, as for any list without one.
 const MERGE_KEYS: Record<string, string> = {
-  containers: 'name', initContainers: 'name', env: 'name', volumes: 'name', volumeMounts: 'mountPath', webhooks: 'name',
+  containers: 'name',
+  initContainers: 'name',
+  env: 'name',
+  volumes: 'name',
+  volumeMounts: 'mountPath',
+  webhooks: 'name',
 };
 
 function mergeStrategic(base: JsonObject, patch: JsonObject, path: string): JsonObject {
@@ -81,7 +110,8 @@ function mergeStrategic(base: JsonObject, patch: JsonObject, path: string): Json
     const bv = out[key];
     if (pv === null) delete out[key];
     else if (isObject(pv) && isObject(bv)) out[key] = mergeStrategic(bv, pv, `${path}/${key}`);
-    else if (Array.isArray(pv) && Array.isArray(bv) && MERGE_KEYS[key]) out[key] = mergeList(bv, pv, MERGE_KEYS[key], `${path}/${key}`);
+    else if (Array.isArray(pv) && Array.isArray(bv) && MERGE_KEYS[key])
+      out[key] = mergeList(bv, pv, MERGE_KEYS[key], `${path}/${key}`);
     else out[key] = structuredClone(pv);
   }
   return out;
@@ -93,7 +123,10 @@ function mergeList(base: Json[], patch: Json[], mergeKey: string, path: string):
     if (!isObject(item) || item[mergeKey] === undefined) throw new Error(`${path}: element without ${mergeKey}`);
     const i = out.findIndex(b => isObject(b) && b[mergeKey] === item[mergeKey]);
     const { $patch, ...rest } = item;
-    if ($patch === 'delete') { if (i >= 0) out.splice(i, 1); continue; }
+    if ($patch === 'delete') {
+      if (i >= 0) out.splice(i, 1);
+      continue;
+    }
     if ($patch !== undefined) throw new Error(`${path}: $patch: ${String($patch)} not supported`);
     if (i >= 0) out[i] = mergeStrategic(out[i] as JsonObject, rest, `${path}/${String(item[mergeKey])}`);
     else out.push(structuredClone(rest));
@@ -116,7 +149,10 @@ function applyPatch(objects: KubeObject[], p: Patch, dir: string): KubeObject[] 
   if (!isObject(body)) throw new Error(`${dir}: a patch must be a mapping or a list`);
   const self = body as unknown as KubeObject;
   const target: Target = p.target ?? {
-    group: groupOf(self), version: versionOf(self), kind: self.kind, name: self.metadata?.name,
+    group: groupOf(self),
+    version: versionOf(self),
+    kind: self.kind,
+    name: self.metadata?.name,
     ...(self.metadata?.namespace ? { namespace: self.metadata.namespace } : {}),
   };
   const hits = objects.filter(o => matches(o, target));
@@ -124,10 +160,17 @@ function applyPatch(objects: KubeObject[], p: Patch, dir: string): KubeObject[] 
   const { $patch, ...rest } = body;
   if ($patch === 'delete') return objects.filter(o => !hits.includes(o));
   if ($patch !== undefined) throw new Error(`${dir}: $patch: ${String($patch)} not supported`);
-  return objects.map(o => (hits.includes(o) ? mergeStrategic(o as unknown as JsonObject, rest, idOf(o)) as unknown as KubeObject : o));
+  return objects.map(o =>
+    hits.includes(o) ? (mergeStrategic(o as unknown as JsonObject, rest, idOf(o)) as unknown as KubeObject) : o,
+  );
 }
 
-function build(dir: string, extraComponents: readonly string[], as: 'Kustomization' | 'Component', into: KubeObject[] = []): KubeObject[] {
+function build(
+  dir: string,
+  extraComponents: readonly string[],
+  as: 'Kustomization' | 'Component',
+  into: KubeObject[] = [],
+): KubeObject[] {
   const k = readKustomization(dir);
   if (k.kind !== as) throw new Error(`${dir}: expected a ${as}, found a ${k.kind}`);
   let objects = [...into];
@@ -135,7 +178,8 @@ function build(dir: string, extraComponents: readonly string[], as: 'Kustomizati
     const path = resolve(dir, r);
     objects.push(...(statSync(path).isDirectory() ? build(path, [], 'Kustomization') : readManifestFile(path)));
   }
-  for (const c of [...(k.components ?? []).map(c => resolve(dir, c)), ...extraComponents]) objects = build(c, [], 'Component', objects);
+  for (const c of [...(k.components ?? []).map(c => resolve(dir, c)), ...extraComponents])
+    objects = build(c, [], 'Component', objects);
   for (const p of k.patches ?? []) objects = applyPatch(objects, p, dir);
   const seen = new Set<string>();
   for (const o of objects) {
@@ -148,5 +192,9 @@ function build(dir: string, extraComponents: readonly string[], as: 'Kustomizati
 
 /** Renders the kustomization in `dir`, with `components` (directories) added as an overlay would. */
 export function kustomize(dir: string, components: readonly string[] = []): KubeObject[] {
-  return build(resolve(dir), components.map(c => resolve(c)), 'Kustomization');
+  return build(
+    resolve(dir),
+    components.map(c => resolve(c)),
+    'Kustomization',
+  );
 }

@@ -4,7 +4,12 @@ import type { AdmissionRequest } from '../../src/admission/types.js';
 import { PatchBuilder } from '../../src/jsonpatch/patch.js';
 import type { Mutator, PatchOperation, Verdict } from '../../src/admission/mutator.js';
 
-export function runMutator<O, C>(mutate: Mutator<O, C>, req: AdmissionRequest, obj: O, ctx?: C): Verdict & { patch: PatchOperation[] } {
+export function runMutator<O, C>(
+  mutate: Mutator<O, C>,
+  req: AdmissionRequest,
+  obj: O,
+  ctx?: C,
+): Verdict & { patch: PatchOperation[] } {
   const draft = new PatchBuilder(obj);
   const verdict = mutate(req, draft.snapshot() as O, ctx as C, draft);
   return { patch: verdict.denial ? [] : draft.ops, ...verdict };

@@ -27,7 +27,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { endpoints?: readonly Endpoint<any>[]; store?: ClusterStore; config?: Partial<PipelineConfig>; bodyLimit?: number; readiness?: Array<() => string | undefined>; logger?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: {
+    endpoints?: readonly Endpoint<any>[];
+    store?: ClusterStore;
+    config?: Partial<PipelineConfig>;
+    bodyLimit?: number;
+    readiness?: Array<() => string | undefined>;
+    logger?: Logger;
+  } = {},
+): Promise<TestServer> {
   const c = await testCerts();
   const store = opts.store ?? new MemoryStore();
   const app = buildApp({
@@ -43,7 +52,10 @@ export async function startTestServer(opts: { endpoints?: readonly Endpoint<any>
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {
-    app, port, ca: c.ca, store,
+    app,
+    port,
+    ca: c.ca,
+    store,
     close: async () => {
       for (const s of app.server.sessions) s.destroy();
       for (const s of app.server.http1Sockets) s.destroy();
@@ -52,20 +64,50 @@ export async function startTestServer(opts: { endpoints?: readonly Endpoint<any>
   };
 }
 
-export interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string; json<T = any>(): T }
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json<T = any>(): T;
+}
 
-const reply = (status: number, headers: Reply['headers'], body: string): Reply => ({ status, headers, body, json: () => JSON.parse(body) });
+const reply = (status: number, headers: Reply['headers'], body: string): Reply => ({
+  status,
+  headers,
+  body,
+  json: () => JSON.parse(body),
+});
 
 /** One HTTP/1.1 request over TLS; pass an agent to reuse a kept-alive connection. */
-export function h1(srv: { port: number; ca: string }, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}, agent?: https.Agent): Promise<Reply> {
+export function h1(
+  srv: { port: number; ca: string },
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+  agent?: https.Agent,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', servername: 'localhost', port: srv.port, method, path, ca: srv.ca, agent: agent ?? false, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(reply(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: srv.port,
+        method,
+        path,
+        ca: srv.ca,
+        agent: agent ?? false,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      },
+      res => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(reply(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))));
+      },
+    );
     req.on('error', reject);
-    if (body !== undefined) req.end(body); else req.end();
+    if (body !== undefined) req.end(body);
+    else req.end();
   });
 }
 
@@ -75,21 +117,42 @@ export function h2connect(srv: { port: number; ca: string }): http2.ClientHttp2S
 
 export function h2(session: http2.ClientHttp2Session, method: string, path: string, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': method, ':path': path, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) });
+    const stream = session.request({
+      ':method': method,
+      ':path': path,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    });
     let status = 0;
     let headers: Reply['headers'] = {};
     const chunks: Buffer[] = [];
-    stream.on('response', (h) => { status = Number(h[':status']); headers = h as Reply['headers']; });
+    stream.on('response', h => {
+      status = Number(h[':status']);
+      headers = h as Reply['headers'];
+    });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => resolve(reply(status, headers, Buffer.concat(chunks).toString('utf8'))));
     stream.on('error', reject);
-    if (body !== undefined) stream.end(body); else stream.end();
+    if (body !== undefined) stream.end(body);
+    else stream.end();
   });
 }
 
-export function podReview(object: unknown, extra: Record<string, unknown> = {}, apiVersion = 'admission.k8s.io/v1'): string {
+export function podReview(
+  object: unknown,
+  extra: Record<string, unknown> = {},
+  apiVersion = 'admission.k8s.io/v1',
+): string {
   return JSON.stringify({
-    apiVersion, kind: 'AdmissionReview',
-    request: { uid: `uid-${Math.random().toString(36).slice(2)}`, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', namespace: 'default', object, ...extra },
+    apiVersion,
+    kind: 'AdmissionReview',
+    request: {
+      uid: `uid-${Math.random().toString(36).slice(2)}`,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace: 'default',
+      object,
+      ...extra,
+    },
   });
 }

@@ -4,7 +4,12 @@
 // JSON, unknown fields included). A 404 naming the object is an answer
 // (null); anything else is an error naming the object, the cluster and,
 // for a refusal, the permission to check.
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1MutatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 import { KubeCaller } from '../../cluster/kube-call.js';
 import { objectOrNull } from '../../cluster/kube-errors.js';
 import { ApiError } from '../../cluster/store.js';
@@ -23,9 +28,12 @@ export function clusterObjects(kc: KubeConfig, timeoutMs = 10_000): ClusterObjec
   const server = kc.getCurrentCluster()?.server ?? 'the cluster';
   const explained = (e: unknown, verb: string): Error => {
     if (!(e instanceof ApiError)) return e as Error;
-    const hint = e.status === 401 ? ' (the kubeconfig\'s credentials are not accepted)'
-      : e.status === 403 ? ` (check your permissions: kubectl auth can-i ${verb})`
-      : '';
+    const hint =
+      e.status === 401
+        ? " (the kubeconfig's credentials are not accepted)"
+        : e.status === 403
+          ? ` (check your permissions: kubectl auth can-i ${verb})`
+          : '';
     return new Error(`cannot read from ${server}: ${e.message}${hint}`);
   };
   return {
@@ -34,7 +42,12 @@ export function clusterObjects(kc: KubeConfig, timeoutMs = 10_000): ClusterObjec
       requireSegment(call, 'namespace', namespace);
       requireName(call, name);
       try {
-        return objectOrNull<Json>(call, await caller.send({ call }, o => core.readNamespacedPod({ namespace, name }, o)), name, 'pods');
+        return objectOrNull<Json>(
+          call,
+          await caller.send({ call }, o => core.readNamespacedPod({ namespace, name }, o)),
+          name,
+          'pods',
+        );
       } catch (e) {
         throw explained(e, `get pods -n ${namespace}`);
       }
@@ -43,7 +56,12 @@ export function clusterObjects(kc: KubeConfig, timeoutMs = 10_000): ClusterObjec
       const call = `get mutatingwebhookconfigurations ${name}`;
       requireName(call, name);
       try {
-        return objectOrNull<V1MutatingWebhookConfiguration>(call, await caller.send({ call }, o => admission.readMutatingWebhookConfiguration({ name }, o)), name, 'mutatingwebhookconfigurations');
+        return objectOrNull<V1MutatingWebhookConfiguration>(
+          call,
+          await caller.send({ call }, o => admission.readMutatingWebhookConfiguration({ name }, o)),
+          name,
+          'mutatingwebhookconfigurations',
+        );
       } catch (e) {
         throw explained(e, 'get mutatingwebhookconfigurations');
       }

@@ -13,19 +13,55 @@ import { mutateFlags, runMutateCommand, type CommandIO } from '../mutate/command
 const serveDefault = (name: string) => serveFlags.find(f => f.name === name)!.def!;
 
 export const explainPodFlags: readonly Flag[] = [
-  { name: 'namespace', short: 'n', kind: 'string', arg: 'NS', help: 'the pod\'s namespace (default: the kubeconfig context\'s namespace, else default)' },
-  { name: 'kubeconfig', kind: 'string', arg: 'FILE', help: 'the cluster to read, read-only, with your credentials (default: $KUBECONFIG, then ~/.kube/config)' },
-  { name: 'context', kind: 'string', arg: 'NAME', help: 'the kubeconfig context to use (default: its current context)' },
-  { name: 'mutating-webhook-configuration', kind: 'string', arg: 'NAME', def: serveDefault('mutating-webhook-configuration'), help: 'the MutatingWebhookConfiguration that holds the webhooks (serve\'s flag of the same name)' },
-  { name: 'sidecar-mode', kind: 'string', arg: 'MODE', def: 'injected', help: 'as the server runs: injected or native, for what a pod created now would get' },
-  { name: 'scheduler-name', kind: 'string', arg: 'NAME', help: 'as the server runs: --scheduler-name, for what a pod created now would get' },
+  {
+    name: 'namespace',
+    short: 'n',
+    kind: 'string',
+    arg: 'NS',
+    help: "the pod's namespace (default: the kubeconfig context's namespace, else default)",
+  },
+  {
+    name: 'kubeconfig',
+    kind: 'string',
+    arg: 'FILE',
+    help: 'the cluster to read, read-only, with your credentials (default: $KUBECONFIG, then ~/.kube/config)',
+  },
+  {
+    name: 'context',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'the kubeconfig context to use (default: its current context)',
+  },
+  {
+    name: 'mutating-webhook-configuration',
+    kind: 'string',
+    arg: 'NAME',
+    def: serveDefault('mutating-webhook-configuration'),
+    help: "the MutatingWebhookConfiguration that holds the webhooks (serve's flag of the same name)",
+  },
+  {
+    name: 'sidecar-mode',
+    kind: 'string',
+    arg: 'MODE',
+    def: 'injected',
+    help: 'as the server runs: injected or native, for what a pod created now would get',
+  },
+  {
+    name: 'scheduler-name',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'as the server runs: --scheduler-name, for what a pod created now would get',
+  },
   { name: 'help', short: 'h', kind: 'boolean', help: 'show this help' },
 ];
 
-const flagLines = (flags: readonly Flag[]) => flags.map(f => {
-  const left = `  ${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
-  return `${left.padEnd(42)} ${f.help}${f.def ? ` (default ${f.def})` : ''}`;
-}).join('\n');
+const flagLines = (flags: readonly Flag[]) =>
+  flags
+    .map(f => {
+      const left = `  ${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
+      return `${left.padEnd(42)} ${f.help}${f.def ? ` (default ${f.def})` : ''}`;
+    })
+    .join('\n');
 
 export function explainHelp(): string {
   return `Usage: vineyard-webhook explain pod/NAME [-n NS] [--kubeconfig FILE] [flags]
@@ -67,13 +103,19 @@ const POD_KINDS = ['pod', 'pods', 'po'];
 export function podName(args: readonly string[]): string {
   const [first = '', ...rest] = args;
   const slash = first.indexOf('/');
-  const [kind, name, extra] = slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), rest] : [first, rest[0], rest.slice(1)];
+  const [kind, name, extra] =
+    slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), rest] : [first, rest[0], rest.slice(1)];
   if (!POD_KINDS.includes(kind.toLowerCase())) {
-    throw new UsageError(`explain reads pods from a cluster (pod/NAME), not ${JSON.stringify(first)}; for a workload, explain its manifest: kubectl get ${slash >= 0 ? `${kind} ${name}` : first} -o yaml | vineyard-webhook explain -f - --kubeconfig FILE`);
+    throw new UsageError(
+      `explain reads pods from a cluster (pod/NAME), not ${JSON.stringify(first)}; for a workload, explain its manifest: kubectl get ${slash >= 0 ? `${kind} ${name}` : first} -o yaml | vineyard-webhook explain -f - --kubeconfig FILE`,
+    );
   }
   if (!name) throw new UsageError(`explain ${first}: which pod? e.g. explain pod/NAME -n NAMESPACE`);
   if (extra.length) throw new UsageError(`explain takes one pod, got ${JSON.stringify(args.join(' '))}`);
-  if (!isSubdomain(name)) throw new UsageError(`explain: ${JSON.stringify(name)} is not a pod name (lower-case letters, digits, '-' and '.')`);
+  if (!isSubdomain(name))
+    throw new UsageError(
+      `explain: ${JSON.stringify(name)} is not a pod name (lower-case letters, digits, '-' and '.')`,
+    );
   return name;
 }
 
@@ -83,7 +125,10 @@ const anyFlags: readonly Flag[] = [...new Map([...mutateFlags, ...explainPodFlag
 export async function runExplainCommand(argv: readonly string[], io: CommandIO): Promise<number> {
   const hint = 'vineyard-webhook explain --help';
   const { values: any, positionals } = parseFlagsAndArgs(anyFlags, argv, 'explain: ', hint);
-  if (any.help === true) { io.stdout.write(explainHelp()); return 0; }
+  if (any.help === true) {
+    io.stdout.write(explainHelp());
+    return 0;
+  }
   if (!positionals.length) return runMutateCommand(['--explain', ...argv], io);
 
   const { values } = parseFlagsAndArgs(explainPodFlags, argv, 'explain pod/NAME: ', hint);
@@ -92,13 +137,21 @@ export async function runExplainCommand(argv: readonly string[], io: CommandIO):
   const sidecarMode = oneOf('--sidecar-mode', str('sidecar-mode')!, SIDECAR_MODES);
   const schedulerName = schedulerNameFlag(str('scheduler-name'));
   const configurationName = str('mutating-webhook-configuration')!;
-  if (values.namespace !== undefined && !isDnsLabel(values.namespace as string)) throw new UsageError(`-n/--namespace: ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and '-', at most 63 characters)`);
-  if (!isSubdomain(configurationName)) throw new UsageError(`--mutating-webhook-configuration: ${JSON.stringify(configurationName)} is not an object name`);
+  if (values.namespace !== undefined && !isDnsLabel(values.namespace as string))
+    throw new UsageError(
+      `-n/--namespace: ${JSON.stringify(values.namespace)} is not a namespace name (lower-case letters, digits and '-', at most 63 characters)`,
+    );
+  if (!isSubdomain(configurationName))
+    throw new UsageError(
+      `--mutating-webhook-configuration: ${JSON.stringify(configurationName)} is not an object name`,
+    );
 
   // Loaded only here: the offline preview needs no client library.
   const { runExplainPod } = await import('./run-explain-pod.js');
   return runExplainPod({
-    name, configurationName, io,
+    name,
+    configurationName,
+    io,
     ...(values.namespace !== undefined ? { namespace: values.namespace as string } : {}),
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig as string } : {}),
     ...(values.context !== undefined ? { context: values.context as string } : {}),

@@ -38,7 +38,17 @@ export interface PodFacts {
 export function asNewPod(stored: Json): Json {
   const { status: _status, ...pod } = stored;
   if (isObject(pod.metadata)) {
-    const { uid: _u, resourceVersion: _r, creationTimestamp: _c, managedFields: _m, generation: _g, deletionTimestamp: _d, deletionGracePeriodSeconds: _dg, selfLink: _s, ...metadata } = pod.metadata;
+    const {
+      uid: _u,
+      resourceVersion: _r,
+      creationTimestamp: _c,
+      managedFields: _m,
+      generation: _g,
+      deletionTimestamp: _d,
+      deletionGracePeriodSeconds: _dg,
+      selfLink: _s,
+      ...metadata
+    } = pod.metadata;
     pod.metadata = metadata;
   }
   if (isObject(pod.spec)) {
@@ -50,7 +60,8 @@ export function asNewPod(stored: Json): Json {
 }
 
 const controllerOf = (pod: Json): string | undefined => {
-  const refs = isObject(pod.metadata) && Array.isArray(pod.metadata.ownerReferences) ? pod.metadata.ownerReferences : [];
+  const refs =
+    isObject(pod.metadata) && Array.isArray(pod.metadata.ownerReferences) ? pod.metadata.ownerReferences : [];
   const c = refs.find(r => isObject(r) && r.controller === true) as { kind?: string; name?: string } | undefined;
   return c?.kind && c.name ? `${c.kind.toLowerCase()}/${c.name}` : undefined;
 };
@@ -62,14 +73,20 @@ export async function explainPod(facts: PodFacts, deps: AdmitDeps): Promise<stri
   const out = [`pod/${name} (namespace ${namespace}${owner ? `, controlled by ${owner}` : ''}):`];
   const hints = new Set<string>();
   for (const other of facts.otherConfigurations) {
-    out.push(`  note: MutatingWebhookConfiguration ${other} (the Vineyard operator's) exists too: the API server calls its webhooks as well (see docs/migrate.md)`);
+    out.push(
+      `  note: MutatingWebhookConfiguration ${other} (the Vineyard operator's) exists too: the API server calls its webhooks as well (see docs/migrate.md)`,
+    );
   }
   if (!facts.configuration) {
-    out.push(`  MutatingWebhookConfiguration ${facts.configurationName} not found: no webhook of vineyard-webhook is called for any pod; install deploy/ (docs/install.md), or name the configuration with --mutating-webhook-configuration`);
+    out.push(
+      `  MutatingWebhookConfiguration ${facts.configurationName} not found: no webhook of vineyard-webhook is called for any pod; install deploy/ (docs/install.md), or name the configuration with --mutating-webhook-configuration`,
+    );
     return `${out.join('\n')}\n`;
   }
   const { webhooks, missing } = facts.configuration;
-  out.push(`  configuration: MutatingWebhookConfiguration ${facts.configurationName}, ${webhooks.length} pod webhook${webhooks.length === 1 ? '' : 's'}${missing.length ? ` (not in it: ${missing.join(', ')})` : ''}`);
+  out.push(
+    `  configuration: MutatingWebhookConfiguration ${facts.configurationName}, ${webhooks.length} pod webhook${webhooks.length === 1 ? '' : 's'}${missing.length ? ` (not in it: ${missing.join(', ')})` : ''}`,
+  );
 
   // A note every webhook has (a configuration applied without its caBundle) is said once.
   const shared = webhooks.length > 1 ? webhooks[0]!.notes.filter(n => webhooks.every(w => w.notes.includes(n))) : [];
@@ -95,8 +112,13 @@ export async function explainPod(facts: PodFacts, deps: AdmitDeps): Promise<stri
       // Only for a webhook the pod opts into by its own label (sidecar): a hint to
       // enable every namespace-gated webhook for every pod would be noise.
       if (verdict.blockedByNamespaceLabel && hook.objectSelector) {
-        const wanted = Object.entries(hook.namespaceSelector?.matchLabels ?? {}).filter(([k, v]) => nsLabels[k] !== v).map(([k, v]) => `${k}=${v}`);
-        if (wanted.length) hints.add(`kubectl label namespace ${namespace} ${wanted.join(' ')}, then recreate the pod: ${recreate}; webhooks act only when a pod is created`);
+        const wanted = Object.entries(hook.namespaceSelector?.matchLabels ?? {})
+          .filter(([k, v]) => nsLabels[k] !== v)
+          .map(([k, v]) => `${k}=${v}`);
+        if (wanted.length)
+          hints.add(
+            `kubectl label namespace ${namespace} ${wanted.join(' ')}, then recreate the pod: ${recreate}; webhooks act only when a pod is created`,
+          );
       }
     } else {
       const r = await admitPod(fresh, namespace, nsLabels, { ...deps, webhooks: [hook] });
@@ -105,7 +127,9 @@ export async function explainPod(facts: PodFacts, deps: AdmitDeps): Promise<stri
         line = `matches; created now, the pod would be refused: ${r.denial.message}`;
       } else if (step?.result === 'changed') {
         line = `matches, but this pod does not have what it writes (${fieldsOf(step.paths)}): it was created before the webhook, its namespace label or its pod label, or its call failed under failurePolicy Ignore; created now, it would get: ${describeCalls(hook.name, r.steps, r.pod)}`;
-        hints.add(`recreate the pod to get what the webhooks write: ${recreate}; webhooks act only when a pod is created`);
+        hints.add(
+          `recreate the pod to get what the webhooks write: ${recreate}; webhooks act only when a pod is created`,
+        );
       } else {
         line = `matches; nothing to change (${step?.skip ?? 'the pod already has what it writes'})`;
       }

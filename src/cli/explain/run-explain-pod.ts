@@ -31,7 +31,9 @@ export async function runExplainPod(args: ExplainPodArgs): Promise<number> {
   try {
     const pod = await objects.pod(namespace, args.name);
     if (!pod) {
-      args.io.stderr.write(`error: pod ${namespace}/${args.name} not found in ${server} (kubectl get pods -n ${namespace})\n`);
+      args.io.stderr.write(
+        `error: pod ${namespace}/${args.name} not found in ${server} (kubectl get pods -n ${namespace})\n`,
+      );
       return 1;
     }
     const [labels, configuration, operator] = await Promise.all([
@@ -40,13 +42,21 @@ export async function runExplainPod(args: ExplainPodArgs): Promise<number> {
       // Only a note: a user who may not read it still gets the explanation.
       objects.mutatingWebhookConfiguration(OPERATOR_MUTATING_CONFIGURATION).catch(() => null),
     ]);
-    const text = await explainPod({
-      namespace, name: args.name, pod,
-      namespaceLabels: labels ?? {},
-      configurationName: args.configurationName,
-      configuration: configuration ? clusterPodWebhooks(configuration) : null,
-      otherConfigurations: operator && args.configurationName !== OPERATOR_MUTATING_CONFIGURATION ? [OPERATOR_MUTATING_CONFIGURATION] : [],
-    }, { store: reads.store, config: args.config });
+    const text = await explainPod(
+      {
+        namespace,
+        name: args.name,
+        pod,
+        namespaceLabels: labels ?? {},
+        configurationName: args.configurationName,
+        configuration: configuration ? clusterPodWebhooks(configuration) : null,
+        otherConfigurations:
+          operator && args.configurationName !== OPERATOR_MUTATING_CONFIGURATION
+            ? [OPERATOR_MUTATING_CONFIGURATION]
+            : [],
+      },
+      { store: reads.store, config: args.config },
+    );
     args.io.stdout.write(text);
     return 0;
   } catch (e) {

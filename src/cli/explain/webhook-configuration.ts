@@ -40,8 +40,14 @@ const any = (list: readonly string[] | undefined, ...values: string[]) => (list 
 
 /** Whether one of `rules` sends the creation of a core/v1 pod. */
 export function coversPodCreate(rules: readonly V1RuleWithOperations[] | undefined): boolean {
-  return (rules ?? []).some(r => any(r.apiGroups, '', '*') && any(r.apiVersions, 'v1', '*') && any(r.resources, 'pods', '*') && any(r.operations, 'CREATE', '*')
-    && (r.scope === undefined || r.scope === '*' || r.scope === 'Namespaced'));
+  return (rules ?? []).some(
+    r =>
+      any(r.apiGroups, '', '*') &&
+      any(r.apiVersions, 'v1', '*') &&
+      any(r.resources, 'pods', '*') &&
+      any(r.operations, 'CREATE', '*') &&
+      (r.scope === undefined || r.scope === '*' || r.scope === 'Namespaced'),
+  );
 }
 
 /** The selector as deploy/'s table writes it; an empty one (the API server's default, `{}`) matches everything, as no selector does. */
@@ -49,7 +55,15 @@ function selector(s: V1MutatingWebhook['namespaceSelector']): LabelSelector | un
   if (!s || (!Object.keys(s.matchLabels ?? {}).length && !s.matchExpressions?.length)) return undefined;
   return {
     ...(s.matchLabels ? { matchLabels: { ...s.matchLabels } } : {}),
-    ...(s.matchExpressions ? { matchExpressions: s.matchExpressions.map(e => ({ key: e.key, operator: e.operator as 'In', ...(e.values ? { values: [...e.values] } : {}) })) } : {}),
+    ...(s.matchExpressions
+      ? {
+          matchExpressions: s.matchExpressions.map(e => ({
+            key: e.key,
+            operator: e.operator as 'In',
+            ...(e.values ? { values: [...e.values] } : {}),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -66,10 +80,14 @@ export function clusterPodWebhooks(config: V1MutatingWebhookConfiguration): Clus
     const notes: string[] = [];
     const neverCalled = coversPodCreate(w.rules) ? undefined : 'its rules do not send pod CREATE';
     if (w.clientConfig.service && !w.clientConfig.caBundle) {
-      notes.push('no caBundle: the API server cannot trust the server\'s certificate, so every call fails (the server writes it once it runs in secret mode; cert-manager\'s cainjector with the cert-manager component)');
+      notes.push(
+        "no caBundle: the API server cannot trust the server's certificate, so every call fails (the server writes it once it runs in secret mode; cert-manager's cainjector with the cert-manager component)",
+      );
     }
-    if (w.failurePolicy === 'Ignore') notes.push('failurePolicy Ignore: a call that fails or times out admits the pod unchanged, without a word');
-    if ((w as { matchConditions?: unknown[] }).matchConditions?.length) notes.push('has matchConditions, which this command does not evaluate');
+    if (w.failurePolicy === 'Ignore')
+      notes.push('failurePolicy Ignore: a call that fails or times out admits the pod unchanged, without a word');
+    if ((w as { matchConditions?: unknown[] }).matchConditions?.length)
+      notes.push('has matchConditions, which this command does not evaluate');
     webhooks.push({
       hook: {
         name: w.name,

@@ -29,7 +29,11 @@ export interface AdmitDeps {
   webhooks?: readonly PodWebhook[];
 }
 
-export interface WebhookDenial { webhook: string; code: number; message: string }
+export interface WebhookDenial {
+  webhook: string;
+  code: number;
+  message: string;
+}
 
 /** One call of a webhook, as the report and `--explain` tell it. */
 export interface WebhookCall {
@@ -73,7 +77,12 @@ function createRequest(pod: Json, namespace: string): AdmissionRequest {
   };
 }
 
-export async function admitPod(pod: Json, namespace: string, nsLabels: Readonly<Record<string, string>>, deps: AdmitDeps): Promise<PodAdmission> {
+export async function admitPod(
+  pod: Json,
+  namespace: string,
+  nsLabels: Readonly<Record<string, string>>,
+  deps: AdmitDeps,
+): Promise<PodAdmission> {
   const hooks = deps.webhooks ?? POD_WEBHOOKS;
   const warnings = new Set<string>();
   const calls: string[] = [];
@@ -88,10 +97,20 @@ export async function admitPod(pod: Json, namespace: string, nsLabels: Readonly<
     for (const w of out.response.warnings ?? []) warnings.add(w);
     if (!out.response.allowed) {
       steps.push({ webhook: hook.name, result: 'denied', paths: [], pod: current });
-      return { webhook: hook.name, code: out.response.status?.code ?? 403, message: out.response.status?.message ?? 'denied' };
+      return {
+        webhook: hook.name,
+        code: out.response.status?.code ?? 403,
+        message: out.response.status?.message ?? 'denied',
+      };
     }
     if (!out.patch.length) {
-      steps.push({ webhook: hook.name, result: 'unchanged', paths: [], ...(out.skip ? { skip: out.skip.message } : {}), pod: current });
+      steps.push({
+        webhook: hook.name,
+        result: 'unchanged',
+        paths: [],
+        ...(out.skip ? { skip: out.skip.message } : {}),
+        pod: current,
+      });
       return 'unchanged';
     }
     current = patchedCopy(current, out.patch, false);

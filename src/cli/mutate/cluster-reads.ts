@@ -53,31 +53,44 @@ export function clusterReads(kc: KubeConfig, memory: MemoryStore, timeoutMs = 10
           } catch (e) {
             if (!(isApiError(e) && e.notFound) || typeof create !== 'function' || typeof get !== 'function') throw e;
             const [namespace, obj, ...rest] = args as [string, { metadata?: Record<string, unknown> }, ...unknown[]];
-            const inCluster = await (get as (...a: unknown[]) => Promise<unknown>).call(cluster, namespace, obj.metadata?.name);
+            const inCluster = await (get as (...a: unknown[]) => Promise<unknown>).call(
+              cluster,
+              namespace,
+              obj.metadata?.name,
+            );
             if (!inCluster) throw e;
             const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
-            return (create as (...a: unknown[]) => Promise<unknown>).apply(target, [namespace, { ...obj, metadata }, ...rest]);
+            return (create as (...a: unknown[]) => Promise<unknown>).apply(target, [
+              namespace,
+              { ...obj, metadata },
+              ...rest,
+            ]);
           }
         };
       }
       if (isWrite(prop) && prop !== 'patchPodLabels') return local;
       if (prop === 'listPods') {
         return async (namespace: string, selector: string, opts?: unknown) => {
-          const [mine, theirs] = await Promise.all([target.listPods(namespace, selector), cluster.listPods(namespace, selector, opts as never)]);
+          const [mine, theirs] = await Promise.all([
+            target.listPods(namespace, selector),
+            cluster.listPods(namespace, selector, opts as never),
+          ]);
           const seen = new Set(mine.map(p => p.metadata?.name));
           return [...mine, ...theirs.filter((p: V1Pod) => !seen.has(p.metadata?.name))];
         };
       }
       if (prop === 'patchPodLabels') {
         return async (namespace: string, name: string, labels: Record<string, string>) => {
-          if ((await target.listPods(namespace, '')).some(p => p.metadata?.name === name)) return target.patchPodLabels(namespace, name, labels);
+          if ((await target.listPods(namespace, '')).some(p => p.metadata?.name === name))
+            return target.patchPodLabels(namespace, name, labels);
           skippedWrites.push(`${namespace}/${name}`);
         };
       }
       if (prop === 'ping') return local;
       const remote = Reflect.get(cluster, prop) as unknown;
       if (typeof remote !== 'function') return local;
-      return async (...args: unknown[]) => (await local(...args)) ?? (remote as (...a: unknown[]) => Promise<unknown>).apply(cluster, args);
+      return async (...args: unknown[]) =>
+        (await local(...args)) ?? (remote as (...a: unknown[]) => Promise<unknown>).apply(cluster, args);
     },
   }) as ClusterStore;
 
@@ -85,11 +98,16 @@ export function clusterReads(kc: KubeConfig, memory: MemoryStore, timeoutMs = 10
   const namespaceLabels = (name: string) => {
     let p = labels.get(name);
     if (!p) {
-      p = core.readNamespace({ name }).then(ns => ns.metadata?.labels ?? {}, (e: unknown) => {
-        const code = (e as { code?: number }).code;
-        if (code === 404) return undefined;
-        throw new Error(`--kubeconfig: cannot read namespace ${name} from ${path}: ${(e as Error).message.split('\n')[0]}`);
-      });
+      p = core.readNamespace({ name }).then(
+        ns => ns.metadata?.labels ?? {},
+        (e: unknown) => {
+          const code = (e as { code?: number }).code;
+          if (code === 404) return undefined;
+          throw new Error(
+            `--kubeconfig: cannot read namespace ${name} from ${path}: ${(e as Error).message.split('\n')[0]}`,
+          );
+        },
+      );
       labels.set(name, p);
     }
     return p;

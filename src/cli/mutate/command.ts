@@ -24,17 +24,78 @@ import { unifiedDiff } from './line-diff.js';
 import { metadataOf, type Json } from './pod-templates.js';
 
 export const mutateFlags: readonly Flag[] = [
-  { name: 'filename', short: 'f', kind: 'string', multiple: true, arg: 'FILE|DIR|-', help: 'manifest to admit: a YAML or JSON file of one or more documents, a directory of them, or - for stdin (repeatable)' },
-  { name: 'recursive', short: 'R', kind: 'boolean', help: 'read the directories of -f and --resources with their subdirectories, as kubectl -R does' },
-  { name: 'resources', kind: 'string', arg: 'FILE|DIR', help: 'YAML/JSON manifests of the Sidecar and Vineyardd CRs (and Namespaces, Pods) that exist in the cluster' },
-  { name: 'kubeconfig', kind: 'string', arg: 'FILE', help: 'read Sidecar and Vineyardd CRs, Namespaces\' labels and pods from this cluster (read-only; the input and --resources win)' },
-  { name: 'namespace', short: 'n', kind: 'string', arg: 'NS', def: 'default', help: 'namespace of objects that name none' },
-  { name: 'namespace-label', kind: 'string', multiple: true, arg: 'KEY=VALUE', help: 'a label of the namespaces, for the webhooks\' namespaceSelectors, e.g. sidecar-injection=enabled (repeatable; wins over the labels of Namespace objects in the input or --resources)' },
-  { name: 'sidecar-mode', kind: 'string', arg: 'MODE', def: 'injected', help: 'as for serve: injected (vineyardd container and socket-wait command) or native (restartable init container)' },
-  { name: 'scheduler-name', kind: 'string', arg: 'NAME', help: 'as for serve: pods of the scheduling webhook still on default-scheduler get this schedulerName' },
-  { name: 'output', short: 'o', kind: 'string', arg: 'FORMAT', def: 'yaml', help: 'yaml (a stream of documents) or json (the object, or a v1 List of several)' },
-  { name: 'diff', kind: 'boolean', help: 'print a unified diff of each changed object (input, then as admitted) instead of the manifest' },
-  { name: 'explain', kind: 'boolean', help: 'print, for each pod and pod template, why each webhook was or was not called and what it did, instead of the manifest' },
+  {
+    name: 'filename',
+    short: 'f',
+    kind: 'string',
+    multiple: true,
+    arg: 'FILE|DIR|-',
+    help: 'manifest to admit: a YAML or JSON file of one or more documents, a directory of them, or - for stdin (repeatable)',
+  },
+  {
+    name: 'recursive',
+    short: 'R',
+    kind: 'boolean',
+    help: 'read the directories of -f and --resources with their subdirectories, as kubectl -R does',
+  },
+  {
+    name: 'resources',
+    kind: 'string',
+    arg: 'FILE|DIR',
+    help: 'YAML/JSON manifests of the Sidecar and Vineyardd CRs (and Namespaces, Pods) that exist in the cluster',
+  },
+  {
+    name: 'kubeconfig',
+    kind: 'string',
+    arg: 'FILE',
+    help: "read Sidecar and Vineyardd CRs, Namespaces' labels and pods from this cluster (read-only; the input and --resources win)",
+  },
+  {
+    name: 'namespace',
+    short: 'n',
+    kind: 'string',
+    arg: 'NS',
+    def: 'default',
+    help: 'namespace of objects that name none',
+  },
+  {
+    name: 'namespace-label',
+    kind: 'string',
+    multiple: true,
+    arg: 'KEY=VALUE',
+    help: "a label of the namespaces, for the webhooks' namespaceSelectors, e.g. sidecar-injection=enabled (repeatable; wins over the labels of Namespace objects in the input or --resources)",
+  },
+  {
+    name: 'sidecar-mode',
+    kind: 'string',
+    arg: 'MODE',
+    def: 'injected',
+    help: 'as for serve: injected (vineyardd container and socket-wait command) or native (restartable init container)',
+  },
+  {
+    name: 'scheduler-name',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'as for serve: pods of the scheduling webhook still on default-scheduler get this schedulerName',
+  },
+  {
+    name: 'output',
+    short: 'o',
+    kind: 'string',
+    arg: 'FORMAT',
+    def: 'yaml',
+    help: 'yaml (a stream of documents) or json (the object, or a v1 List of several)',
+  },
+  {
+    name: 'diff',
+    kind: 'boolean',
+    help: 'print a unified diff of each changed object (input, then as admitted) instead of the manifest',
+  },
+  {
+    name: 'explain',
+    kind: 'boolean',
+    help: 'print, for each pod and pod template, why each webhook was or was not called and what it did, instead of the manifest',
+  },
   { name: 'quiet', short: 'q', kind: 'boolean', help: 'no per-object report on stderr (warnings and errors still)' },
   { name: 'help', short: 'h', kind: 'boolean', help: 'show this help' },
 ];
@@ -108,18 +169,27 @@ function parseMutateArgs(argv: readonly string[]): MutateArgs {
   const help = values.help === true;
 
   const filenames = list('filename');
-  if (!filenames.length && !help) throw new UsageError('-f/--filename is required: a manifest file, a directory of them, or - for stdin');
-  if (filenames.filter(f => f === '-').length > 1) throw new UsageError('-f/--filename: stdin (-) can be read only once');
+  if (!filenames.length && !help)
+    throw new UsageError('-f/--filename is required: a manifest file, a directory of them, or - for stdin');
+  if (filenames.filter(f => f === '-').length > 1)
+    throw new UsageError('-f/--filename: stdin (-) can be read only once');
 
   const namespace = str('namespace')!;
-  if (!isDnsLabel(namespace)) throw new UsageError(`-n/--namespace: ${JSON.stringify(namespace)} is not a namespace name (lower-case letters, digits and '-', at most 63 characters)`);
+  if (!isDnsLabel(namespace))
+    throw new UsageError(
+      `-n/--namespace: ${JSON.stringify(namespace)} is not a namespace name (lower-case letters, digits and '-', at most 63 characters)`,
+    );
 
   const namespaceLabels: Record<string, string> = {};
   for (const l of list('namespace-label')) {
     const eq = l.indexOf('=');
-    if (eq < 0) throw new UsageError(`--namespace-label: ${JSON.stringify(l)} is not KEY=VALUE (e.g. sidecar-injection=enabled)`);
+    if (eq < 0)
+      throw new UsageError(`--namespace-label: ${JSON.stringify(l)} is not KEY=VALUE (e.g. sidecar-injection=enabled)`);
     const [key, value] = [l.slice(0, eq), l.slice(eq + 1)];
-    const problems = [...qualifiedNameErrors(key).map(p => `key ${JSON.stringify(key)}: ${p}`), ...labelValueErrors(value).map(p => `value ${JSON.stringify(value)}: ${p}`)];
+    const problems = [
+      ...qualifiedNameErrors(key).map(p => `key ${JSON.stringify(key)}: ${p}`),
+      ...labelValueErrors(value).map(p => `value ${JSON.stringify(value)}: ${p}`),
+    ];
     if (problems.length) throw new UsageError(`--namespace-label: ${problems.join('; ')}`);
     namespaceLabels[key] = value;
   }
@@ -128,11 +198,23 @@ function parseMutateArgs(argv: readonly string[]): MutateArgs {
   const schedulerName = schedulerNameFlag(str('scheduler-name'));
   const output = oneOf('-o/--output', str('output')!, OUTPUT_FORMATS);
   const flag = (name: string) => values[name] === true;
-  if (flag('diff') && flag('explain')) throw new UsageError('--diff and --explain each replace the manifest on stdout: give one of them');
+  if (flag('diff') && flag('explain'))
+    throw new UsageError('--diff and --explain each replace the manifest on stdout: give one of them');
 
   return {
-    filenames, recursive: flag('recursive'), resources: str('resources'), kubeconfig: str('kubeconfig'), diff: flag('diff'), explain: flag('explain'), quiet: flag('quiet'),
-    namespace, namespaceLabels, sidecarMode, schedulerName, output, help,
+    filenames,
+    recursive: flag('recursive'),
+    resources: str('resources'),
+    kubeconfig: str('kubeconfig'),
+    diff: flag('diff'),
+    explain: flag('explain'),
+    quiet: flag('quiet'),
+    namespace,
+    namespaceLabels,
+    sidecarMode,
+    schedulerName,
+    output,
+    help,
   };
 }
 
@@ -152,20 +234,32 @@ const MANIFEST = /\.(ya?ml|json)$/i;
 async function manifestFiles(path: string, recursive: boolean): Promise<string[]> {
   if (!(await stat(path)).isDirectory()) return [path];
   const out: string[] = [];
-  for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
     const full = join(path, e.name);
-    if (e.isDirectory()) { if (recursive && !e.name.startsWith('.')) out.push(...await manifestFiles(full, true)); }
-    else if (MANIFEST.test(e.name)) out.push(full);
+    if (e.isDirectory()) {
+      if (recursive && !e.name.startsWith('.')) out.push(...(await manifestFiles(full, true)));
+    } else if (MANIFEST.test(e.name)) out.push(full);
   }
   return out;
 }
 
-async function readInputs(filenames: readonly string[], recursive: boolean, stdin: CommandIO['stdin'], flag = '-f/--filename'): Promise<Array<{ source: string; text: string }>> {
+async function readInputs(
+  filenames: readonly string[],
+  recursive: boolean,
+  stdin: CommandIO['stdin'],
+  flag = '-f/--filename',
+): Promise<Array<{ source: string; text: string }>> {
   const out: Array<{ source: string; text: string }> = [];
   for (const f of filenames) {
-    if (f === '-') { out.push({ source: 'stdin', text: await readStream(stdin) }); continue; }
+    if (f === '-') {
+      out.push({ source: 'stdin', text: await readStream(stdin) });
+      continue;
+    }
     try {
-      for (const file of await manifestFiles(f, recursive)) out.push({ source: file, text: await readFile(file, 'utf8') });
+      for (const file of await manifestFiles(f, recursive))
+        out.push({ source: file, text: await readFile(file, 'utf8') });
     } catch (e) {
       throw new UsageError(`${flag}: cannot read ${f}: ${(e as Error).message}`);
     }
@@ -174,13 +268,23 @@ async function readInputs(filenames: readonly string[], recursive: boolean, stdi
 }
 
 /** Objects of the inputs, Lists unpacked (as a cluster stores them). */
-const objectsOf = (docs: readonly Json[]): Json[] => docs.flatMap(d => (d.kind === 'List' && Array.isArray(d.items) ? d.items.filter(isObject) : [d]));
+const objectsOf = (docs: readonly Json[]): Json[] =>
+  docs.flatMap(d => (d.kind === 'List' && Array.isArray(d.items) ? d.items.filter(isObject) : [d]));
 
 /** `Kind/name`, for diff headers. */
 const refOf = (d: Json) => `${String(d.kind)}/${metadataOf(d).name || metadataOf(d).generateName || '(no name)'}`;
 
 function diffOf(before: readonly Json[], after: readonly Json[], format: OutputFormat): string {
-  return before.map((b, i) => unifiedDiff(formatManifests([b], format), formatManifests([after[i]], format), `${refOf(b)} (input)`, `${refOf(b)} (admitted)`)).join('');
+  return before
+    .map((b, i) =>
+      unifiedDiff(
+        formatManifests([b], format),
+        formatManifests([after[i]], format),
+        `${refOf(b)} (input)`,
+        `${refOf(b)} (admitted)`,
+      ),
+    )
+    .join('');
 }
 
 function explainText(result: MutateResult): string {
@@ -196,7 +300,10 @@ function explainText(result: MutateResult): string {
     }
     for (const warning of r.warnings) out.push(`  warning: ${warning}`);
     if (r.denial) out.push(`  denied by ${r.denial.webhook}: ${r.denial.message}`);
-    else if (r.webhooks.length) out.push(`  result: ${r.webhooks.some(w => w.selector.reached && !w.text.includes(': unchanged')) ? 'changed' : 'unchanged'}`);
+    else if (r.webhooks.length)
+      out.push(
+        `  result: ${r.webhooks.some(w => w.selector.reached && !w.text.includes(': unchanged')) ? 'changed' : 'unchanged'}`,
+      );
   }
   for (const h of result.hints) out.push(`hint: ${h}`);
   return out.length ? `${out.join('\n')}\n` : 'no Pod, pod template or custom resource in the input\n';
@@ -213,8 +320,13 @@ function reportLines(reports: readonly ObjectReport[], quiet: boolean): string {
 
 export async function runMutateCommand(argv: readonly string[], io: CommandIO): Promise<number> {
   const args = parseMutateArgs(argv);
-  if (args.help) { io.stdout.write(mutateHelp()); return 0; }
-  const resourceTexts = args.resources ? await readInputs([args.resources], args.recursive, io.stdin, '--resources') : [];
+  if (args.help) {
+    io.stdout.write(mutateHelp());
+    return 0;
+  }
+  const resourceTexts = args.resources
+    ? await readInputs([args.resources], args.recursive, io.stdin, '--resources')
+    : [];
   const inputs = await readInputs(args.filenames, args.recursive, io.stdin);
 
   let docs: Json[];
@@ -246,7 +358,9 @@ export async function runMutateCommand(argv: readonly string[], io: CommandIO): 
     namespace: args.namespace,
     namespaceLabels: args.namespaceLabels,
     namespaces: resources,
-    load: (o: Json) => { memory.load(o); },
+    load: (o: Json) => {
+      memory.load(o);
+    },
     ...(lookupNamespaceLabels ? { lookupNamespaceLabels } : {}),
   };
 
@@ -255,9 +369,15 @@ export async function runMutateCommand(argv: readonly string[], io: CommandIO): 
     // CRs of --resources exist already: admitted as their webhooks admitted
     // them (defaults filled), but not reported; objects of other kinds are kept as they are.
     for (const o of resources) memory.load(o);
-    const existing = await mutateManifests(resources.filter(o => o.kind !== 'Namespace' && o.kind !== 'Pod'), { ...opts, namespace: 'default', webhooks: [] });
+    const existing = await mutateManifests(
+      resources.filter(o => o.kind !== 'Namespace' && o.kind !== 'Pod'),
+      { ...opts, namespace: 'default', webhooks: [] },
+    );
     const refused = existing.reports.filter(r => r.denial);
-    for (const r of refused) io.stderr.write(`error: --resources: ${r.ref} would be denied: admission webhook "${r.denial!.webhook}" denied the request: ${r.denial!.message}\n`);
+    for (const r of refused)
+      io.stderr.write(
+        `error: --resources: ${r.ref} would be denied: admission webhook "${r.denial!.webhook}" denied the request: ${r.denial!.message}\n`,
+      );
     if (refused.length) return 1;
     result = await mutateManifests(docs, opts);
   } catch (e) {
@@ -277,7 +397,9 @@ export async function runMutateCommand(argv: readonly string[], io: CommandIO): 
   for (const h of hints) io.stderr.write(`Warning: ${h}\n`);
   const denials = reports.filter(r => r.denial);
   for (const r of denials) {
-    io.stderr.write(`error: ${r.ref} would be denied: admission webhook "${r.denial!.webhook}" denied the request: ${r.denial!.message}\n`);
+    io.stderr.write(
+      `error: ${r.ref} would be denied: admission webhook "${r.denial!.webhook}" denied the request: ${r.denial!.message}\n`,
+    );
   }
   if (denials.length) return 1;
   io.stdout.write(args.diff ? diffOf(docs, documents, args.output) : formatManifests(documents, args.output));

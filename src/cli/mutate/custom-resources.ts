@@ -15,13 +15,16 @@ import { isObject } from '../../json.js';
 import { patchedCopy } from '../../jsonpatch/patched-copy.js';
 import { metadataOf, type Json } from './pod-templates.js';
 
-const groupOf = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+const groupOf = (apiVersion: unknown) =>
+  typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
 const versionOf = (apiVersion: unknown) => (typeof apiVersion === 'string' ? apiVersion.split('/').pop()! : '');
 
 /** The endpoints that admit `obj`, mutating first (the API server's order), or [] for Pods and kinds no webhook admits. */
 export function crEndpoints(obj: Json): AnyEndpoint[] {
   const group = groupOf(obj.apiVersion);
-  const found = endpoints.filter(e => e.expects.kind !== 'Pod' && e.expects.kind === obj.kind && e.expects.group === group);
+  const found = endpoints.filter(
+    e => e.expects.kind !== 'Pod' && e.expects.kind === obj.kind && e.expects.group === group,
+  );
   return [...found.filter(e => e.mutating), ...found.filter(e => !e.mutating)];
 }
 
@@ -43,7 +46,11 @@ function createRequest(obj: Json, namespace: string): AdmissionRequest {
   return {
     uid: randomUUID(),
     kind: { group: groupOf(obj.apiVersion), version: versionOf(obj.apiVersion), kind },
-    resource: { group: groupOf(obj.apiVersion), version: versionOf(obj.apiVersion), resource: `${kind.toLowerCase()}s` },
+    resource: {
+      group: groupOf(obj.apiVersion),
+      version: versionOf(obj.apiVersion),
+      resource: `${kind.toLowerCase()}s`,
+    },
     ...(name ? { name } : {}),
     namespace,
     operation: 'CREATE',
@@ -63,10 +70,25 @@ export async function admitCustomResource(obj: Json, namespace: string, deps: Ru
     const out = await runPipeline(endpoint, createRequest(current, namespace), deps);
     for (const w of out.response.warnings ?? []) warnings.add(w);
     if (!out.response.allowed) {
-      return { object: obj, steps, warnings: [...warnings], denial: { webhook: webhookName(endpoint), code: out.response.status?.code ?? 400, message: out.response.status?.message ?? 'denied' } };
+      return {
+        object: obj,
+        steps,
+        warnings: [...warnings],
+        denial: {
+          webhook: webhookName(endpoint),
+          code: out.response.status?.code ?? 400,
+          message: out.response.status?.message ?? 'denied',
+        },
+      };
     }
-    if (!endpoint.mutating) { steps.push(`${endpoint.name}: valid`); continue; }
-    if (!out.patch.length) { steps.push(`${endpoint.name}: nothing to default`); continue; }
+    if (!endpoint.mutating) {
+      steps.push(`${endpoint.name}: valid`);
+      continue;
+    }
+    if (!out.patch.length) {
+      steps.push(`${endpoint.name}: nothing to default`);
+      continue;
+    }
     current = patchedCopy(current, out.patch, false);
     steps.push(`${endpoint.name}: ${out.patch.length} default${out.patch.length > 1 ? 's' : ''} filled`);
   }

@@ -2,7 +2,11 @@
 // report on stderr and of `--explain`. A user who sees an unchanged pod needs
 // the one selector term or skip reason that decided it, named as the label to
 // add, not the selector to read.
-import { NAMESPACE_NAME_LABEL, OPERATION_LABELLED_ANNOTATION, SIDECAR_STATUS_ANNOTATION } from '../../vineyard/names.js';
+import {
+  NAMESPACE_NAME_LABEL,
+  OPERATION_LABELLED_ANNOTATION,
+  SIDECAR_STATUS_ANNOTATION,
+} from '../../vineyard/names.js';
 import { isObject } from '../../json.js';
 import type { WebhookCall } from './admit-pod.js';
 import type { LabelSelector, PodWebhook } from './pod-webhooks.js';
@@ -12,7 +16,12 @@ import type { Json } from './pod-templates.js';
 export const shortName = (webhook: string): string => webhook.split('.')[0]!;
 
 /** The first requirement of `selector` the labels fail, in words; undefined when it matches. */
-function unmet(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>, whose: 'namespace' | 'pod', nsName: string): string | undefined {
+function unmet(
+  selector: LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+  whose: 'namespace' | 'pod',
+  nsName: string,
+): string | undefined {
   if (!selector) return undefined;
   const has = (k: string) => Object.prototype.hasOwnProperty.call(labels, k);
   const subject = whose === 'namespace' ? `namespace ${nsName}` : 'pod';
@@ -30,10 +39,14 @@ function unmet(selector: LabelSelector | undefined, labels: Readonly<Record<stri
   }
   for (const e of selector.matchExpressions ?? []) {
     const values = e.values ?? [];
-    const ok = e.operator === 'In' ? has(e.key) && values.includes(labels[e.key]!)
-      : e.operator === 'NotIn' ? !has(e.key) || !values.includes(labels[e.key]!)
-      : e.operator === 'Exists' ? has(e.key)
-      : !has(e.key);
+    const ok =
+      e.operator === 'In'
+        ? has(e.key) && values.includes(labels[e.key]!)
+        : e.operator === 'NotIn'
+          ? !has(e.key) || !values.includes(labels[e.key]!)
+          : e.operator === 'Exists'
+            ? has(e.key)
+            : !has(e.key);
     if (ok) continue;
     if (e.operator === 'Exists') return `${subject} has no label ${e.key}`;
     if (e.operator === 'DoesNotExist') return `${subject} has label ${e.key}`;
@@ -54,13 +67,24 @@ export interface SelectorVerdict {
   namespaceMatches: boolean;
 }
 
-export function selectorVerdict(hook: PodWebhook, nsName: string, nsLabels: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>>): SelectorVerdict {
+export function selectorVerdict(
+  hook: PodWebhook,
+  nsName: string,
+  nsLabels: Readonly<Record<string, string>>,
+  podLabels: Readonly<Record<string, string>>,
+): SelectorVerdict {
   const pod = unmet(hook.objectSelector, podLabels, 'pod', nsName);
   const ns = unmet(hook.namespaceSelector, nsLabels, 'namespace', nsName);
   const excluded = ns?.includes('is never mutated') ?? false;
   // A namespace outside every webhook's reach says more than a pod label would.
-  const reason = excluded ? ns : pod ?? ns;
-  return { reached: !reason, ...(reason ? { reason } : {}), podAsks: !pod, blockedByNamespaceLabel: !pod && !!ns && !excluded, namespaceMatches: !ns };
+  const reason = excluded ? ns : (pod ?? ns);
+  return {
+    reached: !reason,
+    ...(reason ? { reason } : {}),
+    podAsks: !pod,
+    blockedByNamespaceLabel: !pod && !!ns && !excluded,
+    namespaceMatches: !ns,
+  };
 }
 
 function annotation(pod: Json, key: string): string | undefined {
@@ -70,8 +94,19 @@ function annotation(pod: Json, key: string): string | undefined {
 
 /** The fields a patch wrote, as `spec.containers[0].env`, each once, at most `max`. */
 export function fieldsOf(paths: readonly string[], max = 4): string {
-  const fields = [...new Set(paths.map(p => p.split('/').slice(1).map(s => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .slice(0, 4).map((s, i) => (/^\d+$|^-$/.test(s) ? `[${s}]` : `${i ? '.' : ''}${s}`)).join('')))];
+  const fields = [
+    ...new Set(
+      paths.map(p =>
+        p
+          .split('/')
+          .slice(1)
+          .map(s => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+          .slice(0, 4)
+          .map((s, i) => (/^\d+$|^-$/.test(s) ? `[${s}]` : `${i ? '.' : ''}${s}`))
+          .join(''),
+      ),
+    ),
+  ];
   return fields.length > max ? `${fields.slice(0, max).join(', ')} and ${fields.length - max} more` : fields.join(', ');
 }
 
@@ -88,9 +123,14 @@ export function describeCalls(webhook: string, calls: readonly WebhookCall[], po
   const paths = changed.flatMap(c => c.paths);
   if (name === 'sidecar') {
     try {
-      const status = JSON.parse(annotation(pod, SIDECAR_STATUS_ANNOTATION) ?? '') as { sidecar?: string; mode?: string };
+      const status = JSON.parse(annotation(pod, SIDECAR_STATUS_ANNOTATION) ?? '') as {
+        sidecar?: string;
+        mode?: string;
+      };
       if (status.sidecar) return `sidecar injected (${status.sidecar}, ${status.mode ?? 'container'} mode)`;
-    } catch { /* not the annotation the injector writes: say which fields changed instead */ }
+    } catch {
+      /* not the annotation the injector writes: say which fields changed instead */
+    }
   }
   const labelled = annotation(pod, OPERATION_LABELLED_ANNOTATION);
   const jobs = name === 'operation' && labelled ? ` and labelled the pods of required jobs ${labelled}` : '';

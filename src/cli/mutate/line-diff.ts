@@ -16,9 +16,13 @@ function editScript(a: readonly string[], b: readonly string[]): Edit[] {
   outer: for (let d = 0; d <= max; d++) {
     trace.push(v.slice());
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let x =
+        k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) { x++; y++; }
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       v[offset + k] = x;
       if (x >= n && y >= m) break outer;
     }
@@ -41,7 +45,10 @@ function editScript(a: readonly string[], b: readonly string[]): Edit[] {
     if (x === prevX) edits.push({ op: '+', line: b[--y]! });
     else edits.push({ op: '-', line: a[--x]! });
   }
-  while (x > 0 && y > 0) { edits.push({ op: ' ', line: a[--x]! }); y--; }
+  while (x > 0 && y > 0) {
+    edits.push({ op: ' ', line: a[--x]! });
+    y--;
+  }
   return edits.reverse();
 }
 
@@ -62,7 +69,10 @@ export function unifiedDiff(before: string, after: string, fromName: string, toN
     const end = Math.min(edits.length, changed[j]! + context + 1);
     let aLine = 1;
     let bLine = 1;
-    for (const e of edits.slice(0, start)) { if (e.op !== '+') aLine++; if (e.op !== '-') bLine++; }
+    for (const e of edits.slice(0, start)) {
+      if (e.op !== '+') aLine++;
+      if (e.op !== '-') bLine++;
+    }
     const hunk = edits.slice(start, end);
     const aCount = hunk.filter(e => e.op !== '+').length;
     const bCount = hunk.filter(e => e.op !== '-').length;

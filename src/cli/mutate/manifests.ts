@@ -7,7 +7,10 @@ import type { Json } from './pod-templates.js';
 
 /** A document that is not a Kubernetes object, named by its source and position. */
 class ManifestError extends Error {
-  constructor(message: string) { super(message); this.name = 'ManifestError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
 }
 
 export type OutputFormat = 'yaml' | 'json';
@@ -16,9 +19,11 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['yaml', 'json'];
 function checkObject(v: unknown, where: string): Json {
   if (!isObject(v)) throw new ManifestError(`${where} is not a Kubernetes object (a mapping with apiVersion and kind)`);
   for (const field of ['apiVersion', 'kind']) {
-    if (typeof v[field] !== 'string' || v[field] === '') throw new ManifestError(`${where} has no ${field}: every object needs apiVersion and kind`);
+    if (typeof v[field] !== 'string' || v[field] === '')
+      throw new ManifestError(`${where} has no ${field}: every object needs apiVersion and kind`);
   }
-  if (v.kind === 'List' && Array.isArray(v.items)) v.items.forEach((item, i) => checkObject(item, `${where} items[${i}]`));
+  if (v.kind === 'List' && Array.isArray(v.items))
+    v.items.forEach((item, i) => checkObject(item, `${where} items[${i}]`));
   return v;
 }
 

@@ -78,7 +78,8 @@ function labelsByNamespace(objects: readonly unknown[]): Map<string, Record<stri
 function podFromTemplate(template: Json, ownerName: string | undefined): { pod: Json; added: Record<string, string> } {
   const metadata: Json = isObject(template.metadata) ? structuredClone(template.metadata) : {};
   const added: Record<string, string> = {};
-  if (!metadata.name && !metadata.generateName && ownerName) metadata.generateName = added.generateName = `${ownerName}-`;
+  if (!metadata.name && !metadata.generateName && ownerName)
+    metadata.generateName = added.generateName = `${ownerName}-`;
   const spec = isObject(template.spec) ? structuredClone(template.spec) : {};
   return { pod: { apiVersion: 'v1', kind: 'Pod', metadata, spec }, added };
 }
@@ -99,7 +100,8 @@ function templateFromPod(pod: Json, template: Json, added: Record<string, string
  * opts into by label and did not (scheduling) is told only by --explain.
  */
 const summaryOf = (webhooks: readonly WebhookReport[], hooks: readonly PodWebhook[]): string => {
-  const gated = (name: string) => Object.keys(hooks.find(h => h.name === name)?.namespaceSelector?.matchLabels ?? {}).length > 0;
+  const gated = (name: string) =>
+    Object.keys(hooks.find(h => h.name === name)?.namespaceSelector?.matchLabels ?? {}).length > 0;
   const told = webhooks.filter(w => w.selector.reached || w.selector.podAsks || gated(w.webhook));
   return told.length ? told.map(w => w.text).join('; ') : 'no webhook applies (see --explain)';
 };
@@ -108,25 +110,38 @@ const summaryOf = (webhooks: readonly WebhookReport[], hooks: readonly PodWebhoo
 function namespaceLabelHint(reports: readonly ObjectReport[], hooks: readonly PodWebhook[]): string | undefined {
   const gated = hooks.filter(h => Object.keys(h.namespaceSelector?.matchLabels ?? {}).length);
   // A namespace labelled for any of them shows the user knows the labels: no hint then.
-  const labelledFor = (h: PodWebhook) => reports.some(r => r.webhooks.some(w => w.webhook === h.name && w.selector.namespaceMatches));
+  const labelledFor = (h: PodWebhook) =>
+    reports.some(r => r.webhooks.some(w => w.webhook === h.name && w.selector.namespaceMatches));
   if (!gated.length || gated.some(labelledFor)) return undefined;
   // Webhooks that pods opt into by a label (sidecar) first: those pods plainly want them.
   const blocked = gated
-    .map(h => ({ h, objects: reports.filter(r => r.webhooks.some(w => w.webhook === h.name && w.selector.blockedByNamespaceLabel)) }))
+    .map(h => ({
+      h,
+      objects: reports.filter(r => r.webhooks.some(w => w.webhook === h.name && w.selector.blockedByNamespaceLabel)),
+    }))
     .filter(b => b.objects.length)
     .sort((a, b) => Number(!!b.h.objectSelector) - Number(!!a.h.objectSelector));
   if (!blocked.length) return undefined;
-  const flags = blocked.map(b => Object.entries(b.h.namespaceSelector!.matchLabels!).map(([k, v]) => `--namespace-label ${k}=${v}`).join(' '));
+  const flags = blocked.map(b =>
+    Object.entries(b.h.namespaceSelector!.matchLabels!)
+      .map(([k, v]) => `--namespace-label ${k}=${v}`)
+      .join(' '),
+  );
   const first = blocked[0]!;
   const names = first.objects.map(r => r.name);
   const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
   const namespaces = [...new Set(first.objects.map(r => r.namespace))].join(', ');
-  return `no namespace has a label that lets the ${blocked.map(b => shortName(b.h.name)).join(' or ')} webhook reach a pod, so ${shown} ${names.length > 1 ? 'are' : 'is'} not changed by ${blocked.length > 1 ? 'them' : 'it'}: `
-    + `if namespace ${namespaces} is labelled so in the cluster, pass ${flags.join(' and/or ')} (or put the Namespace object in the input, or read it with --kubeconfig)`;
+  return (
+    `no namespace has a label that lets the ${blocked.map(b => shortName(b.h.name)).join(' or ')} webhook reach a pod, so ${shown} ${names.length > 1 ? 'are' : 'is'} not changed by ${blocked.length > 1 ? 'them' : 'it'}: ` +
+    `if namespace ${namespaces} is labelled so in the cluster, pass ${flags.join(' and/or ')} (or put the Namespace object in the input, or read it with --kubeconfig)`
+  );
 }
 
 export async function mutateManifests(docs: readonly Json[], opts: MutateOptions): Promise<MutateResult> {
-  const nsLabels = labelsByNamespace([...(opts.namespaces ?? []), ...docs.flatMap(d => (d.kind === 'List' && Array.isArray(d.items) ? d.items : [d]))]);
+  const nsLabels = labelsByNamespace([
+    ...(opts.namespaces ?? []),
+    ...docs.flatMap(d => (d.kind === 'List' && Array.isArray(d.items) ? d.items : [d])),
+  ]);
   const hooks = opts.webhooks ?? POD_WEBHOOKS;
   const reports: ObjectReport[] = [];
   const admittedCrs = new Map<Json, Json>();
@@ -146,8 +161,14 @@ export async function mutateManifests(docs: readonly Json[], opts: MutateOptions
     const ref = `${String(obj.kind)}/${meta.name || '(no name)'}`;
     const r = await admitCustomResource(obj, namespace, opts);
     reports.push({
-      ref, name: `${String(obj.kind).toLowerCase()}/${meta.name || '(no name)'}`, namespace, warnings: r.warnings, calls: [], webhooks: [],
-      summary: r.steps.join('; ') || 'no webhook applies', ...(r.denial ? { denial: r.denial } : {}),
+      ref,
+      name: `${String(obj.kind).toLowerCase()}/${meta.name || '(no name)'}`,
+      namespace,
+      warnings: r.warnings,
+      calls: [],
+      webhooks: [],
+      summary: r.steps.join('; ') || 'no webhook applies',
+      ...(r.denial ? { denial: r.denial } : {}),
     });
     if (r.denial) continue;
     admittedCrs.set(obj, r.object);
@@ -167,7 +188,15 @@ export async function mutateManifests(docs: readonly Json[], opts: MutateOptions
     const meta = metadataOf(obj);
     const namespace = meta.namespace || opts.namespace;
     const ref = `${String(obj.kind)}/${meta.name || meta.generateName || '(no name)'}`;
-    const report: ObjectReport = { ref, name: `${String(obj.kind).toLowerCase()}/${meta.name || meta.generateName || '(no name)'}`, namespace, warnings: [], calls: [], webhooks: [], summary: '' };
+    const report: ObjectReport = {
+      ref,
+      name: `${String(obj.kind).toLowerCase()}/${meta.name || meta.generateName || '(no name)'}`,
+      namespace,
+      warnings: [],
+      calls: [],
+      webhooks: [],
+      summary: '',
+    };
     reports.push(report);
     const template = path.length ? getAt(obj, path) : obj;
     if (!template) {
@@ -185,8 +214,12 @@ export async function mutateManifests(docs: readonly Json[], opts: MutateOptions
     const initial = podLabels(pod as V1Pod);
     report.webhooks = hooks.map(h => {
       const steps = admitted.steps.filter(s => s.webhook === h.name);
-      const selector = steps.length ? { reached: true, podAsks: true, blockedByNamespaceLabel: false, namespaceMatches: true } : selectorVerdict(h, namespace, labels, initial);
-      const text = steps.length ? describeCalls(h.name, steps, admitted.pod) : `${shortName(h.name)}: ${selector.reason ?? 'not called'}`;
+      const selector = steps.length
+        ? { reached: true, podAsks: true, blockedByNamespaceLabel: false, namespaceMatches: true }
+        : selectorVerdict(h, namespace, labels, initial);
+      const text = steps.length
+        ? describeCalls(h.name, steps, admitted.pod)
+        : `${shortName(h.name)}: ${selector.reason ?? 'not called'}`;
       return { webhook: h.name, selector, text };
     });
     report.summary = summaryOf(report.webhooks, hooks);

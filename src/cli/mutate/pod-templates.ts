@@ -17,7 +17,8 @@ const TEMPLATE_PATHS: Record<string, { groups: readonly string[]; path: readonly
 
 export type Json = Record<string, unknown>;
 
-const groupOf = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+const groupOf = (apiVersion: unknown) =>
+  typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
 
 /** The template path of a kind this CLI admits, or undefined for any other object (passed through). */
 export function podTemplatePath(obj: Json): readonly string[] | undefined {
@@ -40,8 +41,18 @@ export function setAt(obj: Json, path: readonly string[], value: Json): Json {
 }
 
 /** The metadata fields the command reads, each only when it has the right type (manifests are user input). */
-export function metadataOf(obj: Json): { name?: string; namespace?: string; generateName?: string; labels?: Record<string, string> } {
+export function metadataOf(obj: Json): {
+  name?: string;
+  namespace?: string;
+  generateName?: string;
+  labels?: Record<string, string>;
+} {
   const m = isObject(obj.metadata) ? obj.metadata : {};
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return { name: str(m.name), namespace: str(m.namespace), generateName: str(m.generateName), labels: stringMap(m.labels) };
+  return {
+    name: str(m.name),
+    namespace: str(m.namespace),
+    generateName: str(m.generateName),
+    labels: stringMap(m.labels),
+  };
 }

@@ -4,8 +4,15 @@
 // test/mutate-cli.test.ts renders deploy/ and requires it to declare exactly
 // these, so the two cannot drift apart.
 import {
-  FLUID_INJECT_LABEL, NAMESPACE_LABEL_ENABLED, NAMESPACE_NAME_LABEL, OPERATION_NAMESPACE_LABEL, PLACEMENT_LABEL, SIDECAR_ENABLED_LABEL,
-  SIDECAR_NAMESPACE_LABEL, VINEYARDD_LABEL, WEBHOOK_NAMESPACE,
+  FLUID_INJECT_LABEL,
+  NAMESPACE_LABEL_ENABLED,
+  NAMESPACE_NAME_LABEL,
+  OPERATION_NAMESPACE_LABEL,
+  PLACEMENT_LABEL,
+  SIDECAR_ENABLED_LABEL,
+  SIDECAR_NAMESPACE_LABEL,
+  VINEYARDD_LABEL,
+  WEBHOOK_NAMESPACE,
 } from '../../vineyard/names.js';
 
 /** metav1.LabelSelector. */
@@ -37,14 +44,20 @@ export const POD_WEBHOOKS: readonly PodWebhook[] = [
   {
     name: 'sidecar.vineyard-webhook.v6d.io',
     path: '/mutate-v1-pod-sidecar',
-    namespaceSelector: { matchLabels: { [SIDECAR_NAMESPACE_LABEL]: NAMESPACE_LABEL_ENABLED }, matchExpressions: [notExcluded] },
+    namespaceSelector: {
+      matchLabels: { [SIDECAR_NAMESPACE_LABEL]: NAMESPACE_LABEL_ENABLED },
+      matchExpressions: [notExcluded],
+    },
     objectSelector: { matchLabels: { [SIDECAR_ENABLED_LABEL]: 'true' } },
     reinvocationPolicy: 'IfNeeded',
   },
   {
     name: 'operation.vineyard-webhook.v6d.io',
     path: '/mutate-v1-pod',
-    namespaceSelector: { matchLabels: { [OPERATION_NAMESPACE_LABEL]: NAMESPACE_LABEL_ENABLED }, matchExpressions: [notExcluded] },
+    namespaceSelector: {
+      matchLabels: { [OPERATION_NAMESPACE_LABEL]: NAMESPACE_LABEL_ENABLED },
+      matchExpressions: [notExcluded],
+    },
     reinvocationPolicy: 'IfNeeded',
   },
   {
@@ -71,7 +84,10 @@ export const POD_WEBHOOKS: readonly PodWebhook[] = [
 ];
 
 /** metav1.LabelSelector semantics: every requirement holds; an absent selector matches everything. */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+export function selectorMatches(
+  selector: LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   if (!selector) return true;
   const has = (k: string) => Object.prototype.hasOwnProperty.call(labels, k);
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
@@ -79,19 +95,28 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rea
   }
   for (const e of selector.matchExpressions ?? []) {
     const values = e.values ?? [];
-    const ok = e.operator === 'In' ? has(e.key) && values.includes(labels[e.key]!)
-      : e.operator === 'NotIn' ? !has(e.key) || !values.includes(labels[e.key]!)
-      : e.operator === 'Exists' ? has(e.key)
-      : !has(e.key);
+    const ok =
+      e.operator === 'In'
+        ? has(e.key) && values.includes(labels[e.key]!)
+        : e.operator === 'NotIn'
+          ? !has(e.key) || !values.includes(labels[e.key]!)
+          : e.operator === 'Exists'
+            ? has(e.key)
+            : !has(e.key);
     if (!ok) return false;
   }
   return true;
 }
 
 /** A namespace's labels as the API server stores them: it adds kubernetes.io/metadata.name to every namespace. */
-export const namespaceLabels = (name: string, labels: Readonly<Record<string, string>> = {}): Record<string, string> =>
-  ({ ...labels, [NAMESPACE_NAME_LABEL]: name });
+export const namespaceLabels = (
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): Record<string, string> => ({ ...labels, [NAMESPACE_NAME_LABEL]: name });
 
 /** Whether the API server would call `hook` for a pod with these labels in a namespace with these labels. */
-export const reaches = (hook: PodWebhook, nsLabels: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>>): boolean =>
-  selectorMatches(hook.namespaceSelector, nsLabels) && selectorMatches(hook.objectSelector, podLabels);
+export const reaches = (
+  hook: PodWebhook,
+  nsLabels: Readonly<Record<string, string>>,
+  podLabels: Readonly<Record<string, string>>,
+): boolean => selectorMatches(hook.namespaceSelector, nsLabels) && selectorMatches(hook.objectSelector, podLabels);

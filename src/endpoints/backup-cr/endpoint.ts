@@ -6,9 +6,17 @@ import { crPath, crPolicy } from '../cr-rules/cr-policy.js';
 import { validateBackupCR } from './validate-backup-cr.js';
 
 export const backupCrDefaultsEndpoint: Endpoint<undefined> = {
-  ...crPolicy(BACKUP_KIND), path: crPath('mutate', BACKUP_KIND), name: 'backup-default', mutating: true, mutators: [],
+  ...crPolicy(BACKUP_KIND),
+  path: crPath('mutate', BACKUP_KIND),
+  name: 'backup-default',
+  mutating: true,
+  mutators: [],
 };
 
 export const backupCrValidateEndpoint: Endpoint<undefined> = {
-  ...crPolicy(BACKUP_KIND), path: crPath('validate', BACKUP_KIND), name: 'backup-validate', mutating: false, mutators: [validateBackupCR],
+  ...crPolicy(BACKUP_KIND),
+  path: crPath('validate', BACKUP_KIND),
+  name: 'backup-validate',
+  mutating: false,
+  mutators: [validateBackupCR],
 };

@@ -12,15 +12,32 @@ import type { NamedMutator } from '../../admission/mutator.js';
 const OBJECT_ID = /^o[0-9a-f]{16}$/;
 
 function checkSpec(f: FieldErrors, spec: JsonRecord): void {
-  checkObjectName(f, spec, 'vineyarddName', 'spec', 'the Vineyardd whose objects are backed up (e.g. vineyardd-sample)');
+  checkObjectName(
+    f,
+    spec,
+    'vineyarddName',
+    'spec',
+    'the Vineyardd whose objects are backed up (e.g. vineyardd-sample)',
+  );
   checkNamespaceName(f, spec, 'vineyarddNamespace', 'spec', 'that Vineyardd (e.g. vineyard-system)');
-  checkRequiredAbsolutePath(f, spec, 'backupPath', 'spec', 'the directory the backup is written to (e.g. /var/vineyard/dump)');
+  checkRequiredAbsolutePath(
+    f,
+    spec,
+    'backupPath',
+    'spec',
+    'the directory the backup is written to (e.g. /var/vineyard/dump)',
+  );
   // The CRD spells it `objecIDs`; the operator reads that spelling.
   const ids = f.array(spec, 'objecIDs', 'spec');
   const seen = new Set<string>();
   ids?.forEach((id, i) => {
     const p = `spec.objecIDs[${i}]`;
-    if (typeof id !== 'string' || !OBJECT_ID.test(id)) f.invalid(p, id, 'must be a Vineyard object ID, "o" and 16 hex digits (e.g. "o000ef92379fd8850"); leave the list out to back up every object');
+    if (typeof id !== 'string' || !OBJECT_ID.test(id))
+      f.invalid(
+        p,
+        id,
+        'must be a Vineyard object ID, "o" and 16 hex digits (e.g. "o000ef92379fd8850"); leave the list out to back up every object',
+      );
     else if (seen.has(id)) f.add(p, 'Duplicate value', id, 'each object is listed once');
     if (typeof id === 'string') seen.add(id);
   });
@@ -32,4 +49,7 @@ export const backupProblems = (obj: unknown): string[] => specProblems(obj, chec
 
 export const validateBackupSpec = crValidator<Record<string, unknown>>({ kind: BACKUP_KIND, problems: backupProblems });
 
-export const validateBackupCR: NamedMutator<Record<string, unknown>, unknown> = { name: 'validate-backup-cr', mutate: validateBackupSpec };
+export const validateBackupCR: NamedMutator<Record<string, unknown>, unknown> = {
+  name: 'validate-backup-cr',
+  mutate: validateBackupSpec,
+};

@@ -7,13 +7,15 @@ import { noContext } from '../../admission/endpoint.js';
 import { VINEYARD_GROUP } from '../../vineyard/names.js';
 import { customResourceShapeProblem } from '../object-shape.js';
 
-export const crPolicy = (kind: string) => ({
-  expects: { group: VINEYARD_GROUP, kind },
-  operations: ['CREATE', 'UPDATE'],
-  resolve: noContext,
-  // A custom resource's spec is not typed before admission: its wrong types are what validation reports.
-  shapeProblem: customResourceShapeProblem,
-}) as const satisfies Partial<Endpoint<undefined>>;
+export const crPolicy = (kind: string) =>
+  ({
+    expects: { group: VINEYARD_GROUP, kind },
+    operations: ['CREATE', 'UPDATE'],
+    resolve: noContext,
+    // A custom resource's spec is not typed before admission: its wrong types are what validation reports.
+    shapeProblem: customResourceShapeProblem,
+  }) as const satisfies Partial<Endpoint<undefined>>;
 
 /** The operator's path of a CR webhook, e.g. `/validate-k8s-v6d-io-v1alpha1-backup`. */
-export const crPath = (verb: 'mutate' | 'validate', kind: string) => `/${verb}-k8s-v6d-io-v1alpha1-${kind.toLowerCase()}`;
+export const crPath = (verb: 'mutate' | 'validate', kind: string) =>
+  `/${verb}-k8s-v6d-io-v1alpha1-${kind.toLowerCase()}`;

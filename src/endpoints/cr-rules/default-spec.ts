@@ -47,9 +47,11 @@ export function specDefaulter<O>(kind: string, table: readonly SpecDefault[]): M
       if (!parentsFillable(spec, d.path)) continue;
       if (!name && dependsOnName(d)) {
         // With generateName the API server picks the name after mutating admission.
-        warnings.push(`${kind} with generateName ${JSON.stringify(text(meta.generateName))}: spec.${d.path.join('.')} ` +
-          `is left unset because its default is derived from the name, which does not exist yet; ` +
-          `set it explicitly or let the next update of this ${kind} fill it`);
+        warnings.push(
+          `${kind} with generateName ${JSON.stringify(text(meta.generateName))}: spec.${d.path.join('.')} ` +
+            `is left unset because its default is derived from the name, which does not exist yet; ` +
+            `set it explicitly or let the next update of this ${kind} fill it`,
+        );
         continue;
       }
       patch.set(['spec', ...d.path], d.value(namespace, name));

@@ -6,7 +6,12 @@ import { isObject } from '../../json.js';
 
 export type FieldErrorType = 'Invalid value' | 'Unsupported value' | 'Not found' | 'Duplicate value' | 'Required value';
 
-export interface FieldError { path: string; type: FieldErrorType; value: unknown; detail: string }
+export interface FieldError {
+  path: string;
+  type: FieldErrorType;
+  value: unknown;
+  detail: string;
+}
 
 const MAX_VALUE_CHARS = 120;
 
@@ -59,7 +64,13 @@ export class FieldErrors {
     return undefined;
   }
 
-  private read<T>(parent: JsonRecord, key: string, path: string, ok: (v: unknown) => v is T, expected: string): T | undefined {
+  private read<T>(
+    parent: JsonRecord,
+    key: string,
+    path: string,
+    ok: (v: unknown) => v is T,
+    expected: string,
+  ): T | undefined {
     const v = parent[key];
     if (v === undefined || v === null) return undefined;
     if (ok(v)) return v;
@@ -84,8 +95,17 @@ export class FieldErrors {
   }
 
   /** An integer in [min, max]; a value of another type or out of range gets the one message. */
-  integer(parent: JsonRecord, key: string, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-    const expected = max === Number.MAX_SAFE_INTEGER ? `must be an integer of at least ${min}` : `must be an integer between ${min} and ${max}`;
+  integer(
+    parent: JsonRecord,
+    key: string,
+    path: string,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number | undefined {
+    const expected =
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be an integer of at least ${min}`
+        : `must be an integer between ${min} and ${max}`;
     const v = this.read(parent, key, path, (x): x is number => typeof x === 'number', expected);
     if (v === undefined) return undefined;
     if (!Number.isInteger(v) || v < min || v > max) {

@@ -12,7 +12,13 @@ import type { FieldErrors, JsonRecord } from './field-errors.js';
 const NAME_MAX = 63;
 
 /** A required object name; `what` says which object, e.g. `the Vineyardd to back up`. Returns it when valid. */
-export function checkObjectName(f: FieldErrors, parent: JsonRecord, key: string, path: string, what: string): string | undefined {
+export function checkObjectName(
+  f: FieldErrors,
+  parent: JsonRecord,
+  key: string,
+  path: string,
+  what: string,
+): string | undefined {
   const name = f.requiredString(parent, key, path, `must name ${what}`);
   if (name === undefined) return undefined;
   const errors = subdomainErrors(name);
@@ -22,16 +28,32 @@ export function checkObjectName(f: FieldErrors, parent: JsonRecord, key: string,
 }
 
 /** A required namespace name. Returns it when valid. */
-export function checkNamespaceName(f: FieldErrors, parent: JsonRecord, key: string, path: string, what: string): string | undefined {
+export function checkNamespaceName(
+  f: FieldErrors,
+  parent: JsonRecord,
+  key: string,
+  path: string,
+  what: string,
+): string | undefined {
   const ns = f.requiredString(parent, key, path, `must name the namespace of ${what}`);
   if (ns === undefined) return undefined;
   if (isDnsLabel(ns)) return ns;
-  f.invalid(`${path}.${key}`, ns, `must name the namespace of ${what}: a namespace name is lower-case alphanumeric characters or "-", starting and ending with an alphanumeric character, at most 63 characters`);
+  f.invalid(
+    `${path}.${key}`,
+    ns,
+    `must name the namespace of ${what}: a namespace name is lower-case alphanumeric characters or "-", starting and ending with an alphanumeric character, at most 63 characters`,
+  );
   return undefined;
 }
 
 /** An absolute path without `..` segments, required. */
-export function checkRequiredAbsolutePath(f: FieldErrors, parent: JsonRecord, key: string, path: string, what: string): void {
+export function checkRequiredAbsolutePath(
+  f: FieldErrors,
+  parent: JsonRecord,
+  key: string,
+  path: string,
+  what: string,
+): void {
   const p = f.requiredString(parent, key, path, `must be ${what}, an absolute path`);
   if (p === undefined) return;
   if (!p.startsWith('/')) f.invalid(`${path}.${key}`, p, `must be ${what}, an absolute path (starting with "/")`);

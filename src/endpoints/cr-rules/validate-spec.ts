@@ -49,7 +49,9 @@ export function crValidator<O>(v: CrValidation): (req: AdmissionRequest, obj: Re
       const stored = new Set(v.problems(req.oldObject));
       blocking = problems.filter(p => !stored.has(p));
       for (const p of problems.filter(p => stored.has(p))) {
-        warnings.push(`${kindGroup} ${JSON.stringify(objectName(req, obj))}: ${p} (the stored ${v.kind} already has this problem, so the update is allowed; please fix it)`);
+        warnings.push(
+          `${kindGroup} ${JSON.stringify(objectName(req, obj))}: ${p} (the stored ${v.kind} already has this problem, so the update is allowed; please fix it)`,
+        );
       }
       const changed = v.changeProblems?.(req.oldObject, obj) ?? [];
       if (changed.length) blocking = [...changed, ...blocking];

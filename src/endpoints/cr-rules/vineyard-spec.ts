@@ -23,17 +23,29 @@ function defaultOf(path: string): unknown {
 }
 
 /** An image field, empty being a mistake (a missing field takes `fallback`), and with `withPolicy` its pull policy. */
-export function checkImage(f: FieldErrors, parent: JsonRecord, path: string, fallback: unknown, imageKey = 'image', withPolicy = true): void {
+export function checkImage(
+  f: FieldErrors,
+  parent: JsonRecord,
+  path: string,
+  fallback: unknown,
+  imageKey = 'image',
+  withPolicy = true,
+): void {
   const image = f.string(parent, imageKey, path);
   if (image === '') {
-    f.invalid(`${path}.${imageKey}`, image, `must not be empty: name an image, or remove the field to use the default ${String(fallback)}`);
+    f.invalid(
+      `${path}.${imageKey}`,
+      image,
+      `must not be empty: name an image, or remove the field to use the default ${String(fallback)}`,
+    );
   }
   if (withPolicy) checkPullPolicy(f, parent, path);
 }
 
 export function checkPullPolicy(f: FieldErrors, parent: JsonRecord, path: string): void {
   const policy = f.string(parent, 'imagePullPolicy', path);
-  if (policy !== undefined && !PULL_POLICIES.includes(policy)) f.unsupported(`${path}.imagePullPolicy`, policy, PULL_POLICIES);
+  if (policy !== undefined && !PULL_POLICIES.includes(policy))
+    f.unsupported(`${path}.imagePullPolicy`, policy, PULL_POLICIES);
 }
 
 export function checkAbsolutePath(f: FieldErrors, parent: JsonRecord, key: string, path: string): void {
@@ -54,13 +66,20 @@ function checkSocketTemplate(f: FieldErrors, parent: JsonRecord, key: string, pa
   const bare = p.replace(PLACEHOLDER, 'x');
   const problems: string[] = [];
   if (!p.startsWith('/')) problems.push('must be an absolute path (starting with "/")');
-  if (bare.includes('{{') || bare.includes('}}')) problems.push('may use only the placeholders {{.Namespace}} and {{.Name}}');
+  if (bare.includes('{{') || bare.includes('}}'))
+    problems.push('may use only the placeholders {{.Namespace}} and {{.Name}}');
   if (bare.split('/').includes('..')) problems.push('must not contain ".." path segments');
-  if (problems.length) f.invalid(`${path}.${key}`, p, `${problems.join(' and ')}, e.g. ${JSON.stringify(SOCKET_TEMPLATE)}`);
+  if (problems.length)
+    f.invalid(`${path}.${key}`, p, `${problems.join(' and ')}, e.g. ${JSON.stringify(SOCKET_TEMPLATE)}`);
 }
 
 function checkQuantity(f: FieldErrors, parent: JsonRecord, key: string, path: string, emptyMeansUnset: boolean): void {
-  const q = f.string(parent, key, path, `must be a string holding a Kubernetes quantity such as "2Gi" (quote numbers in YAML)`);
+  const q = f.string(
+    parent,
+    key,
+    path,
+    `must be a string holding a Kubernetes quantity such as "2Gi" (quote numbers in YAML)`,
+  );
   if (q === undefined || (q === '' && emptyMeansUnset)) return;
   const parsed = parseQuantity(q);
   if (!parsed) {
@@ -73,7 +92,11 @@ function checkQuantity(f: FieldErrors, parent: JsonRecord, key: string, path: st
 
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-interface Rate { text: string; value: number; defaulted: boolean }
+interface Rate {
+  text: string;
+  value: number;
+  defaulted: boolean;
+}
 
 /** A spill rate: a string holding a number in [0, 1]; absent means its default. */
 function readRate(f: FieldErrors, spill: JsonRecord, key: string, path: string): Rate | undefined {
@@ -101,7 +124,8 @@ function checkSpill(f: FieldErrors, spill: JsonRecord, path: string): void {
   if (!lower || !upper || lower.value < upper.value) return;
   const note = (r: Rate) => `${JSON.stringify(r.text)}${r.defaulted ? ', the default' : ''}`;
   // Blame the rate the user wrote; when both are written, the lower one.
-  if (!lower.defaulted) f.invalid(`${path}.spillLowerRate`, lower.text, `must be lower than ${path}.spillUpperRate (${note(upper)})`);
+  if (!lower.defaulted)
+    f.invalid(`${path}.spillLowerRate`, lower.text, `must be lower than ${path}.spillUpperRate (${note(upper)})`);
   else f.invalid(`${path}.spillUpperRate`, upper.text, `must be greater than ${path}.spillLowerRate (${note(lower)})`);
 }
 
@@ -144,7 +168,11 @@ function checkVolumes(f: FieldErrors, volumes: readonly unknown[]): string[] {
     const name = f.requiredString(v, 'name', p, 'must be a non-empty string naming the volume');
     if (name === undefined) return;
     if (RESERVED_VOLUMES.includes(name)) {
-      f.invalid(`${p}.name`, name, `is reserved for a volume the webhook adds to the pod (${quoteList(RESERVED_VOLUMES)}): rename this volume and the volumeMounts that use it`);
+      f.invalid(
+        `${p}.name`,
+        name,
+        `is reserved for a volume the webhook adds to the pod (${quoteList(RESERVED_VOLUMES)}): rename this volume and the volumeMounts that use it`,
+      );
     } else if (names.includes(name)) {
       f.add(`${p}.name`, 'Duplicate value', name, 'each volume needs its own name');
     }
@@ -162,12 +190,23 @@ function takenMountPaths(spec: JsonRecord): Map<string, string> {
   const volume = isObject(spec.volume) ? spec.volume : {};
   const metric = isObject(spec.metric) ? spec.metric : {};
   const socketDir = typeof volume.mountPath === 'string' && volume.mountPath ? volume.mountPath : DEFAULT_SOCKET_DIR;
-  const taken = new Map([[normalMountPath(socketDir), `the Vineyard socket directory (spec.volume.mountPath, default ${DEFAULT_SOCKET_DIR}) is mounted there`]]);
+  const taken = new Map([
+    [
+      normalMountPath(socketDir),
+      `the Vineyard socket directory (spec.volume.mountPath, default ${DEFAULT_SOCKET_DIR}) is mounted there`,
+    ],
+  ]);
   if (metric.enable === true) taken.set(LOG_DIR, 'the metrics log volume is mounted there (spec.metric.enable)');
   return taken;
 }
 
-function checkVolumeMounts(f: FieldErrors, mounts: readonly unknown[], volumes: readonly string[], taken: Map<string, string>, container: string): void {
+function checkVolumeMounts(
+  f: FieldErrors,
+  mounts: readonly unknown[],
+  volumes: readonly string[],
+  taken: Map<string, string>,
+  container: string,
+): void {
   const seen = new Map(taken);
   mounts.forEach((m, i) => {
     const p = `spec.volumeMounts[${i}]`;
@@ -177,11 +216,21 @@ function checkVolumeMounts(f: FieldErrors, mounts: readonly unknown[], volumes: 
     }
     const name = f.requiredString(m, 'name', p, 'must name a volume in spec.volumes');
     if (name !== undefined && !volumes.includes(name)) {
-      f.add(`${p}.name`, 'Not found', name, volumes.length
-        ? `must name a volume in spec.volumes (${quoteList(volumes)})`
-        : 'must name a volume in spec.volumes, which has none: add the volume there');
+      f.add(
+        `${p}.name`,
+        'Not found',
+        name,
+        volumes.length
+          ? `must name a volume in spec.volumes (${quoteList(volumes)})`
+          : 'must name a volume in spec.volumes, which has none: add the volume there',
+      );
     }
-    const mountPath = f.requiredString(m, 'mountPath', p, `must be the path in the ${container} container where the volume is mounted`);
+    const mountPath = f.requiredString(
+      m,
+      'mountPath',
+      p,
+      `must be the path in the ${container} container where the volume is mounted`,
+    );
     if (mountPath === undefined) return;
     const why = seen.get(normalMountPath(mountPath));
     if (why) f.add(`${p}.mountPath`, 'Duplicate value', mountPath, `${why}: mount the volume at another path`);
@@ -215,7 +264,13 @@ export function checkSharedSpec(f: FieldErrors, spec: JsonRecord, rules: SharedS
   const volume = f.record(spec, 'volume', path);
   if (volume) {
     const pvc = f.string(volume, 'pvcName', 'spec.volume');
-    if (pvc) for (const e of subdomainErrors(pvc)) f.invalid('spec.volume.pvcName', pvc, `must name a PersistentVolumeClaim in the ${rules.kind}'s namespace: ${e}`);
+    if (pvc)
+      for (const e of subdomainErrors(pvc))
+        f.invalid(
+          'spec.volume.pvcName',
+          pvc,
+          `must name a PersistentVolumeClaim in the ${rules.kind}'s namespace: ${e}`,
+        );
     checkAbsolutePath(f, volume, 'mountPath', 'spec.volume');
   }
 

@@ -6,5 +6,9 @@ import { crPath, crPolicy } from '../cr-rules/cr-policy.js';
 import { validateCsiDriverCR } from './validate-csidriver-cr.js';
 
 export const csiDriverCrValidateEndpoint: Endpoint<undefined> = {
-  ...crPolicy(CSIDRIVER_KIND), path: crPath('validate', CSIDRIVER_KIND), name: 'csidriver-validate', mutating: false, mutators: [validateCsiDriverCR],
+  ...crPolicy(CSIDRIVER_KIND),
+  path: crPath('validate', CSIDRIVER_KIND),
+  name: 'csidriver-validate',
+  mutating: false,
+  mutators: [validateCsiDriverCR],
 };

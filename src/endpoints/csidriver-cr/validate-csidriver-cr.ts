@@ -28,26 +28,44 @@ export const clusterStorageClass = (namespace: string, name: string): string => 
 function checkClusters(f: FieldErrors, spec: JsonRecord): void {
   const clusters = f.array(spec, 'clusters', 'spec');
   if (clusters === undefined && (spec.clusters === undefined || spec.clusters === null)) {
-    f.add('spec.clusters', 'Required value', undefined, 'must list the Vineyardd clusters the CSI driver serves, e.g. [{"namespace": "vineyard-system", "name": "vineyardd-sample"}]');
+    f.add(
+      'spec.clusters',
+      'Required value',
+      undefined,
+      'must list the Vineyardd clusters the CSI driver serves, e.g. [{"namespace": "vineyard-system", "name": "vineyardd-sample"}]',
+    );
     return;
   }
   if (!clusters) return;
   if (!clusters.length) {
-    f.invalid('spec.clusters', clusters, 'must list at least one Vineyardd cluster, e.g. [{"namespace": "vineyard-system", "name": "vineyardd-sample"}]');
+    f.invalid(
+      'spec.clusters',
+      clusters,
+      'must list at least one Vineyardd cluster, e.g. [{"namespace": "vineyard-system", "name": "vineyardd-sample"}]',
+    );
     return;
   }
   const seen = new Set<string>();
   clusters.forEach((c, i) => {
     const p = `spec.clusters[${i}]`;
     if (!isObject(c)) {
-      f.invalid(p, c, 'must name a Vineyardd cluster, e.g. {"namespace": "vineyard-system", "name": "vineyardd-sample"}');
+      f.invalid(
+        p,
+        c,
+        'must name a Vineyardd cluster, e.g. {"namespace": "vineyard-system", "name": "vineyardd-sample"}',
+      );
       return;
     }
     const ns = checkNamespaceName(f, c, 'namespace', p, 'the Vineyardd');
     const name = checkObjectName(f, c, 'name', p, 'a Vineyardd (e.g. vineyardd-sample)');
     if (ns === undefined || name === undefined) return;
     const sc = clusterStorageClass(ns, name);
-    for (const e of subdomainErrors(sc)) f.invalid(p, `${ns}/${name}`, `the StorageClass ${JSON.stringify(sc)} the operator creates for it ${e}: use a shorter name`);
+    for (const e of subdomainErrors(sc))
+      f.invalid(
+        p,
+        `${ns}/${name}`,
+        `the StorageClass ${JSON.stringify(sc)} the operator creates for it ${e}: use a shorter name`,
+      );
     if (seen.has(sc)) f.add(p, 'Duplicate value', `${ns}/${name}`, 'each Vineyardd cluster is listed once');
     seen.add(sc);
   });
@@ -65,13 +83,21 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
     f.boolean(sidecar, 'enableTopology', 'spec.sidecar');
   }
   const sc = f.string(spec, 'storageClassName', 'spec');
-  if (sc !== undefined) for (const e of subdomainErrors(sc)) f.invalid('spec.storageClassName', sc, `must be a StorageClass name: ${e}`);
+  if (sc !== undefined)
+    for (const e of subdomainErrors(sc)) f.invalid('spec.storageClassName', sc, `must be a StorageClass name: ${e}`);
   const mode = f.string(spec, 'volumeBindingMode', 'spec');
-  if (mode !== undefined && !BINDING_MODES.includes(mode)) f.add('spec.volumeBindingMode', 'Unsupported value', mode, `supported values: ${quoteList(BINDING_MODES)}`);
+  if (mode !== undefined && !BINDING_MODES.includes(mode))
+    f.add('spec.volumeBindingMode', 'Unsupported value', mode, `supported values: ${quoteList(BINDING_MODES)}`);
 }
 
 export const csiDriverProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
-export const validateCsiDriverSpec = crValidator<Record<string, unknown>>({ kind: CSIDRIVER_KIND, problems: csiDriverProblems });
+export const validateCsiDriverSpec = crValidator<Record<string, unknown>>({
+  kind: CSIDRIVER_KIND,
+  problems: csiDriverProblems,
+});
 
-export const validateCsiDriverCR: NamedMutator<Record<string, unknown>, unknown> = { name: 'validate-csidriver-cr', mutate: validateCsiDriverSpec };
+export const validateCsiDriverCR: NamedMutator<Record<string, unknown>, unknown> = {
+  name: 'validate-csidriver-cr',
+  mutate: validateCsiDriverSpec,
+};

@@ -28,12 +28,19 @@ export interface DatasetMount {
   localSocket: boolean;
 }
 
-export interface FluidContext { datasets: DatasetMount[] }
+export interface FluidContext {
+  datasets: DatasetMount[];
+}
 
 /** The dataset a claim belongs to, or undefined when Fluid did not make it. */
-export function datasetOfClaim(pvc: Readonly<V1PersistentVolumeClaim>, claim: string): { dataset: string; nodeLabel: string | undefined } | undefined {
+export function datasetOfClaim(
+  pvc: Readonly<V1PersistentVolumeClaim>,
+  claim: string,
+): { dataset: string; nodeLabel: string | undefined } | undefined {
   const labels = stringMap(pvc.metadata?.labels);
-  const nodeLabel = Object.keys(labels).filter(k => k.startsWith(FLUID_DATASET_LABEL_PREFIX)).sort()[0];
+  const nodeLabel = Object.keys(labels)
+    .filter(k => k.startsWith(FLUID_DATASET_LABEL_PREFIX))
+    .sort()[0];
   const managedBy = labels[FLUID_MANAGED_BY_LABEL]?.trim();
   if (!nodeLabel && managedBy === undefined) return undefined;
   return { dataset: managedBy || claim, nodeLabel };

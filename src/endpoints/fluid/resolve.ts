@@ -11,8 +11,14 @@ import type { ResolveInput, Resolved, Skip } from '../../admission/endpoint.js';
 import { allow } from '../../admission/mutator.js';
 import type { Dataset } from '../../vineyard/fluid.js';
 import {
-  DATASET_PLURAL, FLUID_DATASET_LABEL_PREFIX, FLUID_GROUP, FLUID_INJECT_LABEL, FLUID_MANAGED_BY_LABEL, FLUID_STATUS_ANNOTATION,
-  FLUID_VINEYARD_RUNTIME_TYPE, VINEYARD_RUNTIME_PLURAL,
+  DATASET_PLURAL,
+  FLUID_DATASET_LABEL_PREFIX,
+  FLUID_GROUP,
+  FLUID_INJECT_LABEL,
+  FLUID_MANAGED_BY_LABEL,
+  FLUID_STATUS_ANNOTATION,
+  FLUID_VINEYARD_RUNTIME_TYPE,
+  VINEYARD_RUNTIME_PLURAL,
 } from '../../vineyard/names.js';
 import { containersOf, isTrue, listOf, mountsOf, podAnnotations, podLabels, volumesOf } from '../pod/pod-helpers.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
@@ -20,7 +26,10 @@ import { datasetOfClaim, hasLocalSocket, type DatasetMount, type FluidContext } 
 
 class FluidNotInstalled extends Error {}
 
-const NO_DATASET: Skip = { reason: 'nothing-to-change', message: 'no claim the pod mounts is a Fluid dataset served by Vineyard' };
+const NO_DATASET: Skip = {
+  reason: 'nothing-to-change',
+  message: 'no claim the pod mounts is a Fluid dataset served by Vineyard',
+};
 
 const notServed = (e: unknown): boolean => isApiError(e) && e.notFound;
 
@@ -44,7 +53,10 @@ export async function resolveFluid(input: ResolveInput): Promise<Resolved<FluidC
     return { done: allow(), skip: { reason: 'not-enabled', message: `label ${FLUID_INJECT_LABEL} is not "true"` } };
   }
   if (podAnnotations(pod)[FLUID_STATUS_ANNOTATION] !== undefined) {
-    return { done: allow(), skip: { reason: 'already-injected', message: `already wired (annotation ${FLUID_STATUS_ANNOTATION})` } };
+    return {
+      done: allow(),
+      skip: { reason: 'already-injected', message: `already wired (annotation ${FLUID_STATUS_ANNOTATION})` },
+    };
   }
 
   const who = podDisplayName(req, pod);
@@ -52,10 +64,17 @@ export async function resolveFluid(input: ResolveInput): Promise<Resolved<FluidC
   const mounted = new Set(containersOf(pod).flatMap(({ container }) => mountsOf(container).map(m => m.name)));
   const claims = volumesOf(pod).flatMap(v => {
     const claim = v.persistentVolumeClaim?.claimName;
-    return typeof v.name === 'string' && typeof claim === 'string' && claim !== '' && mounted.has(v.name) ? [{ volume: v.name, claim }] : [];
+    return typeof v.name === 'string' && typeof claim === 'string' && claim !== '' && mounted.has(v.name)
+      ? [{ volume: v.name, claim }]
+      : [];
   });
   if (!claims.length) {
-    return { done: allow([`${who}: label ${FLUID_INJECT_LABEL}=true, but no container mounts a PersistentVolumeClaim, so there is no Fluid dataset to connect it to`]), skip: NO_DATASET };
+    return {
+      done: allow([
+        `${who}: label ${FLUID_INJECT_LABEL}=true, but no container mounts a PersistentVolumeClaim, so there is no Fluid dataset to connect it to`,
+      ]),
+      skip: NO_DATASET,
+    };
   }
 
   const warnings: string[] = [];
@@ -66,12 +85,16 @@ export async function resolveFluid(input: ResolveInput): Promise<Resolved<FluidC
       progress.step = `get persistentvolumeclaims ${namespace}/${claim}`;
       const pvc = await store.getPersistentVolumeClaim(namespace, claim, call);
       if (!pvc) {
-        warnings.push(`${who}: ${what} was skipped: the claim does not exist yet, so it cannot be told to be a Fluid dataset; create the Dataset and its runtime before the pod`);
+        warnings.push(
+          `${who}: ${what} was skipped: the claim does not exist yet, so it cannot be told to be a Fluid dataset; create the Dataset and its runtime before the pod`,
+        );
         continue;
       }
       const found = datasetOfClaim(pvc, claim);
       if (!found) {
-        warnings.push(`${who}: ${what} was skipped: it is not a Fluid dataset's claim (no label starting with ${FLUID_DATASET_LABEL_PREFIX} and no ${FLUID_MANAGED_BY_LABEL} label)`);
+        warnings.push(
+          `${who}: ${what} was skipped: it is not a Fluid dataset's claim (no label starting with ${FLUID_DATASET_LABEL_PREFIX} and no ${FLUID_MANAGED_BY_LABEL} label)`,
+        );
         continue;
       }
       const { dataset: name, nodeLabel } = found;
@@ -82,18 +105,24 @@ export async function resolveFluid(input: ResolveInput): Promise<Resolved<FluidC
       }
       const runtimes = listOf<{ name?: unknown; namespace?: unknown; type?: unknown }>(ds.status?.runtimes);
       if (!runtimes.length) {
-        const phase = typeof ds.status?.phase === 'string' && ds.status.phase ? `phase ${ds.status.phase}` : 'no phase yet';
-        warnings.push(`${who}: ${what} was skipped: Dataset ${namespace}/${name} is not bound to a runtime yet (${phase}); create the pod once the Dataset is Bound`);
+        const phase =
+          typeof ds.status?.phase === 'string' && ds.status.phase ? `phase ${ds.status.phase}` : 'no phase yet';
+        warnings.push(
+          `${who}: ${what} was skipped: Dataset ${namespace}/${name} is not bound to a runtime yet (${phase}); create the pod once the Dataset is Bound`,
+        );
         continue;
       }
       const runtime = runtimes.find(r => r.type === FLUID_VINEYARD_RUNTIME_TYPE);
       if (!runtime) {
         const types = [...new Set(runtimes.map(r => String(r.type ?? '?')))].join(', ');
-        warnings.push(`${who}: ${what} was skipped: Dataset ${namespace}/${name} is served by runtime type ${types}, not ${FLUID_VINEYARD_RUNTIME_TYPE}`);
+        warnings.push(
+          `${who}: ${what} was skipped: Dataset ${namespace}/${name} is served by runtime type ${types}, not ${FLUID_VINEYARD_RUNTIME_TYPE}`,
+        );
         continue;
       }
       const runtimeName = typeof runtime.name === 'string' && runtime.name ? runtime.name : name;
-      const runtimeNamespace = typeof runtime.namespace === 'string' && runtime.namespace ? runtime.namespace : namespace;
+      const runtimeNamespace =
+        typeof runtime.namespace === 'string' && runtime.namespace ? runtime.namespace : namespace;
       let vr = null;
       try {
         progress.step = `get ${VINEYARD_RUNTIME_PLURAL} ${runtimeNamespace}/${runtimeName}`;
@@ -101,12 +130,29 @@ export async function resolveFluid(input: ResolveInput): Promise<Resolved<FluidC
       } catch (e) {
         if (!notServed(e)) throw e;
       }
-      if (!vr) warnings.push(`${who}: VineyardRuntime ${runtimeNamespace}/${runtimeName} of Dataset ${namespace}/${name} could not be read, so whether its fuse runs a local vineyardd is unknown: VINEYARD_IPC_SOCKET is not set and the client connects over RPC`);
-      datasets.push({ volume, claim, dataset: name, runtime: runtimeName, runtimeNamespace, nodeLabel, localSocket: hasLocalSocket(vr) });
+      if (!vr)
+        warnings.push(
+          `${who}: VineyardRuntime ${runtimeNamespace}/${runtimeName} of Dataset ${namespace}/${name} could not be read, so whether its fuse runs a local vineyardd is unknown: VINEYARD_IPC_SOCKET is not set and the client connects over RPC`,
+        );
+      datasets.push({
+        volume,
+        claim,
+        dataset: name,
+        runtime: runtimeName,
+        runtimeNamespace,
+        nodeLabel,
+        localSocket: hasLocalSocket(vr),
+      });
     }
   } catch (e) {
     if (!(e instanceof FluidNotInstalled)) throw e;
-    return { done: allow([...warnings, `${who}: label ${FLUID_INJECT_LABEL}=true, but Fluid is not installed (the API server does not serve ${DATASET_PLURAL}.${FLUID_GROUP}), so no claim can be a Vineyard dataset; the pod is left unchanged`]), skip: NO_DATASET };
+    return {
+      done: allow([
+        ...warnings,
+        `${who}: label ${FLUID_INJECT_LABEL}=true, but Fluid is not installed (the API server does not serve ${DATASET_PLURAL}.${FLUID_GROUP}), so no claim can be a Vineyard dataset; the pod is left unchanged`,
+      ]),
+      skip: NO_DATASET,
+    };
   }
   if (!datasets.length) return { done: allow(warnings), skip: NO_DATASET };
   return { ctx: { datasets }, warnings };

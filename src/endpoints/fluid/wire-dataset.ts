@@ -11,8 +11,16 @@ import type { NamedMutator, Verdict } from '../../admission/mutator.js';
 import { allow } from '../../admission/mutator.js';
 import type { PatchBuilder } from '../../jsonpatch/patch.js';
 import {
-  FLUID_LOCAL_SOCKET_FILE, FLUID_RPC_CONF_SUFFIX, FLUID_SERVERFUL_INJECT_LABEL, FLUID_STATUS_ANNOTATION, SOCKET_ENV, SOCKET_FILE,
-  SOCKET_VOLUME, VINEYARD_CONFIG_ENV, VINEYARD_RPC_ENDPOINT_ENV, fluidDatasetSchedLabel,
+  FLUID_LOCAL_SOCKET_FILE,
+  FLUID_RPC_CONF_SUFFIX,
+  FLUID_SERVERFUL_INJECT_LABEL,
+  FLUID_STATUS_ANNOTATION,
+  SOCKET_ENV,
+  SOCKET_FILE,
+  SOCKET_VOLUME,
+  VINEYARD_CONFIG_ENV,
+  VINEYARD_RPC_ENDPOINT_ENV,
+  fluidDatasetSchedLabel,
 } from '../../vineyard/names.js';
 import { containersOf, envIndex, envOf, isTrue, listOf, mountsOf, podLabels } from '../pod/pod-helpers.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
@@ -31,7 +39,12 @@ const join = (dir: string, file: string): string => (dir === '/' ? `/${file}` : 
 function ownSocketWiring(c: Readonly<V1Container>): string | undefined {
   const value = envOf(c).find(e => e.name === SOCKET_ENV)?.value;
   if (typeof value !== 'string') return undefined;
-  const ours = mountsOf(c).some(m => m.name === SOCKET_VOLUME && typeof m.mountPath === 'string' && value === join(trimSlash(m.mountPath), SOCKET_FILE));
+  const ours = mountsOf(c).some(
+    m =>
+      m.name === SOCKET_VOLUME &&
+      typeof m.mountPath === 'string' &&
+      value === join(trimSlash(m.mountPath), SOCKET_FILE),
+  );
   return ours ? value : undefined;
 }
 
@@ -40,19 +53,33 @@ function hasConfigMapEnv(c: Readonly<V1Container>, name: string): boolean {
 }
 
 /** Wires one container to the dataset it mounts at `path`. */
-function wireContainer(p: PatchBuilder, who: string, podNs: string, index: number, c: Readonly<V1Container>, ds: DatasetMount, path: string, warnings: string[]): void {
+function wireContainer(
+  p: PatchBuilder,
+  who: string,
+  podNs: string,
+  index: number,
+  c: Readonly<V1Container>,
+  ds: DatasetMount,
+  path: string,
+  warnings: string[],
+): void {
   const at = ['spec', 'containers', index] as const;
   if (envIndex(c, VINEYARD_CONFIG_ENV) < 0) p.append([...at, 'env'], { name: VINEYARD_CONFIG_ENV, value: path });
 
   const configMap = `${ds.runtime}${FLUID_RPC_CONF_SUFFIX}`;
   if (envIndex(c, VINEYARD_RPC_ENDPOINT_ENV) < 0 && !hasConfigMapEnv(c, configMap)) {
     if (ds.runtimeNamespace === podNs) p.append([...at, 'envFrom'], { configMapRef: { name: configMap } });
-    else warnings.push(`${who}: container ${c.name}: ConfigMap ${configMap} of VineyardRuntime ${ds.runtimeNamespace}/${ds.runtime} is in another namespace than the pod, so ${VINEYARD_RPC_ENDPOINT_ENV} is not added; the client reads the RPC endpoint from ${path}`);
+    else
+      warnings.push(
+        `${who}: container ${c.name}: ConfigMap ${configMap} of VineyardRuntime ${ds.runtimeNamespace}/${ds.runtime} is in another namespace than the pod, so ${VINEYARD_RPC_ENDPOINT_ENV} is not added; the client reads the RPC endpoint from ${path}`,
+      );
   }
 
   const own = ownSocketWiring(c);
   if (own !== undefined) {
-    warnings.push(`${who}: container ${c.name}: ${SOCKET_ENV}=${own} from this webhook's own socket wiring (volume ${SOCKET_VOLUME}) was kept, and it takes precedence over ${join(path, 'vineyard-config.yaml')}: the client connects to that vineyardd, not to dataset ${ds.dataset}'s; remove one of the two wirings from the pod`);
+    warnings.push(
+      `${who}: container ${c.name}: ${SOCKET_ENV}=${own} from this webhook's own socket wiring (volume ${SOCKET_VOLUME}) was kept, and it takes precedence over ${join(path, 'vineyard-config.yaml')}: the client connects to that vineyardd, not to dataset ${ds.dataset}'s; remove one of the two wirings from the pod`,
+    );
   } else if (ds.localSocket && envIndex(c, SOCKET_ENV) < 0) {
     p.append([...at, 'env'], { name: SOCKET_ENV, value: join(path, FLUID_LOCAL_SOCKET_FILE) });
   }
@@ -81,11 +108,15 @@ export function wireDataset(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: Fl
       const ds = typeof m.name === 'string' ? byVolume.get(m.name) : undefined;
       if (!ds || typeof m.mountPath !== 'string') continue;
       if (m.subPath || m.subPathExpr) {
-        warnings.push(`${who}: container ${container.name} mounts dataset ${ds.dataset} (volume ${ds.volume}) with a subPath, so the mount does not hold the dataset's vineyard-config.yaml; that mount was not wired: mount the whole volume`);
+        warnings.push(
+          `${who}: container ${container.name} mounts dataset ${ds.dataset} (volume ${ds.volume}) with a subPath, so the mount does not hold the dataset's vineyard-config.yaml; that mount was not wired: mount the whole volume`,
+        );
         continue;
       }
       if (first) {
-        warnings.push(`${who}: container ${container.name} mounts two Vineyard datasets (${first.dataset} and ${ds.dataset}); a client connects to one Vineyard, so it was wired to ${first.dataset} only`);
+        warnings.push(
+          `${who}: container ${container.name} mounts two Vineyard datasets (${first.dataset} and ${ds.dataset}); a client connects to one Vineyard, so it was wired to ${first.dataset} only`,
+        );
         continue;
       }
       first = ds;
@@ -98,15 +129,24 @@ export function wireDataset(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: Fl
   if (!isTrue(labels[FLUID_SERVERFUL_INJECT_LABEL])) {
     for (const ds of wired) {
       if (!ds.nodeLabel) {
-        warnings.push(`${who}: PersistentVolumeClaim ${ds.claim} has no label starting with fluid.io/s-, so no node affinity to dataset ${ds.dataset}'s nodes was added`);
+        warnings.push(
+          `${who}: PersistentVolumeClaim ${ds.claim} has no label starting with fluid.io/s-, so no node affinity to dataset ${ds.dataset}'s nodes was added`,
+        );
         continue;
       }
-      addLocality(p, { key: ds.nodeLabel, operator: 'In', values: ['true'] }, labels[fluidDatasetSchedLabel(ds.dataset)] === 'required');
+      addLocality(
+        p,
+        { key: ds.nodeLabel, operator: 'In', values: ['true'] },
+        labels[fluidDatasetSchedLabel(ds.dataset)] === 'required',
+      );
     }
   }
 
   if (p.ops.length > before) {
-    p.set(['metadata', 'annotations', FLUID_STATUS_ANNOTATION], JSON.stringify({ datasets: [...wired].map(d => d.dataset) }));
+    p.set(
+      ['metadata', 'annotations', FLUID_STATUS_ANNOTATION],
+      JSON.stringify({ datasets: [...wired].map(d => d.dataset) }),
+    );
   }
   return allow(warnings);
 }

@@ -8,14 +8,23 @@ import { allow } from '../../admission/mutator.js';
 import { isObject } from '../../json.js';
 import { DEFAULT_OPERATION_TIMEOUT_SECONDS } from '../../vineyard/operation-types.js';
 
-export function defaultOperationSpec(req: AdmissionRequest, obj: Readonly<Record<string, unknown>>, _ctx: unknown, patch: PatchBuilder): Verdict {
+export function defaultOperationSpec(
+  req: AdmissionRequest,
+  obj: Readonly<Record<string, unknown>>,
+  _ctx: unknown,
+  patch: PatchBuilder,
+): Verdict {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const spec = obj.spec;
   // A spec or timeout of the wrong type is the user's data: validation names it.
   if (spec !== undefined && spec !== null && !isObject(spec)) return allow();
   const timeout = isObject(spec) ? spec.timeoutSeconds : undefined;
-  if (timeout === undefined || timeout === null || timeout === 0) patch.set(['spec', 'timeoutSeconds'], DEFAULT_OPERATION_TIMEOUT_SECONDS);
+  if (timeout === undefined || timeout === null || timeout === 0)
+    patch.set(['spec', 'timeoutSeconds'], DEFAULT_OPERATION_TIMEOUT_SECONDS);
   return allow();
 }
 
-export const defaultOperationCR: NamedMutator<Record<string, unknown>, unknown> = { name: 'default-operation-cr', mutate: defaultOperationSpec };
+export const defaultOperationCR: NamedMutator<Record<string, unknown>, unknown> = {
+  name: 'default-operation-cr',
+  mutate: defaultOperationSpec,
+};

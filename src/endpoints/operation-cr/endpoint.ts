@@ -6,9 +6,17 @@ import { defaultOperationCR } from './default-operation-cr.js';
 import { validateOperationCR } from './validate-operation-cr.js';
 
 export const operationCrDefaultsEndpoint: Endpoint<undefined> = {
-  ...crPolicy(OPERATION_KIND), path: crPath('mutate', OPERATION_KIND), name: 'operation-default', mutating: true, mutators: [defaultOperationCR],
+  ...crPolicy(OPERATION_KIND),
+  path: crPath('mutate', OPERATION_KIND),
+  name: 'operation-default',
+  mutating: true,
+  mutators: [defaultOperationCR],
 };
 
 export const operationCrValidateEndpoint: Endpoint<undefined> = {
-  ...crPolicy(OPERATION_KIND), path: crPath('validate', OPERATION_KIND), name: 'operation-validate', mutating: false, mutators: [validateOperationCR],
+  ...crPolicy(OPERATION_KIND),
+  path: crPath('validate', OPERATION_KIND),
+  name: 'operation-validate',
+  mutating: false,
+  mutators: [validateOperationCR],
 };

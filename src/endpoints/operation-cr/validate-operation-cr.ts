@@ -16,7 +16,8 @@ const NAMES = Object.keys(OPERATION_TYPES);
 function checkJob(f: FieldErrors, spec: JsonRecord, key: string, role: string): void {
   const job = f.requiredString(spec, key, 'spec', `must name ${role}`);
   if (job === undefined) return;
-  for (const e of labelValueErrors(job)) f.invalid(`spec.${key}`, job, `must be a job name, as in label ${JOB_LABEL}: ${e}`);
+  for (const e of labelValueErrors(job))
+    f.invalid(`spec.${key}`, job, `must be a job name, as in label ${JOB_LABEL}: ${e}`);
 }
 
 function checkSpec(f: FieldErrors, spec: JsonRecord): void {
@@ -25,13 +26,25 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   if (name !== undefined && !known) f.unsupported('spec.name', name, NAMES);
 
   const types = known ? OPERATION_TYPES[name]! : undefined;
-  const typeHint = types ? `${quoteList(types)} for ${JSON.stringify(name)}` : NAMES.map(n => `${quoteList(OPERATION_TYPES[n]!)} for ${JSON.stringify(n)}`).join(', ');
+  const typeHint = types
+    ? `${quoteList(types)} for ${JSON.stringify(name)}`
+    : NAMES.map(n => `${quoteList(OPERATION_TYPES[n]!)} for ${JSON.stringify(n)}`).join(', ');
   const type = f.requiredString(spec, 'type', 'spec', `must be the kind of ${name ?? 'operation'}: ${typeHint}`);
   if (type !== undefined && types && !types.includes(type)) {
-    f.add('spec.type', 'Unsupported value', type, `supported values for spec.name ${JSON.stringify(name)}: ${quoteList(types)}`);
+    f.add(
+      'spec.type',
+      'Unsupported value',
+      type,
+      `supported values for spec.name ${JSON.stringify(name)}: ${quoteList(types)}`,
+    );
   }
 
-  checkJob(f, spec, 'require', `the job whose output the operation reads (what the consumer's ${REQUIRED_ANNOTATION} annotation names)`);
+  checkJob(
+    f,
+    spec,
+    'require',
+    `the job whose output the operation reads (what the consumer's ${REQUIRED_ANNOTATION} annotation names)`,
+  );
   checkJob(f, spec, 'target', `the job that runs on the operation's result (its pods' ${JOB_LABEL} label)`);
   // 0 is "the default" (the defaulting webhook writes 300), a negative a mistake.
   f.integer(spec, 'timeoutSeconds', 'spec', 0);
@@ -39,6 +52,12 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
 
 export const operationProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
-export const validateOperationSpec = crValidator<Record<string, unknown>>({ kind: OPERATION_KIND, problems: operationProblems });
+export const validateOperationSpec = crValidator<Record<string, unknown>>({
+  kind: OPERATION_KIND,
+  problems: operationProblems,
+});
 
-export const validateOperationCR: NamedMutator<Record<string, unknown>, unknown> = { name: 'validate-operation-cr', mutate: validateOperationSpec };
+export const validateOperationCR: NamedMutator<Record<string, unknown>, unknown> = {
+  name: 'validate-operation-cr',
+  mutate: validateOperationSpec,
+};

@@ -33,7 +33,10 @@ import { allow, deny } from '../../admission/mutator.js';
  * and the required jobs whose pods carry the labels (labelled now, before, or
  * on a dry run would be): only those are recorded as labelled.
  */
-export interface OperationContext { plan: OperationPlan; labelledJobs?: readonly string[] }
+export interface OperationContext {
+  plan: OperationPlan;
+  labelledJobs?: readonly string[];
+}
 
 export interface OperationPlan {
   /** The labels the required jobs' pods must carry; empty: the pod asks for no operation. */
@@ -60,7 +63,9 @@ export function planOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Oper
     wanted[NEED_INJECTED_ASSEMBLY_LABEL] = 'true';
     const type = labels[ASSEMBLY_TYPE_LABEL];
     if (!(ASSEMBLY_TYPES as readonly string[]).includes(type ?? '')) {
-      problems.push(`label ${ASSEMBLY_TYPE_LABEL} is ${shown(type)}; an assembly needs ${ASSEMBLY_TYPE_LABEL}=local (streams on one node, local objects) or ${ASSEMBLY_TYPE_LABEL}=distributed (streams across nodes, global objects)`);
+      problems.push(
+        `label ${ASSEMBLY_TYPE_LABEL} is ${shown(type)}; an assembly needs ${ASSEMBLY_TYPE_LABEL}=local (streams on one node, local objects) or ${ASSEMBLY_TYPE_LABEL}=distributed (streams across nodes, global objects)`,
+      );
     }
   }
   if (isTrue(labels[REPARTITION_ENABLED_LABEL])) {
@@ -68,11 +73,15 @@ export function planOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Oper
     wanted[NEED_INJECTED_REPARTITION_LABEL] = 'true';
     const type = labels[REPARTITION_TYPE_LABEL];
     if (!(REPARTITION_TYPES as readonly string[]).includes(type ?? '')) {
-      problems.push(`label ${REPARTITION_TYPE_LABEL} is ${shown(type)}; a repartition needs ${REPARTITION_TYPE_LABEL}=dask, the only supported type`);
+      problems.push(
+        `label ${REPARTITION_TYPE_LABEL} is ${shown(type)}; a repartition needs ${REPARTITION_TYPE_LABEL}=dask, the only supported type`,
+      );
     } else {
       const missing = [DASK_SCHEDULER_ANNOTATION, DASK_WORKER_SELECTOR_ANNOTATION].filter(a => !annotations[a]?.trim());
       if (missing.length) {
-        problems.push(`a dask repartition needs annotation ${DASK_SCHEDULER_ANNOTATION} (the dask scheduler's address, e.g. tcp://dask-scheduler.default:8786) and annotation ${DASK_WORKER_SELECTOR_ANNOTATION} (the dask worker pods' labels, e.g. app:dask,component:worker); missing: ${missing.join(', ')}`);
+        problems.push(
+          `a dask repartition needs annotation ${DASK_SCHEDULER_ANNOTATION} (the dask scheduler's address, e.g. tcp://dask-scheduler.default:8786) and annotation ${DASK_WORKER_SELECTOR_ANNOTATION} (the dask worker pods' labels, e.g. app:dask,component:worker); missing: ${missing.join(', ')}`,
+        );
       }
     }
   }
@@ -83,10 +92,15 @@ export function planOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Oper
   const jobs: string[] = [];
   for (const job of requiredJobs(annotations)) {
     if (isLabelValue(job)) jobs.push(job);
-    else warnings.push(`${who}: required job ${JSON.stringify(job)} (annotation ${REQUIRED_ANNOTATION}) cannot be the value of label ${APP_LABEL}, so no pod of it was labelled`);
+    else
+      warnings.push(
+        `${who}: required job ${JSON.stringify(job)} (annotation ${REQUIRED_ANNOTATION}) cannot be the value of label ${APP_LABEL}, so no pod of it was labelled`,
+      );
   }
   if (!jobs.length && !warnings.length) {
-    warnings.push(`${who}: ${asked.join(' and ')} but annotation ${REQUIRED_ANNOTATION} names no job (missing or none), so there is no earlier job's output to operate on; list the jobs this pod consumes, separated by commas`);
+    warnings.push(
+      `${who}: ${asked.join(' and ')} but annotation ${REQUIRED_ANNOTATION} names no job (missing or none), so there is no earlier job's output to operate on; list the jobs this pod consumes, separated by commas`,
+    );
   }
   return { labels: wanted, jobs, warnings };
 }
@@ -95,7 +109,12 @@ export function planOperation(req: AdmissionRequest, pod: Readonly<V1Pod>): Oper
 const labelledJobsValue = (jobs: readonly string[]): string => [...jobs].sort().join(',');
 
 export function readLabelledJobs(pod: Readonly<V1Pod>): Set<string> {
-  return new Set((podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] ?? '').split(',').map(s => s.trim()).filter(Boolean));
+  return new Set(
+    (podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] ?? '')
+      .split(',')
+      .map(s => s.trim())
+      .filter(Boolean),
+  );
 }
 
 const FIELD_ENV = [
@@ -103,12 +122,18 @@ const FIELD_ENV = [
   { name: POD_NAMESPACE_ENV, fieldPath: 'metadata.namespace' },
 ] as const;
 
-export function gateOperation(_req: AdmissionRequest, pod: Readonly<V1Pod>, { plan, labelledJobs = [] }: OperationContext, p: PatchBuilder): Verdict {
+export function gateOperation(
+  _req: AdmissionRequest,
+  pod: Readonly<V1Pod>,
+  { plan, labelledJobs = [] }: OperationContext,
+  p: PatchBuilder,
+): Verdict {
   if (plan.denial) return deny(plan.denial, 403, plan.warnings);
   for (const field of ['initContainers', 'containers'] as const) {
     for (const { index, container } of containersOf(pod, field)) {
       for (const { name, fieldPath } of FIELD_ENV) {
-        if (envIndex(container, name) < 0) p.append(['spec', field, index, 'env'], { name, valueFrom: { fieldRef: { fieldPath } } });
+        if (envIndex(container, name) < 0)
+          p.append(['spec', field, index, 'env'], { name, valueFrom: { fieldRef: { fieldPath } } });
       }
     }
   }
@@ -116,9 +141,13 @@ export function gateOperation(_req: AdmissionRequest, pod: Readonly<V1Pod>, { pl
   // a job without pods yet is left out, so a reinvocation looks for them again.
   if (labelledJobs.length) {
     const marker = labelledJobsValue(labelledJobs);
-    if (podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] !== marker) p.set(['metadata', 'annotations', OPERATION_LABELLED_ANNOTATION], marker);
+    if (podAnnotations(pod)[OPERATION_LABELLED_ANNOTATION] !== marker)
+      p.set(['metadata', 'annotations', OPERATION_LABELLED_ANNOTATION], marker);
   }
   return allow(plan.warnings);
 }
 
-export const gateOperationMutator: NamedMutator<V1Pod, OperationContext> = { name: 'gate-operation', mutate: gateOperation };
+export const gateOperationMutator: NamedMutator<V1Pod, OperationContext> = {
+  name: 'gate-operation',
+  mutate: gateOperation,
+};

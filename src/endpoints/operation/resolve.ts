@@ -16,11 +16,19 @@ const PARALLEL_PATCHES = 4;
 
 async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  const worker = async () => { while (next < items.length) await fn(items[next++]!); };
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-export async function resolveOperation({ req, obj, store, progress, call }: ResolveInput): Promise<Resolved<OperationContext>> {
+export async function resolveOperation({
+  req,
+  obj,
+  store,
+  progress,
+  call,
+}: ResolveInput): Promise<Resolved<OperationContext>> {
   const pod = obj as V1Pod;
   const plan = planOperation(req, pod);
   // A denied pod is denied by the mutator with this plan, before any write.
@@ -36,7 +44,9 @@ export async function resolveOperation({ req, obj, store, progress, call }: Reso
     progress.step = `list pods in ${namespace} with ${selector}`;
     const pods = await store.listPods(namespace, selector, call);
     if (!pods.length) {
-      warnings.push(`required job ${job} has no pod labelled ${selector} in namespace ${namespace} yet, so none was labelled ${Object.keys(plan.labels).join(', ')}; start ${job} first`);
+      warnings.push(
+        `required job ${job} has no pod labelled ${selector} in namespace ${namespace} yet, so none was labelled ${Object.keys(plan.labels).join(', ')}; start ${job} first`,
+      );
       continue;
     }
     labelledJobs.push(job);

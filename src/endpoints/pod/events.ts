@@ -17,13 +17,20 @@ import { isObject } from '../../json.js';
 import { EVENT_COMPONENT } from '../../vineyard/names.js';
 import type { EventInput } from '../../admission/endpoint.js';
 
-export const EVENT_REASONS = { injected: 'SidecarInjected', skipped: 'InjectionSkipped', denied: 'AdmissionDenied' } as const;
+export const EVENT_REASONS = {
+  injected: 'SidecarInjected',
+  skipped: 'InjectionSkipped',
+  denied: 'AdmissionDenied',
+} as const;
 
 /** kube-apiserver refuses longer messages from events.k8s.io/v1 clients; core/v1 ones are kept short too. */
 export const EVENT_MESSAGE_LIMIT = 1024;
 
 /** What an endpoint says about a pod it allowed: type, reason and message, or nothing. */
-export type AllowedEvent = (input: EventInput, pod: V1Pod) => { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined;
+export type AllowedEvent = (
+  input: EventInput,
+  pod: V1Pod,
+) => { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined;
 
 /** `text` cut to at most `limit` UTF-8 bytes, never inside a character, marked with an ellipsis when cut. */
 export function truncateUtf8(text: string, limit: number = EVENT_MESSAGE_LIMIT): string {
@@ -44,7 +51,14 @@ export function truncateUtf8(text: string, limit: number = EVENT_MESSAGE_LIMIT):
 export function involvedObject(pod: Readonly<V1Pod>, namespace: string): V1ObjectReference {
   const owners: V1OwnerReference[] = Array.isArray(pod.metadata?.ownerReferences) ? pod.metadata!.ownerReferences! : [];
   const controller = owners.find(o => o && o.controller === true && o.kind && o.name && o.apiVersion);
-  if (controller) return { apiVersion: controller.apiVersion, kind: controller.kind, name: controller.name, ...(controller.uid ? { uid: controller.uid } : {}), namespace };
+  if (controller)
+    return {
+      apiVersion: controller.apiVersion,
+      kind: controller.kind,
+      name: controller.name,
+      ...(controller.uid ? { uid: controller.uid } : {}),
+      namespace,
+    };
   // A Namespace is cluster-scoped; naming the event's own namespace in the
   // reference keeps the event in the pod's namespace (core/v1 validation
   // only requires the two to agree), where `kubectl get events -n` shows it.
@@ -52,7 +66,10 @@ export function involvedObject(pod: Readonly<V1Pod>, namespace: string): V1Objec
 }
 
 /** A pod endpoint's event hook: AdmissionDenied on denials, `allowedEvent` (if any) on the rest. */
-export const podEvents = (allowedEvent?: AllowedEvent) => (input: EventInput): CoreV1Event | undefined => podEvent(input, allowedEvent);
+export const podEvents =
+  (allowedEvent?: AllowedEvent) =>
+  (input: EventInput): CoreV1Event | undefined =>
+    podEvent(input, allowedEvent);
 
 function podEvent(input: EventInput, allowedEvent: AllowedEvent | undefined): CoreV1Event | undefined {
   const { endpoint, request, outcome, now, instance } = input;

@@ -7,7 +7,11 @@ import type { PatchBuilder } from '../../jsonpatch/patch.js';
 import { listOf } from './pod-helpers.js';
 
 const NODE_AFFINITY = ['spec', 'affinity', 'nodeAffinity'] as const;
-export const REQUIRED_NODE_TERMS = [...NODE_AFFINITY, 'requiredDuringSchedulingIgnoredDuringExecution', 'nodeSelectorTerms'] as const;
+export const REQUIRED_NODE_TERMS = [
+  ...NODE_AFFINITY,
+  'requiredDuringSchedulingIgnoredDuringExecution',
+  'nodeSelectorTerms',
+] as const;
 export const PREFERRED_NODE_TERMS = [...NODE_AFFINITY, 'preferredDuringSchedulingIgnoredDuringExecution'] as const;
 
 /** JSON with object keys sorted (and undefined ones left out), so two terms written in a different key order compare equal. */
@@ -15,7 +19,11 @@ export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter(k => o[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter(k => o[k] !== undefined)
+      .map(k => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -29,12 +37,14 @@ export function requireNodeExpression(p: PatchBuilder, expr: V1NodeSelectorRequi
   }
   terms.forEach((t: V1NodeSelectorTerm, i) => {
     const exprs = listOf<V1NodeSelectorRequirement>(t?.matchExpressions);
-    if (!exprs.some(e => canonical(e) === canonical(expr))) p.append([...REQUIRED_NODE_TERMS, i, 'matchExpressions'], expr);
+    if (!exprs.some(e => canonical(e) === canonical(expr)))
+      p.append([...REQUIRED_NODE_TERMS, i, 'matchExpressions'], expr);
   });
 }
 
 /** `expr` preferred with `weight`, unless the pod prefers exactly that already. */
 export function preferNodeExpression(p: PatchBuilder, expr: V1NodeSelectorRequirement, weight: number): void {
   const term: V1PreferredSchedulingTerm = { weight, preference: { matchExpressions: [expr] } };
-  if (!listOf<V1PreferredSchedulingTerm>(p.get(PREFERRED_NODE_TERMS)).some(t => canonical(t) === canonical(term))) p.append(PREFERRED_NODE_TERMS, term);
+  if (!listOf<V1PreferredSchedulingTerm>(p.get(PREFERRED_NODE_TERMS)).some(t => canonical(t) === canonical(term)))
+    p.append(PREFERRED_NODE_TERMS, term);
 }

@@ -19,7 +19,10 @@ export const podLabels = (pod: Readonly<V1Pod>): Record<string, string> => strin
 export const podAnnotations = (pod: Readonly<V1Pod>): Record<string, string> => stringMap(pod.metadata?.annotations);
 
 /** The containers of `spec.containers` or `spec.initContainers` that are objects, with their indices. */
-export function containersOf(pod: Readonly<V1Pod>, field: 'containers' | 'initContainers' = 'containers'): Array<{ index: number; container: V1Container }> {
+export function containersOf(
+  pod: Readonly<V1Pod>,
+  field: 'containers' | 'initContainers' = 'containers',
+): Array<{ index: number; container: V1Container }> {
   const list = isObject(pod.spec) ? (pod.spec as Record<string, unknown>)[field] : undefined;
   const out: Array<{ index: number; container: V1Container }> = [];
   if (!Array.isArray(list)) return out;

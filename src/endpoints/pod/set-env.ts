@@ -10,7 +10,13 @@ import { envIndex } from './pod-helpers.js';
  * when absent, replaced when it holds another value or a valueFrom. Returns
  * the entry it replaced (for a warning), else undefined.
  */
-export function setEnvValue(p: PatchBuilder, index: number, container: Readonly<V1Container>, name: string, value: string): V1EnvVar | undefined {
+export function setEnvValue(
+  p: PatchBuilder,
+  index: number,
+  container: Readonly<V1Container>,
+  name: string,
+  value: string,
+): V1EnvVar | undefined {
   const at = envIndex(container, name);
   if (at < 0) {
     p.append(['spec', 'containers', index, 'env'], { name, value });

@@ -9,9 +9,14 @@ import type { Skip, AnyEndpoint } from '../../admission/endpoint.js';
  * `no-vineyardd-label`: the scheduling label is absent or empty;
  * `nothing-to-change`: the pod already has everything the endpoint adds.
  */
-export type PodSkipReason = 'operation-not-handled' | 'not-enabled' | 'already-injected' | 'no-vineyardd-label' | 'nothing-to-change';
+export type PodSkipReason =
+  'operation-not-handled' | 'not-enabled' | 'already-injected' | 'no-vineyardd-label' | 'nothing-to-change';
 
-export interface PodSkip extends Skip { reason: PodSkipReason }
+export interface PodSkip extends Skip {
+  reason: PodSkipReason;
+}
 
-export const nothingToChange = (endpoint: AnyEndpoint): PodSkip =>
-  ({ reason: 'nothing-to-change', message: `the pod already has everything ${endpoint.path} adds` });
+export const nothingToChange = (endpoint: AnyEndpoint): PodSkip => ({
+  reason: 'nothing-to-change',
+  message: `the pod already has everything ${endpoint.path} adds`,
+});

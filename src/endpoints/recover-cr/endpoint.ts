@@ -6,9 +6,17 @@ import { crPath, crPolicy } from '../cr-rules/cr-policy.js';
 import { validateRecoverCR } from './validate-recover-cr.js';
 
 export const recoverCrDefaultsEndpoint: Endpoint<undefined> = {
-  ...crPolicy(RECOVER_KIND), path: crPath('mutate', RECOVER_KIND), name: 'recover-default', mutating: true, mutators: [],
+  ...crPolicy(RECOVER_KIND),
+  path: crPath('mutate', RECOVER_KIND),
+  name: 'recover-default',
+  mutating: true,
+  mutators: [],
 };
 
 export const recoverCrValidateEndpoint: Endpoint<undefined> = {
-  ...crPolicy(RECOVER_KIND), path: crPath('validate', RECOVER_KIND), name: 'recover-validate', mutating: false, mutators: [validateRecoverCR],
+  ...crPolicy(RECOVER_KIND),
+  path: crPath('validate', RECOVER_KIND),
+  name: 'recover-validate',
+  mutating: false,
+  mutators: [validateRecoverCR],
 };

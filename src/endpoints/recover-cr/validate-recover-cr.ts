@@ -14,6 +14,12 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
 
 export const recoverProblems = (obj: unknown): string[] => specProblems(obj, checkSpec);
 
-export const validateRecoverSpec = crValidator<Record<string, unknown>>({ kind: RECOVER_KIND, problems: recoverProblems });
+export const validateRecoverSpec = crValidator<Record<string, unknown>>({
+  kind: RECOVER_KIND,
+  problems: recoverProblems,
+});
 
-export const validateRecoverCR: NamedMutator<Record<string, unknown>, unknown> = { name: 'validate-recover-cr', mutate: validateRecoverSpec };
+export const validateRecoverCR: NamedMutator<Record<string, unknown>, unknown> = {
+  name: 'validate-recover-cr',
+  mutate: validateRecoverSpec,
+};

@@ -17,7 +17,14 @@ import type { NamedMutator, Verdict } from '../../admission/mutator.js';
 import { allow } from '../../admission/mutator.js';
 import type { PatchBuilder } from '../../jsonpatch/patch.js';
 import {
-  DATA_PLACEMENT_ANNOTATION, HOSTNAME_LABEL, JOB_LABEL, NODENAME_ENV, OBJECT_POD_NAMESPACE_LABEL, POD_NAME_ENV, POD_NAMESPACE_ENV, REQUIRED_ANNOTATION,
+  DATA_PLACEMENT_ANNOTATION,
+  HOSTNAME_LABEL,
+  JOB_LABEL,
+  NODENAME_ENV,
+  OBJECT_POD_NAMESPACE_LABEL,
+  POD_NAME_ENV,
+  POD_NAMESPACE_ENV,
+  REQUIRED_ANNOTATION,
 } from '../../vineyard/names.js';
 import type { VineyardObject } from '../../vineyard/objects.js';
 import { requiredJobs } from '../../vineyard/required-jobs.js';
@@ -63,10 +70,18 @@ export function inNamespace(o: Readonly<VineyardObject>, namespace: string): boo
  * `0.0.0.0`, a sidecar's pod hostname and a node whose vineyardd is gone are
  * places nobody can read the object from.
  */
-export function jobData(job: string, namespace: string, globals: readonly VineyardObject[], locals: readonly VineyardObject[], vineyarddNodes: ReadonlySet<string>): JobData {
+export function jobData(
+  job: string,
+  namespace: string,
+  globals: readonly VineyardObject[],
+  locals: readonly VineyardObject[],
+  vineyarddNodes: ReadonlySet<string>,
+): JobData {
   const mine = globals.filter(g => inNamespace(g, namespace));
   const members = new Set(mine.flatMap(g => g.spec?.members ?? []));
-  const chunks = locals.filter(l => inNamespace(l, namespace) && (!mine.length || members.has(l.spec?.signature ?? '')));
+  const chunks = locals.filter(
+    l => inNamespace(l, namespace) && (!mine.length || members.has(l.spec?.signature ?? '')),
+  );
   const locations = new Map<string, string[]>();
   const stale: JobData['stale'] = [];
   const seen = new Set<string>();
@@ -75,7 +90,10 @@ export function jobData(job: string, namespace: string, globals: readonly Vineya
     const host = (l.spec?.hostname ?? '').trim();
     if (!id || seen.has(id)) continue;
     seen.add(id);
-    if (!vineyarddNodes.has(host)) { stale.push({ id, host }); continue; }
+    if (!vineyarddNodes.has(host)) {
+      stale.push({ id, host });
+      continue;
+    }
     locations.set(host, [...(locations.get(host) ?? []), id]);
   }
   for (const ids of locations.values()) ids.sort();
@@ -97,7 +115,11 @@ export function mergedCounts(data: readonly JobData[]): Array<{ node: string; co
  * (sorted) where the running chunk count reaches nchunks*rank + (nchunks+1)/2,
  * the middle of its share. Ranks past the data get no node.
  */
-export function chunkTarget(counts: ReadonlyArray<{ node: string; count: number }>, replicas: number, rank: number): string | undefined {
+export function chunkTarget(
+  counts: ReadonlyArray<{ node: string; count: number }>,
+  replicas: number,
+  rank: number,
+): string | undefined {
   const total = counts.reduce((s, c) => s + c.count, 0);
   if (replicas <= 0 || total === 0 || rank < 0) return undefined;
   const nchunks = Math.ceil(total / replicas);
@@ -116,7 +138,12 @@ export function shareWeights(counts: ReadonlyArray<{ node: string; count: number
   return counts.map(c => ({ node: c.node, weight: Math.min(100, Math.max(1, Math.round((100 * c.count) / total))) }));
 }
 
-export function planData(jobs: string[], data: readonly JobData[], rank: { rank: number; replicas: number } | undefined, job: string | undefined): DataPlan {
+export function planData(
+  jobs: string[],
+  data: readonly JobData[],
+  rank: { rank: number; replicas: number } | undefined,
+  job: string | undefined,
+): DataPlan {
   const counts = mergedCounts(data);
   const target = rank ? chunkTarget(counts, rank.replicas, rank.rank) : undefined;
   return {
@@ -130,16 +157,30 @@ export function planData(jobs: string[], data: readonly JobData[], rank: { rank:
 
 /** The decision in one line, recorded on the pod: a reinvocation that finds it changes nothing. */
 export function describePlan(plan: Readonly<DataPlan>): string {
-  const prefer = plan.target ? `prefer=${plan.target}` : `shares=${plan.shares.map(s => `${s.node}:${s.weight}`).join(',')}`;
+  const prefer = plan.target
+    ? `prefer=${plan.target}`
+    : `shares=${plan.shares.map(s => `${s.node}:${s.weight}`).join(',')}`;
   return `jobs=${plan.jobs.join(',')};nodes=${plan.nodes.join(',')};${prefer}`;
 }
 
-function addFieldRefEnv(p: PatchBuilder, index: number, c: Readonly<V1Container>, name: string, fieldPath: string): void {
-  if (envIndex(c, name) < 0) p.append(['spec', 'containers', index, 'env'], { name, valueFrom: { fieldRef: { fieldPath } } });
+function addFieldRefEnv(
+  p: PatchBuilder,
+  index: number,
+  c: Readonly<V1Container>,
+  name: string,
+  fieldPath: string,
+): void {
+  if (envIndex(c, name) < 0)
+    p.append(['spec', 'containers', index, 'env'], { name, valueFrom: { fieldRef: { fieldPath } } });
 }
 
 function spreadConstraint(job: string): V1TopologySpreadConstraint {
-  return { maxSkew: 1, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { [JOB_LABEL]: job } } };
+  return {
+    maxSkew: 1,
+    topologyKey: HOSTNAME_LABEL,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: { [JOB_LABEL]: job } },
+  };
 }
 
 export interface DataContext {
@@ -151,7 +192,9 @@ export function placeByData(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: Da
   const annotations = podAnnotations(pod);
   const jobs = requiredJobs(annotations);
   // The program finds its chunk's id under the key of its node (env from the job ConfigMap).
-  if (jobs.length) for (const { index, container } of containersOf(pod)) addFieldRefEnv(p, index, container, NODENAME_ENV, 'spec.nodeName');
+  if (jobs.length)
+    for (const { index, container } of containersOf(pod))
+      addFieldRefEnv(p, index, container, NODENAME_ENV, 'spec.nodeName');
   // vineyardd labels a producer's objects with the namespace and pod it reads from these.
   if ((podLabels(pod)[JOB_LABEL] ?? '').trim()) {
     for (const { index, container } of containersOf(pod)) {
@@ -164,11 +207,16 @@ export function placeByData(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: Da
   p.set(['metadata', 'annotations', DATA_PLACEMENT_ANNOTATION], describePlan(plan));
   requireNodeExpression(p, { key: HOSTNAME_LABEL, operator: 'In', values: plan.nodes });
   if (plan.target) preferNodeExpression(p, { key: HOSTNAME_LABEL, operator: 'In', values: [plan.target] }, 100);
-  for (const s of plan.shares) preferNodeExpression(p, { key: HOSTNAME_LABEL, operator: 'In', values: [s.node] }, s.weight);
+  for (const s of plan.shares)
+    preferNodeExpression(p, { key: HOSTNAME_LABEL, operator: 'In', values: [s.node] }, s.weight);
   if (plan.spreadJob) {
     const c = spreadConstraint(plan.spreadJob);
     // The API server refuses two constraints with one topologyKey and whenUnsatisfiable: the pod's own wins.
-    if (!listOf<V1TopologySpreadConstraint>(p.get(['spec', 'topologySpreadConstraints'])).some(t => t.topologyKey === c.topologyKey && t.whenUnsatisfiable === c.whenUnsatisfiable)) {
+    if (
+      !listOf<V1TopologySpreadConstraint>(p.get(['spec', 'topologySpreadConstraints'])).some(
+        t => t.topologyKey === c.topologyKey && t.whenUnsatisfiable === c.whenUnsatisfiable,
+      )
+    ) {
       p.append(['spec', 'topologySpreadConstraints'], c);
     }
   }

@@ -46,7 +46,9 @@ function syncJobName(req: AdmissionRequest, pod: Readonly<V1Pod>, p: PatchBuilde
     if (!source) return;
     const fromEnv = envValue(source.container, JOB_NAME_ENV)!.trim();
     if (!isLabelValue(fromEnv)) {
-      warnings.push(`${podDisplayName(req, pod)}: env ${JOB_NAME_ENV}=${JSON.stringify(fromEnv)} of container ${source.container.name} is not a valid label value, so label ${JOB_LABEL} was not set; set the label yourself`);
+      warnings.push(
+        `${podDisplayName(req, pod)}: env ${JOB_NAME_ENV}=${JSON.stringify(fromEnv)} of container ${source.container.name} is not a valid label value, so label ${JOB_LABEL} was not set; set the label yourself`,
+      );
       return;
     }
     p.set(['metadata', 'labels', JOB_LABEL], fromEnv);
@@ -59,13 +61,21 @@ function syncJobName(req: AdmissionRequest, pod: Readonly<V1Pod>, p: PatchBuilde
     }
     const value = envValue(container, JOB_NAME_ENV);
     if (value !== undefined && value.trim() !== job) {
-      warnings.push(`${podDisplayName(req, pod)}: container ${container.name} has env ${JOB_NAME_ENV}=${JSON.stringify(value)} but label ${JOB_LABEL} is ${JSON.stringify(job)}; the Vineyard scheduler uses the label, the program sees the env`);
+      warnings.push(
+        `${podDisplayName(req, pod)}: container ${container.name} has env ${JOB_NAME_ENV}=${JSON.stringify(value)} but label ${JOB_LABEL} is ${JSON.stringify(job)}; the Vineyard scheduler uses the label, the program sees the env`,
+      );
     }
   }
 }
 
 /** REQUIRED_JOB_NAME and one envFrom ConfigMap per required job: where the scheduler hands over the jobs' object ids. */
-function wireRequiredJobs(req: AdmissionRequest, pod: Readonly<V1Pod>, jobs: readonly string[], p: PatchBuilder, warnings: string[]): void {
+function wireRequiredJobs(
+  req: AdmissionRequest,
+  pod: Readonly<V1Pod>,
+  jobs: readonly string[],
+  p: PatchBuilder,
+  warnings: string[],
+): void {
   const joined = jobs.join(',');
   for (const { index, container } of containersOf(pod)) {
     if (envIndex(container, REQUIRED_JOB_NAME_ENV) < 0) {
@@ -73,7 +83,9 @@ function wireRequiredJobs(req: AdmissionRequest, pod: Readonly<V1Pod>, jobs: rea
     } else {
       const value = envValue(container, REQUIRED_JOB_NAME_ENV);
       if (value !== undefined && value !== joined) {
-        warnings.push(`${podDisplayName(req, pod)}: container ${container.name} has env ${REQUIRED_JOB_NAME_ENV}=${JSON.stringify(value)} but annotation ${REQUIRED_ANNOTATION} lists ${JSON.stringify(joined)}; left as written`);
+        warnings.push(
+          `${podDisplayName(req, pod)}: container ${container.name} has env ${REQUIRED_JOB_NAME_ENV}=${JSON.stringify(value)} but annotation ${REQUIRED_ANNOTATION} lists ${JSON.stringify(joined)}; left as written`,
+        );
       }
     }
     const refs = new Set(listOf<V1EnvFromSource>(container.envFrom).map(e => e.configMapRef?.name));
@@ -83,7 +95,12 @@ function wireRequiredJobs(req: AdmissionRequest, pod: Readonly<V1Pod>, jobs: rea
   }
 }
 
-export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SchedulingContext, p: PatchBuilder): Verdict {
+export function defaultScheduling(
+  req: AdmissionRequest,
+  pod: Readonly<V1Pod>,
+  ctx: SchedulingContext,
+  p: PatchBuilder,
+): Verdict {
   const labels = podLabels(pod);
   const vineyardd = readVineyarddLabel(labels);
   if (vineyardd.kind === 'absent') return allow();
@@ -92,7 +109,9 @@ export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, c
   const jobs = requiredJobs(podAnnotations(pod));
   const badJob = jobs.find(j => !isSubdomain(j));
   if (badJob !== undefined) {
-    return deny(`${podDisplayName(req, pod)}: annotation ${REQUIRED_ANNOTATION} names job ${JSON.stringify(badJob)}, which cannot be a job name (the Vineyard scheduler keeps each job's objects in a ConfigMap named after it: lower-case letters, digits, '-' and '.'); list the required jobs' ${JOB_LABEL} values separated by commas, or none`);
+    return deny(
+      `${podDisplayName(req, pod)}: annotation ${REQUIRED_ANNOTATION} names job ${JSON.stringify(badJob)}, which cannot be a job name (the Vineyard scheduler keeps each job's objects in a ConfigMap named after it: lower-case letters, digits, '-' and '.'); list the required jobs' ${JOB_LABEL} values separated by commas, or none`,
+    );
   }
 
   const warnings: string[] = [];
@@ -111,4 +130,7 @@ export function defaultScheduling(req: AdmissionRequest, pod: Readonly<V1Pod>, c
   return allow(warnings);
 }
 
-export const defaultSchedulingMutator: NamedMutator<V1Pod, SchedulingContext> = { name: 'default-scheduling', mutate: defaultScheduling };
+export const defaultSchedulingMutator: NamedMutator<V1Pod, SchedulingContext> = {
+  name: 'default-scheduling',
+  mutate: defaultScheduling,
+};

@@ -18,7 +18,8 @@ export const schedulingEndpoint: Endpoint<SchedulingContext> = {
   resolve: resolveScheduling,
   mutators: [placementMutator, defaultSchedulingMutator, dataPlacementMutator, wireSocketHostPathMutator],
   // No vineyardd in the context of an allowed pod: its label is absent or empty (an invalid one is denied).
-  skip: (endpoint, _req, ctx) => (ctx?.vineyardd === null && !ctx?.placement
-    ? { reason: 'no-vineyardd-label', message: `label ${VINEYARDD_LABEL} is absent or empty` }
-    : nothingToChange(endpoint)),
+  skip: (endpoint, _req, ctx) =>
+    ctx?.vineyardd === null && !ctx?.placement
+      ? { reason: 'no-vineyardd-label', message: `label ${VINEYARDD_LABEL} is absent or empty` }
+      : nothingToChange(endpoint),
 };

@@ -13,7 +13,12 @@ import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
 import type { ClusterStore, CallOptions } from '../../cluster/store.js';
 import { isApiError } from '../../cluster/store.js';
 import { retryOnConflict } from '../../cluster/retry-on-conflict.js';
-import { APP_MANAGED_BY_LABEL, CONFIGMAP_KEYS_ANNOTATION, INSTANCE_TO_WORKER_KEY, WEBHOOK_APP_NAME } from '../../vineyard/names.js';
+import {
+  APP_MANAGED_BY_LABEL,
+  CONFIGMAP_KEYS_ANNOTATION,
+  INSTANCE_TO_WORKER_KEY,
+  WEBHOOK_APP_NAME,
+} from '../../vineyard/names.js';
 import type { JobData } from './data-placement.js';
 
 /**
@@ -33,18 +38,32 @@ export function wantedData(data: Readonly<JobData>, jobKey: JobKeyOwner = 'data'
 
 /** Keys the operator owns: InstanceToWorker always, the job's key once assembly or repartition wrote `.`-joined ids or ran for this consumer. */
 function operatorKey(key: string, value: string | undefined, job: string, jobKey: JobKeyOwner): boolean {
-  return key === INSTANCE_TO_WORKER_KEY || (key === job && (jobKey === 'operator' || (value !== undefined && value.includes('.'))));
+  return (
+    key === INSTANCE_TO_WORKER_KEY ||
+    (key === job && (jobKey === 'operator' || (value !== undefined && value.includes('.'))))
+  );
 }
 
 const ownedKeys = (cm: Readonly<V1ConfigMap> | null): Set<string> =>
-  new Set((cm?.metadata?.annotations?.[CONFIGMAP_KEYS_ANNOTATION] ?? '').split(',').map(s => s.trim()).filter(Boolean));
+  new Set(
+    (cm?.metadata?.annotations?.[CONFIGMAP_KEYS_ANNOTATION] ?? '')
+      .split(',')
+      .map(s => s.trim())
+      .filter(Boolean),
+  );
 
 /**
  * `current` with this webhook's keys brought up to `want` and `owners`
  * appended; null when nothing changes. Pure, so a retry after a conflict
  * merges into the newer object the same way.
  */
-export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, want: Readonly<Record<string, string>>, owners: readonly V1OwnerReference[], jobKey: JobKeyOwner = 'data'): V1ConfigMap | null {
+export function mergeJobConfigMap(
+  current: Readonly<V1ConfigMap>,
+  job: string,
+  want: Readonly<Record<string, string>>,
+  owners: readonly V1OwnerReference[],
+  jobKey: JobKeyOwner = 'data',
+): V1ConfigMap | null {
   const next = structuredClone(current) as V1ConfigMap;
   next.metadata ??= {};
   const data: Record<string, string> = { ...(next.data ?? {}) };
@@ -52,19 +71,31 @@ export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, w
   let changed = false;
   for (const [key, value] of Object.entries(want)) {
     const theirs = key in data && !owned.has(key);
-    if (theirs || operatorKey(key, data[key], job, jobKey)) { owned.delete(key); continue; }
+    if (theirs || operatorKey(key, data[key], job, jobKey)) {
+      owned.delete(key);
+      continue;
+    }
     owned.add(key);
-    if (data[key] !== value) { data[key] = value; changed = true; }
+    if (data[key] !== value) {
+      data[key] = value;
+      changed = true;
+    }
   }
   // A node that no longer holds the job's data: its key was ours, so it goes.
   for (const key of [...owned]) {
     if (key in want) continue;
     owned.delete(key);
-    if (key in data && !operatorKey(key, data[key], job, jobKey)) { delete data[key]; changed = true; }
+    if (key in data && !operatorKey(key, data[key], job, jobKey)) {
+      delete data[key];
+      changed = true;
+    }
   }
   const refs = [...(next.metadata.ownerReferences ?? [])];
   for (const o of owners) {
-    if (!refs.some(r => r.uid === o.uid)) { refs.push(o); changed = true; }
+    if (!refs.some(r => r.uid === o.uid)) {
+      refs.push(o);
+      changed = true;
+    }
   }
   const keys = [...owned].sort().join(',');
   if ((current.metadata?.annotations?.[CONFIGMAP_KEYS_ANNOTATION] ?? '') !== keys) changed = true;
@@ -75,7 +106,11 @@ export function mergeJobConfigMap(current: Readonly<V1ConfigMap>, job: string, w
   return next;
 }
 
-export function newJobConfigMap(job: string, want: Readonly<Record<string, string>>, owners: readonly V1OwnerReference[]): V1ConfigMap {
+export function newJobConfigMap(
+  job: string,
+  want: Readonly<Record<string, string>>,
+  owners: readonly V1OwnerReference[],
+): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -91,14 +126,23 @@ export function newJobConfigMap(job: string, want: Readonly<Record<string, strin
 
 /** The consumer's owners as co-owners: never the controller (a second consumer would be refused), never blocking deletion (needs finalizer RBAC). */
 export function sharedOwners(refs: readonly V1OwnerReference[] | undefined): V1OwnerReference[] {
-  return (refs ?? []).filter(r => r?.uid && r.kind && r.name && r.apiVersion)
+  return (refs ?? [])
+    .filter(r => r?.uid && r.kind && r.name && r.apiVersion)
     .map(r => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: false }));
 }
 
 const ATTEMPTS = 5;
 
 /** Creates or updates job `data.job`'s ConfigMap in `namespace`; retries a lost race on the fresh object. */
-export async function writeJobConfigMap(store: ClusterStore, namespace: string, data: Readonly<JobData>, owners: readonly V1OwnerReference[], call: CallOptions, step: (s: string) => void, jobKey: JobKeyOwner = 'data'): Promise<'created' | 'updated' | 'unchanged'> {
+export async function writeJobConfigMap(
+  store: ClusterStore,
+  namespace: string,
+  data: Readonly<JobData>,
+  owners: readonly V1OwnerReference[],
+  call: CallOptions,
+  step: (s: string) => void,
+  jobKey: JobKeyOwner = 'data',
+): Promise<'created' | 'updated' | 'unchanged'> {
   const want = wantedData(data, jobKey);
   const name = data.job;
   // A NotFound on update: it was deleted since the read; the next attempt creates

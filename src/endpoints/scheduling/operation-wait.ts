@@ -31,9 +31,22 @@ import type { AdmissionRequest } from '../../admission/types.js';
 import { isApiError } from '../../cluster/store.js';
 import { formatDuration } from '../../duration.js';
 import {
-  APP_MANAGED_BY_LABEL, ASSEMBLY_ENABLED_LABEL, ASSEMBLY_TYPE_LABEL, JOB_LABEL, NEED_INJECTED_ASSEMBLY_LABEL, NEED_INJECTED_REPARTITION_LABEL,
-  OPERATION_KIND, OPERATION_NAMESPACE_LABEL, OPERATION_PLURAL, OPERATION_SUCCEEDED, REPARTITION_ENABLED_LABEL, REPARTITION_TYPE_LABEL, VINEYARD_GROUP,
-  VINEYARD_VERSION, WEBHOOK_APP_NAME, NAMESPACE_LABEL_ENABLED,
+  APP_MANAGED_BY_LABEL,
+  ASSEMBLY_ENABLED_LABEL,
+  ASSEMBLY_TYPE_LABEL,
+  JOB_LABEL,
+  NEED_INJECTED_ASSEMBLY_LABEL,
+  NEED_INJECTED_REPARTITION_LABEL,
+  OPERATION_KIND,
+  OPERATION_NAMESPACE_LABEL,
+  OPERATION_PLURAL,
+  OPERATION_SUCCEEDED,
+  REPARTITION_ENABLED_LABEL,
+  REPARTITION_TYPE_LABEL,
+  VINEYARD_GROUP,
+  VINEYARD_VERSION,
+  WEBHOOK_APP_NAME,
+  NAMESPACE_LABEL_ENABLED,
 } from '../../vineyard/names.js';
 import { isSubdomain } from '../../vineyard/label-rules.js';
 import type { VineyardOperation } from '../../vineyard/objects.js';
@@ -48,13 +61,22 @@ export const DEFAULT_OPERATION_WAIT_MS = 10 * 60_000;
 
 const OPERATIONS = [
   { op: 'assembly', enabled: ASSEMBLY_ENABLED_LABEL, type: ASSEMBLY_TYPE_LABEL, needs: NEED_INJECTED_ASSEMBLY_LABEL },
-  { op: 'repartition', enabled: REPARTITION_ENABLED_LABEL, type: REPARTITION_TYPE_LABEL, needs: NEED_INJECTED_REPARTITION_LABEL },
+  {
+    op: 'repartition',
+    enabled: REPARTITION_ENABLED_LABEL,
+    type: REPARTITION_TYPE_LABEL,
+    needs: NEED_INJECTED_REPARTITION_LABEL,
+  },
 ] as const;
 
 export type WantedOperations = { operations: VineyardOperation[] } | { denial: string };
 
 /** The Operations the pod waits for (none when it asks for no assembly or repartition), or why it cannot have them. */
-export function wantedOperations(req: AdmissionRequest, pod: Readonly<V1Pod>, jobs: readonly string[]): WantedOperations {
+export function wantedOperations(
+  req: AdmissionRequest,
+  pod: Readonly<V1Pod>,
+  jobs: readonly string[],
+): WantedOperations {
   const labels = podLabels(pod);
   const asked = OPERATIONS.filter(o => isTrue(labels[o.enabled]));
   if (!asked.length || !jobs.length) return { operations: [] };
@@ -62,26 +84,38 @@ export function wantedOperations(req: AdmissionRequest, pod: Readonly<V1Pod>, jo
   const namespace = podNamespace(req, pod);
   const problems: string[] = [];
   const target = jobNameOf(pod);
-  if (!target) problems.push(`an ${asked.map(o => o.op).join(' and ')} needs label ${JOB_LABEL} (or env JOB_NAME): the Operation the operator runs is named after the consumer's job and targets it`);
+  if (!target)
+    problems.push(
+      `an ${asked.map(o => o.op).join(' and ')} needs label ${JOB_LABEL} (or env JOB_NAME): the Operation the operator runs is named after the consumer's job and targets it`,
+    );
   const operations: VineyardOperation[] = [];
   for (const o of asked) {
     const type = labels[o.type];
     const types = OPERATION_TYPES[o.op]!;
     if (type === undefined || !types.includes(type)) {
-      problems.push(`label ${o.type} is ${type === undefined ? 'missing' : JSON.stringify(type)}; the ${o.op} Operation needs one of ${types.join(', ')}`);
+      problems.push(
+        `label ${o.type} is ${type === undefined ? 'missing' : JSON.stringify(type)}; the ${o.op} Operation needs one of ${types.join(', ')}`,
+      );
       continue;
     }
     if (!target) continue;
     const name = `${target}-${o.op}`;
     if (!isSubdomain(name)) {
-      problems.push(`label ${JOB_LABEL}=${target} cannot name the ${o.op} Operation (${JSON.stringify(name)} is not a lower-case DNS name); use a job name of lower-case letters, digits, '-' and '.'`);
+      problems.push(
+        `label ${JOB_LABEL}=${target} cannot name the ${o.op} Operation (${JSON.stringify(name)} is not a lower-case DNS name); use a job name of lower-case letters, digits, '-' and '.'`,
+      );
       continue;
     }
     const owners = sharedOwners(pod.metadata?.ownerReferences);
     operations.push({
       apiVersion: `${VINEYARD_GROUP}/${VINEYARD_VERSION}`,
       kind: OPERATION_KIND,
-      metadata: { name, namespace, labels: { [APP_MANAGED_BY_LABEL]: WEBHOOK_APP_NAME }, ...(owners.length ? { ownerReferences: owners } : {}) },
+      metadata: {
+        name,
+        namespace,
+        labels: { [APP_MANAGED_BY_LABEL]: WEBHOOK_APP_NAME },
+        ...(owners.length ? { ownerReferences: owners } : {}),
+      },
       spec: { name: o.op, type, require: jobs.join('.'), target, timeoutSeconds: DEFAULT_OPERATION_TIMEOUT_SECONDS },
     });
   }
@@ -105,14 +139,16 @@ export function operationStatus(o: Readonly<VineyardOperation>, nowMs: number, t
   if (state === OPERATION_SUCCEEDED) return { kind: 'succeeded' };
   const created = createdAt(o);
   const at = created === undefined ? NaN : Date.parse(created);
-  if (created !== undefined && Number.isFinite(at) && nowMs - at >= timeoutMs) return { kind: 'timed-out', created, ...(state ? { state } : {}) };
+  if (created !== undefined && Number.isFinite(at) && nowMs - at >= timeoutMs)
+    return { kind: 'timed-out', created, ...(state ? { state } : {}) };
   return { kind: 'waiting', ...(created ? { created } : {}), ...(state ? { state } : {}) };
 }
 
 const what = (o: Readonly<VineyardOperation>) =>
   `${o.spec?.name} ${o.spec?.type} of ${o.spec?.require} for ${o.spec?.target}`;
 
-const stateText = (state: string | undefined) => (state ? `status.state ${JSON.stringify(state)}` : 'no status.state yet');
+const stateText = (state: string | undefined) =>
+  state ? `status.state ${JSON.stringify(state)}` : 'no status.state yet';
 
 /** What the operator needs before it can run the Operation: the required jobs' pods labelled for it. */
 function prerequisite(o: Readonly<VineyardOperation>, namespace: string): string {
@@ -120,7 +156,12 @@ function prerequisite(o: Readonly<VineyardOperation>, namespace: string): string
   return `the pods of ${o.spec?.require} labelled ${needs}=true (which /mutate-v1-pod writes when namespace ${namespace} is labelled ${OPERATION_NAMESPACE_LABEL}=${NAMESPACE_LABEL_ENABLED})`;
 }
 
-export function waitingMessage(who: string, o: Readonly<VineyardOperation>, how: 'created' | 'would-create' | OperationStatus, timeoutMs: number): string {
+export function waitingMessage(
+  who: string,
+  o: Readonly<VineyardOperation>,
+  how: 'created' | 'would-create' | OperationStatus,
+  timeoutMs: number,
+): string {
   const ns = o.metadata?.namespace ?? '';
   const ref = `Operation ${ns}/${o.metadata?.name} (${what(o)})`;
   const limit = `--operation-timeout, ${formatDuration(timeoutMs)}`;
@@ -130,7 +171,10 @@ export function waitingMessage(who: string, o: Readonly<VineyardOperation>, how:
   if (how !== 'created' && how.kind === 'timed-out') {
     return `${who}: ${ref} did not succeed within ${limit} of its creation at ${how.created} (${stateText(how.state)}). Check that the Vineyard operator runs and what its logs say about it, the Jobs it started in namespace ${ns} (kubectl get jobs -n ${ns}), and ${prerequisite(o, ns)}; then delete the Operation (kubectl delete ${OPERATION_PLURAL}.${VINEYARD_GROUP} -n ${ns} ${o.metadata?.name}) for the webhook to create it again. This pod is refused until it has succeeded`;
   }
-  const since = how === 'created' ? 'created it now' : `created at ${how.kind === 'waiting' && how.created ? how.created : 'an unknown time'}, ${stateText(how.kind === 'waiting' ? how.state : undefined)}`;
+  const since =
+    how === 'created'
+      ? 'created it now'
+      : `created at ${how.kind === 'waiting' && how.created ? how.created : 'an unknown time'}, ${stateText(how.kind === 'waiting' ? how.state : undefined)}`;
   return `${who} waits for ${ref} to succeed (${since}): the Vineyard operator runs it once it finds ${prerequisite(o, ns)}. This pod is refused until status.state is ${JSON.stringify(OPERATION_SUCCEEDED)}, for at most ${limit} from the Operation's creation, and its controller retries`;
 }
 
@@ -138,7 +182,10 @@ export function waitingMessage(who: string, o: Readonly<VineyardOperation>, how:
  * Reads (and creates, when missing and not a dry run) each wanted Operation;
  * the refusal while one has not succeeded, undefined once all have.
  */
-export async function awaitOperations({ req, obj, store, config, progress, call }: ResolveInput, operations: readonly VineyardOperation[]): Promise<string | undefined> {
+export async function awaitOperations(
+  { req, obj, store, config, progress, call }: ResolveInput,
+  operations: readonly VineyardOperation[],
+): Promise<string | undefined> {
   const who = podDisplayName(req, obj as V1Pod);
   const timeoutMs = config.operationTimeoutMs ?? DEFAULT_OPERATION_WAIT_MS;
   const nowMs = config.now ? Date.parse(config.now) : Date.now();
@@ -153,7 +200,10 @@ export async function awaitOperations({ req, obj, store, config, progress, call 
       if (status.kind !== 'succeeded') refusals.push(waitingMessage(who, current, status, timeoutMs));
       continue;
     }
-    if (req.dryRun) { refusals.push(waitingMessage(who, wanted, 'would-create', timeoutMs)); continue; }
+    if (req.dryRun) {
+      refusals.push(waitingMessage(who, wanted, 'would-create', timeoutMs));
+      continue;
+    }
     progress.step = `create ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${name}`;
     try {
       await store.createOperation(namespace, wanted, call);

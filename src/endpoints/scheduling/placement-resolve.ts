@@ -17,20 +17,36 @@ import { PLACEMENT_LABEL, SCHEDULED_ORDER_ANNOTATION } from '../../vineyard/name
 import { podIsLive } from '../../vineyard/default-sidecar-count.js';
 import { podAnnotations, podLabels } from '../pod/pod-helpers.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
-import { chooseNode, parseScheduledOrder, placedNode, podOrdinal, workloadSelector, type PlacementPlan } from './placement.js';
+import {
+  chooseNode,
+  parseScheduledOrder,
+  placedNode,
+  podOrdinal,
+  workloadSelector,
+  type PlacementPlan,
+} from './placement.js';
 
 const RESERVATION_MS = 30_000;
 
 /** A node held for a pod not stored yet: `expect` placed pods on the node once it is. */
-interface Reservation { node: string; expect: number; until: number }
+interface Reservation {
+  node: string;
+  expect: number;
+  until: number;
+}
 
 /** Per store, so servers (and tests) sharing a process never share reservations. */
 const reservationsByStore = new WeakMap<ClusterStore, Map<string, Reservation[]>>();
 
 /** The reservations of a workload not yet seen stored, given the pods the list shows placed on each node. */
-function pendingReservations(store: ClusterStore, key: string, placed: ReadonlyMap<string, number>, now: number): Reservation[] {
+function pendingReservations(
+  store: ClusterStore,
+  key: string,
+  placed: ReadonlyMap<string, number>,
+  now: number,
+): Reservation[] {
   let all = reservationsByStore.get(store);
-  if (!all) reservationsByStore.set(store, all = new Map());
+  if (!all) reservationsByStore.set(store, (all = new Map()));
   const pending = (all.get(key) ?? []).filter(r => r.until > now && (placed.get(r.node) ?? 0) < r.expect);
   all.set(key, pending);
   return pending;
@@ -38,7 +54,14 @@ function pendingReservations(store: ClusterStore, key: string, placed: ReadonlyM
 
 export type PlacementResolved = { plan: PlacementPlan | null } | { denial: string };
 
-export async function resolvePlacement({ req, obj, store, config, progress, call }: ResolveInput): Promise<PlacementResolved> {
+export async function resolvePlacement({
+  req,
+  obj,
+  store,
+  config,
+  progress,
+  call,
+}: ResolveInput): Promise<PlacementResolved> {
   const pod = obj as unknown as V1Pod;
   if (podLabels(pod)[PLACEMENT_LABEL] !== 'true') return { plan: null };
   const who = podDisplayName(req, pod);
@@ -46,11 +69,15 @@ export async function resolvePlacement({ req, obj, store, config, progress, call
   if (placedNode(pod) || pod.spec?.nodeName) return { plan: null };
   const orderText = podAnnotations(pod)[SCHEDULED_ORDER_ANNOTATION];
   if (orderText === undefined) {
-    return { denial: `${who} has label ${PLACEMENT_LABEL}=true but no annotation ${SCHEDULED_ORDER_ANNOTATION}: add it (node=count,..., as \`vineyardctl schedule workflow\` writes), or remove the label` };
+    return {
+      denial: `${who} has label ${PLACEMENT_LABEL}=true but no annotation ${SCHEDULED_ORDER_ANNOTATION}: add it (node=count,..., as \`vineyardctl schedule workflow\` writes), or remove the label`,
+    };
   }
   const parsed = parseScheduledOrder(orderText);
   if ('problem' in parsed) {
-    return { denial: `${who}: annotation ${SCHEDULED_ORDER_ANNOTATION} ${JSON.stringify(orderText)} is invalid: ${parsed.problem}; write node=count pairs separated by commas, e.g. node-a=2,node-b=1` };
+    return {
+      denial: `${who}: annotation ${SCHEDULED_ORDER_ANNOTATION} ${JSON.stringify(orderText)} is invalid: ${parsed.problem}; write node=count pairs separated by commas, e.g. node-a=2,node-b=1`,
+    };
   }
   const selector = workloadSelector(pod);
   if ('problem' in selector) return { denial: `${who}: ${selector.problem}` };
@@ -76,10 +103,15 @@ export async function resolvePlacement({ req, obj, store, config, progress, call
   const choice = chooseNode(parsed.order, used, ordinal);
   const warnings: string[] = [];
   if (choice.full) {
-    warnings.push(`every node of annotation ${SCHEDULED_ORDER_ANNOTATION} (${orderText}) already runs its count of the pods selected by ${labelSelector} (${selector.from}); placed on ${choice.node}, the node with the most room`);
+    warnings.push(
+      `every node of annotation ${SCHEDULED_ORDER_ANNOTATION} (${orderText}) already runs its count of the pods selected by ${labelSelector} (${selector.from}); placed on ${choice.node}, the node with the most room`,
+    );
   }
   if (!req.dryRun) {
-    const before = Math.max(placed.get(choice.node) ?? 0, ...pending.filter(r => r.node === choice.node).map(r => r.expect));
+    const before = Math.max(
+      placed.get(choice.node) ?? 0,
+      ...pending.filter(r => r.node === choice.node).map(r => r.expect),
+    );
     pending.push({ node: choice.node, expect: before + 1, until: now + RESERVATION_MS });
   }
   return { plan: { node: choice.node, output: config.placement ?? 'affinity', warnings } };

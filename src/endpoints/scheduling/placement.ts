@@ -17,8 +17,14 @@ import { allow } from '../../admission/mutator.js';
 import type { PatchBuilder } from '../../jsonpatch/patch.js';
 import { isLabelValue, isQualifiedName, isSubdomain } from '../../vineyard/label-rules.js';
 import {
-  HOSTNAME_LABEL, JOB_COMPLETION_INDEX_ANNOTATION, JOB_LABEL, PLACEMENT_ANNOTATION, POD_INDEX_LABEL,
-  SCHEDULED_ORDER_ANNOTATION, STATEFULSET_POD_NAME_LABEL, WORKLOAD_SELECTOR_ANNOTATION,
+  HOSTNAME_LABEL,
+  JOB_COMPLETION_INDEX_ANNOTATION,
+  JOB_LABEL,
+  PLACEMENT_ANNOTATION,
+  POD_INDEX_LABEL,
+  SCHEDULED_ORDER_ANNOTATION,
+  STATEFULSET_POD_NAME_LABEL,
+  WORKLOAD_SELECTOR_ANNOTATION,
 } from '../../vineyard/names.js';
 import { requireNodeExpression } from '../pod/node-affinity.js';
 import { podAnnotations, podLabels } from '../pod/pod-helpers.js';
@@ -26,7 +32,10 @@ import { podDisplayName } from '../pod/pod-name.js';
 
 export type PlacementOutput = 'affinity' | 'node-name';
 
-export interface NodeSlots { node: string; count: number }
+export interface NodeSlots {
+  node: string;
+  count: number;
+}
 
 /** What the resolver decided, for the mutator to write. */
 export interface PlacementPlan {
@@ -45,7 +54,8 @@ export function parseScheduledOrder(value: string): { order: NodeSlots[] } | { p
     const m = /^([^=\s]+)=(\d+)$/.exec(entry);
     if (!m) return { problem: `entry ${JSON.stringify(entry)} is not node=count` };
     const [, node, count] = m;
-    if (!isSubdomain(node!)) return { problem: `${JSON.stringify(node)} is not a node name (a lower-case DNS subdomain)` };
+    if (!isSubdomain(node!))
+      return { problem: `${JSON.stringify(node)} is not a node name (a lower-case DNS subdomain)` };
     if (seen.has(node!)) return { problem: `node ${node} is listed twice` };
     seen.add(node!);
     order.push({ node: node!, count: Number(count) });
@@ -56,24 +66,34 @@ export function parseScheduledOrder(value: string): { order: NodeSlots[] } | { p
 }
 
 /** The selector of the workload's pods: `workloadSelector`, else the pod's job label. */
-export function workloadSelector(pod: Readonly<V1Pod>): { key: string; value: string; from: string } | { problem: string } {
+export function workloadSelector(
+  pod: Readonly<V1Pod>,
+): { key: string; value: string; from: string } | { problem: string } {
   const annotation = podAnnotations(pod)[WORKLOAD_SELECTOR_ANNOTATION];
   if (annotation !== undefined) {
     const m = /^\s*([^=\s]+)=([^=\s]*)\s*$/.exec(annotation);
     if (!m || !isQualifiedName(m[1]!) || !isLabelValue(m[2]!)) {
-      return { problem: `annotation ${WORKLOAD_SELECTOR_ANNOTATION} is ${JSON.stringify(annotation)}, which is not key=value with a valid label key and value (e.g. app=my-job)` };
+      return {
+        problem: `annotation ${WORKLOAD_SELECTOR_ANNOTATION} is ${JSON.stringify(annotation)}, which is not key=value with a valid label key and value (e.g. app=my-job)`,
+      };
     }
     return { key: m[1]!, value: m[2]!, from: `annotation ${WORKLOAD_SELECTOR_ANNOTATION}` };
   }
   const job = podLabels(pod)[JOB_LABEL];
   if (job && isLabelValue(job)) return { key: JOB_LABEL, value: job, from: `label ${JOB_LABEL}` };
-  return { problem: `it has neither annotation ${WORKLOAD_SELECTOR_ANNOTATION} (key=value naming the workload's pods) nor label ${JOB_LABEL}: add one, so the webhook can count the workload's pods on each node` };
+  return {
+    problem: `it has neither annotation ${WORKLOAD_SELECTOR_ANNOTATION} (key=value naming the workload's pods) nor label ${JOB_LABEL}: add one, so the webhook can count the workload's pods on each node`,
+  };
 }
 
 /** Which replica the pod is, when its controller says so. */
 export function podOrdinal(pod: Readonly<V1Pod>): number | undefined {
   const labels = podLabels(pod);
-  const candidates = [labels[POD_INDEX_LABEL], podAnnotations(pod)[JOB_COMPLETION_INDEX_ANNOTATION], /-(\d+)$/.exec(labels[STATEFULSET_POD_NAME_LABEL] ?? '')?.[1]];
+  const candidates = [
+    labels[POD_INDEX_LABEL],
+    podAnnotations(pod)[JOB_COMPLETION_INDEX_ANNOTATION],
+    /-(\d+)$/.exec(labels[STATEFULSET_POD_NAME_LABEL] ?? '')?.[1],
+  ];
   for (const c of candidates) if (c !== undefined && /^\d+$/.test(c)) return Number(c);
   return undefined;
 }
@@ -85,7 +105,11 @@ export function podOrdinal(pod: Readonly<V1Pod>): number | undefined {
  * webhook replicas agree without talking. Otherwise the first node with room;
  * when all are full, the one least over.
  */
-export function chooseNode(order: readonly NodeSlots[], used: ReadonlyMap<string, number>, ordinal: number | undefined): { node: string; full: boolean } {
+export function chooseNode(
+  order: readonly NodeSlots[],
+  used: ReadonlyMap<string, number>,
+  ordinal: number | undefined,
+): { node: string; full: boolean } {
   if (ordinal !== undefined) {
     const slots = order.flatMap(o => Array.from({ length: o.count }, () => o.node));
     return { node: slots[ordinal % slots.length]!, full: false };
@@ -99,9 +123,15 @@ export function chooseNode(order: readonly NodeSlots[], used: ReadonlyMap<string
 }
 
 /** The node this webhook chose for a pod, if it placed it. */
-export const placedNode = (pod: Readonly<V1Pod>): string | undefined => podAnnotations(pod)[PLACEMENT_ANNOTATION] || undefined;
+export const placedNode = (pod: Readonly<V1Pod>): string | undefined =>
+  podAnnotations(pod)[PLACEMENT_ANNOTATION] || undefined;
 
-export function place(req: AdmissionRequest, pod: Readonly<V1Pod>, plan: PlacementPlan | null | undefined, p: PatchBuilder): Verdict {
+export function place(
+  req: AdmissionRequest,
+  pod: Readonly<V1Pod>,
+  plan: PlacementPlan | null | undefined,
+  p: PatchBuilder,
+): Verdict {
   if (!plan) return allow();
   p.set(['metadata', 'annotations', PLACEMENT_ANNOTATION], plan.node);
   if (plan.output === 'node-name') p.set(['spec', 'nodeName'], plan.node);
@@ -109,7 +139,9 @@ export function place(req: AdmissionRequest, pod: Readonly<V1Pod>, plan: Placeme
   return allow(plan.warnings.map(w => `${podDisplayName(req, pod)}: ${w}`));
 }
 
-export interface PlacementContext { placement?: PlacementPlan | null }
+export interface PlacementContext {
+  placement?: PlacementPlan | null;
+}
 
 export const placementMutator: NamedMutator<V1Pod, PlacementContext> = {
   name: 'placement',

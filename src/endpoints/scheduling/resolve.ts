@@ -30,7 +30,9 @@ function socketOf(cr: Readonly<Vineyardd>, ref: VineyarddRef, warnings: string[]
   if (!nonEmpty(template)) return undefined;
   const path = renderSocket(template.trim(), cr.metadata?.namespace || ref.namespace, cr.metadata?.name || ref.name);
   if (!path.startsWith('/') || path.split('/').includes('..')) {
-    warnings.push(`Vineyardd ${ref.namespace}/${ref.name}: spec.vineyard.socket ${JSON.stringify(template)} is not an absolute path; the default socket directory is used`);
+    warnings.push(
+      `Vineyardd ${ref.namespace}/${ref.name}: spec.vineyard.socket ${JSON.stringify(template)} is not an absolute path; the default socket directory is used`,
+    );
     return undefined;
   }
   return { kind: 'hostPath', path };
@@ -58,10 +60,20 @@ export async function resolveVineyardd(input: ResolveInput): Promise<Resolved<Sc
     if (cr) socket = socketOf(cr, ref, warnings);
   } catch (e) {
     if (!isApiError(e)) throw e;
-    warnings.push(`could not read Vineyardd ${ref.namespace}/${ref.name} (${e.message}); its socket is assumed to be in the default directory ${defaultSocketPath(ref)}`);
+    warnings.push(
+      `could not read Vineyardd ${ref.namespace}/${ref.name} (${e.message}); its socket is assumed to be in the default directory ${defaultSocketPath(ref)}`,
+    );
   }
   const data = await resolveData(input, ref, config.schedulingNoData ?? 'deny');
   if ('denial' in data) return { done: deny(data.denial, 403, warnings) };
   warnings.push(...data.warnings);
-  return { ctx: { vineyardd: ref, socket: socket ?? defaultSocketSource(ref), schedulerName: config.schedulerName, data: data.plan }, warnings };
+  return {
+    ctx: {
+      vineyardd: ref,
+      socket: socket ?? defaultSocketSource(ref),
+      schedulerName: config.schedulerName,
+      data: data.plan,
+    },
+    warnings,
+  };
 }

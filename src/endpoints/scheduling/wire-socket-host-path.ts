@@ -20,7 +20,12 @@ import { setEnvValue } from '../pod/set-env.js';
 import { podDisplayName, podNamespace } from '../pod/pod-name.js';
 import type { NamedMutator, Verdict } from '../../admission/mutator.js';
 import { allow } from '../../admission/mutator.js';
-import { vineyarddInstance, type SchedulingContext, type SocketSource, type VineyarddRef } from './vineyardd-cluster.js';
+import {
+  vineyarddInstance,
+  type SchedulingContext,
+  type SocketSource,
+  type VineyarddRef,
+} from './vineyardd-cluster.js';
 
 // Where `vineyardctl schedule workload` and the docs mount the socket directory.
 const SOCKET_MOUNT_PATH = DEFAULT_SOCKET_DIR;
@@ -46,7 +51,9 @@ const describe = (socket: SocketSource): string =>
 
 function affinityTerm(ref: VineyarddRef): V1PodAffinityTerm {
   return {
-    labelSelector: { matchExpressions: [{ key: VINEYARDD_INSTANCE_LABEL, operator: 'In', values: [vineyarddInstance(ref)] }] },
+    labelSelector: {
+      matchExpressions: [{ key: VINEYARDD_INSTANCE_LABEL, operator: 'In', values: [vineyarddInstance(ref)] }],
+    },
     namespaces: [ref.namespace],
     topologyKey: HOSTNAME_TOPOLOGY_KEY,
   };
@@ -54,11 +61,18 @@ function affinityTerm(ref: VineyarddRef): V1PodAffinityTerm {
 
 function hasTerm(pod: Readonly<V1Pod>, term: V1PodAffinityTerm): boolean {
   const want = canonical(term);
-  const existing = listOf<V1PodAffinityTerm>(pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
+  const existing = listOf<V1PodAffinityTerm>(
+    pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+  );
   return existing.some(t => canonical(t) === want);
 }
 
-export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: SchedulingContext, p: PatchBuilder): Verdict {
+export function wireSocketHostPath(
+  req: AdmissionRequest,
+  pod: Readonly<V1Pod>,
+  ctx: SchedulingContext,
+  p: PatchBuilder,
+): Verdict {
   const { vineyardd: ref, socket } = ctx;
   if (!ref || !socket) return allow();
   const volumes = volumesOf(pod);
@@ -69,7 +83,9 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   // The API server rejects two volumes of one name: never add a second one.
   const clash = volumes.find(v => v.name === SOCKET_VOLUME);
   if (clash) {
-    return allow([`${who}: the socket of ${cluster} (${describe(socket)}) was not wired because the pod already has a volume named ${SOCKET_VOLUME} with another source; rename that volume, or mount ${describe(socket)} at ${SOCKET_MOUNT_PATH} yourself`]);
+    return allow([
+      `${who}: the socket of ${cluster} (${describe(socket)}) was not wired because the pod already has a volume named ${SOCKET_VOLUME} with another source; rename that volume, or mount ${describe(socket)} at ${SOCKET_MOUNT_PATH} yourself`,
+    ]);
   }
 
   const warnings: string[] = [];
@@ -77,7 +93,10 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   // /var/run for something else keeps it and goes without the socket.
   const targets = containersOf(pod).filter(({ container }) => {
     const taken = mountsOf(container).find(m => normalPath(m.mountPath) === SOCKET_MOUNT_PATH);
-    if (taken) warnings.push(`${who}: container ${container.name} already mounts volume ${taken.name} at ${SOCKET_MOUNT_PATH}, so the socket of ${cluster} (${describe(socket)}) was not mounted into it; if that volume is an old hand-made socket volume, point it at ${describe(socket)}`);
+    if (taken)
+      warnings.push(
+        `${who}: container ${container.name} already mounts volume ${taken.name} at ${SOCKET_MOUNT_PATH}, so the socket of ${cluster} (${describe(socket)}) was not mounted into it; if that volume is an old hand-made socket volume, point it at ${describe(socket)}`,
+      );
     return !taken;
   });
   if (!targets.length) return allow(warnings);
@@ -86,16 +105,24 @@ export function wireSocketHostPath(req: AdmissionRequest, pod: Readonly<V1Pod>, 
   for (const { index, container } of targets) {
     p.append(['spec', 'containers', index, 'volumeMounts'], { name: SOCKET_VOLUME, mountPath: SOCKET_MOUNT_PATH });
     const old = setEnvValue(p, index, container, SOCKET_ENV, SOCKET_PATH);
-    if (old) warnings.push(`${who}: env ${SOCKET_ENV} of container ${container.name} was ${old.valueFrom ? 'set from a reference' : JSON.stringify(old.value ?? '')}; replaced by ${SOCKET_PATH}, where the socket of ${cluster} is mounted`);
+    if (old)
+      warnings.push(
+        `${who}: env ${SOCKET_ENV} of container ${container.name} was ${old.valueFrom ? 'set from a reference' : JSON.stringify(old.value ?? '')}; replaced by ${SOCKET_PATH}, where the socket of ${cluster} is mounted`,
+      );
   }
   const namespace = podNamespace(req, pod);
   if (socket.kind === 'pvc' && namespace !== ref.namespace) {
     // A pod can only mount claims of its own namespace.
-    warnings.push(`${who}: ${cluster} keeps its socket on PersistentVolumeClaim ${socket.claimName}, which this pod looks up in its own namespace ${namespace}; make sure a claim of that name in ${namespace} is bound to the same volume, or the pod stays Pending`);
+    warnings.push(
+      `${who}: ${cluster} keeps its socket on PersistentVolumeClaim ${socket.claimName}, which this pod looks up in its own namespace ${namespace}; make sure a claim of that name in ${namespace} is bound to the same volume, or the pod stays Pending`,
+    );
   }
   const term = affinityTerm(ref);
   if (!hasTerm(pod, term)) p.append([...AFFINITY_TERMS], term);
   return allow(warnings);
 }
 
-export const wireSocketHostPathMutator: NamedMutator<V1Pod, SchedulingContext> = { name: 'wire-socket-host-path', mutate: wireSocketHostPath };
+export const wireSocketHostPathMutator: NamedMutator<V1Pod, SchedulingContext> = {
+  name: 'wire-socket-host-path',
+  mutate: wireSocketHostPath,
+};

@@ -8,4 +8,7 @@ import { specDefaulter } from '../cr-rules/default-spec.js';
 
 export const defaultSidecarSpec = specDefaulter<Sidecar>(SIDECAR_KIND, SIDECAR_DEFAULTS);
 
-export const defaultSidecarCR: NamedMutator<Sidecar, unknown> = { name: 'default-sidecar-cr', mutate: defaultSidecarSpec };
+export const defaultSidecarCR: NamedMutator<Sidecar, unknown> = {
+  name: 'default-sidecar-cr',
+  mutate: defaultSidecarSpec,
+};

@@ -39,12 +39,23 @@ function selectorChange(oldObj: unknown, obj: unknown): string[] {
   const before = selectorOf(oldObj);
   const after = selectorOf(obj);
   if (typeof after !== 'string' || JSON.stringify(before) === JSON.stringify(after)) return [];
-  return [formatFieldError({
-    path: 'spec.selector', type: 'Invalid value', value: after,
-    detail: `field is immutable: changing it would orphan the pods already injected with this Sidecar; create a new Sidecar instead`,
-  })];
+  return [
+    formatFieldError({
+      path: 'spec.selector',
+      type: 'Invalid value',
+      value: after,
+      detail: `field is immutable: changing it would orphan the pods already injected with this Sidecar; create a new Sidecar instead`,
+    }),
+  ];
 }
 
-export const validateSidecarSpec = crValidator<Sidecar>({ kind: SIDECAR_KIND, problems: sidecarProblems, changeProblems: selectorChange });
+export const validateSidecarSpec = crValidator<Sidecar>({
+  kind: SIDECAR_KIND,
+  problems: sidecarProblems,
+  changeProblems: selectorChange,
+});
 
-export const validateSidecarCR: NamedMutator<Sidecar, unknown> = { name: 'validate-sidecar-cr', mutate: validateSidecarSpec };
+export const validateSidecarCR: NamedMutator<Sidecar, unknown> = {
+  name: 'validate-sidecar-cr',
+  mutate: validateSidecarSpec,
+};

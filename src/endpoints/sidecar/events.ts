@@ -20,11 +20,18 @@ function injectedStatus(outcome: Outcome): { sidecar?: unknown; mode?: unknown }
   const annotationPath = pointer(['metadata', 'annotations', SIDECAR_STATUS_ANNOTATION]);
   for (const op of outcome.patch) {
     if (op.op !== 'add' && op.op !== 'replace') continue;
-    const value = op.path === annotationPath ? op.value
-      : op.path === '/metadata/annotations' && isObject(op.value) ? op.value[SIDECAR_STATUS_ANNOTATION]
-      : undefined;
+    const value =
+      op.path === annotationPath
+        ? op.value
+        : op.path === '/metadata/annotations' && isObject(op.value)
+          ? op.value[SIDECAR_STATUS_ANNOTATION]
+          : undefined;
     if (typeof value !== 'string') continue;
-    try { return JSON.parse(value) as { sidecar?: unknown; mode?: unknown }; } catch { return undefined; }
+    try {
+      return JSON.parse(value) as { sidecar?: unknown; mode?: unknown };
+    } catch {
+      return undefined;
+    }
   }
   return undefined;
 }
@@ -32,14 +39,20 @@ function injectedStatus(outcome: Outcome): { sidecar?: unknown; mode?: unknown }
 function injectedMessage(req: AdmissionRequest, pod: V1Pod, outcome: Outcome): string {
   // The detail is a courtesy: the event is worth sending without it.
   const status = injectedStatus(outcome);
-  const detail = typeof status?.sidecar === 'string'
-    ? ` from Sidecar ${podNamespace(req, pod)}/${status.sidecar}${typeof status.mode === 'string' ? ` (${status.mode} mode)` : ''}`
-    : '';
+  const detail =
+    typeof status?.sidecar === 'string'
+      ? ` from Sidecar ${podNamespace(req, pod)}/${status.sidecar}${typeof status.mode === 'string' ? ` (${status.mode} mode)` : ''}`
+      : '';
   return `Injected the Vineyard sidecar into ${podDisplayName(req, pod)}${detail}`;
 }
 
 export const sidecarEvent: AllowedEvent = ({ request, outcome }, pod) => {
-  if (outcome.decision === 'patched') return { type: 'Normal', reason: EVENT_REASONS.injected, message: injectedMessage(request, pod, outcome) };
+  if (outcome.decision === 'patched')
+    return { type: 'Normal', reason: EVENT_REASONS.injected, message: injectedMessage(request, pod, outcome) };
   if (outcome.skip?.reason !== 'not-enabled') return undefined;
-  return { type: 'Normal', reason: EVENT_REASONS.skipped, message: `Did not inject the Vineyard sidecar into ${podDisplayName(request, pod)}: ${outcome.skip.message}` };
+  return {
+    type: 'Normal',
+    reason: EVENT_REASONS.skipped,
+    message: `Did not inject the Vineyard sidecar into ${podDisplayName(request, pod)}: ${outcome.skip.message}`,
+  };
 };

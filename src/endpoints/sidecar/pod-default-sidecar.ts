@@ -48,12 +48,17 @@ export interface DefaultSidecarIdentity {
 
 /** undefined when the pod has no label to name the CR after. */
 export function defaultSidecarIdentity(labels: Readonly<Record<string, string>>): DefaultSidecarIdentity | undefined {
-  const keys = Object.keys(labels).filter(k => !GENERATED_LABELS.has(k)).sort();
+  const keys = Object.keys(labels)
+    .filter(k => !GENERATED_LABELS.has(k))
+    .sort();
   const key = keys[0];
   if (key === undefined) return undefined;
   const value = labels[key]!;
   const prefix = `${key}-${value}`.slice(0, MAX_PREFIX);
   const name = toSubdomain(`${prefix}${DEFAULT_SIDECAR_SUFFIX}`.replace(/[^a-zA-Z0-9.-]+/g, '-'));
-  const problems = [...qualifiedNameErrors(key).map(e => `its key ${e}`), ...labelValueErrors(value).map(e => `its value ${e}`)];
+  const problems = [
+    ...qualifiedNameErrors(key).map(e => `its key ${e}`),
+    ...labelValueErrors(value).map(e => `its value ${e}`),
+  ];
   return { name, selector: `${key}=${value}`, key, ...(problems.length ? { invalid: problems.join('; ') } : {}) };
 }

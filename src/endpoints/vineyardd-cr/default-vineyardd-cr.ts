@@ -8,4 +8,7 @@ import { specDefaulter } from '../cr-rules/default-spec.js';
 
 export const defaultVineyarddSpec = specDefaulter<Vineyardd>(VINEYARDD_KIND, VINEYARDD_DEFAULTS);
 
-export const defaultVineyarddCR: NamedMutator<Vineyardd, unknown> = { name: 'default-vineyardd-cr', mutate: defaultVineyarddSpec };
+export const defaultVineyarddCR: NamedMutator<Vineyardd, unknown> = {
+  name: 'default-vineyardd-cr',
+  mutate: defaultVineyarddSpec,
+};

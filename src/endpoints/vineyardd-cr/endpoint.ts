@@ -13,9 +13,17 @@ const policy = {
 };
 
 export const vineyarddCrDefaultsEndpoint: Endpoint<undefined> = {
-  ...policy, path: crPath('mutate', VINEYARDD_KIND), name: 'vineyardd-default', mutating: true, mutators: [defaultVineyarddCR],
+  ...policy,
+  path: crPath('mutate', VINEYARDD_KIND),
+  name: 'vineyardd-default',
+  mutating: true,
+  mutators: [defaultVineyarddCR],
 };
 
 export const vineyarddCrValidateEndpoint: Endpoint<undefined> = {
-  ...policy, path: crPath('validate', VINEYARDD_KIND), name: 'vineyardd-validate', mutating: false, mutators: [validateVineyarddCR],
+  ...policy,
+  path: crPath('validate', VINEYARDD_KIND),
+  name: 'vineyardd-validate',
+  mutating: false,
+  mutators: [validateVineyarddCR],
 };

@@ -19,7 +19,8 @@ function checkSpec(f: FieldErrors, spec: JsonRecord): void {
   f.integer(spec, 'replicas', 'spec', 0);
   checkSharedSpec(f, spec, { socket: 'template', kind: VINEYARDD_KIND, container: 'vineyardd' });
   const plugins = f.record(spec, 'pluginImage', 'spec');
-  if (plugins) for (const d of PLUGIN_IMAGES) checkImage(f, plugins, 'spec.pluginImage', d.value('', ''), d.path[1], false);
+  if (plugins)
+    for (const d of PLUGIN_IMAGES) checkImage(f, plugins, 'spec.pluginImage', d.value('', ''), d.path[1], false);
 }
 
 /** Every problem of a Vineyardd CR, formatted like the API server's field errors. */
@@ -33,4 +34,7 @@ export function vineyarddProblems(obj: unknown): string[] {
 
 export const validateVineyarddSpec = crValidator<Vineyardd>({ kind: VINEYARDD_KIND, problems: vineyarddProblems });
 
-export const validateVineyarddCR: NamedMutator<Vineyardd, unknown> = { name: 'validate-vineyardd-cr', mutate: validateVineyarddSpec };
+export const validateVineyarddCR: NamedMutator<Vineyardd, unknown> = {
+  name: 'validate-vineyardd-cr',
+  mutate: validateVineyarddSpec,
+};
