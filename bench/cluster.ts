@@ -243,6 +243,13 @@ try {
     ...custom.resources[0]!,
     metadata: { ...custom.resources[0]!.metadata, namespace: 'bench-custom' },
   });
+  // What the operator creates for each Sidecar: without it every pod is answered with a warning.
+  await createObject(env.admin, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `${custom.resources[0]!.metadata!.name}-etcd-service`, namespace: 'bench-custom' },
+    spec: { ports: [{ port: 2379 }] },
+  });
   cannedPatch = await startCannedWebhook(
     await sidecarPatch(env, { ...custom.object, metadata: { ...custom.object.metadata, namespace: 'bench-custom' } }),
   );
