@@ -103,7 +103,7 @@ export const EVENT_COMPONENT = WEBHOOK_APP_NAME;
 /** The webhook's own namespace when nothing says otherwise; the pod webhooks never apply in it. */
 export const WEBHOOK_NAMESPACE = 'vineyard-system';
 
-// Fluid VineyardRuntime discovery (issue #23): what Fluid and its Vineyard chart name
+// Fluid VineyardRuntime discovery: what Fluid and its Vineyard chart name
 export const FLUID_INJECT_LABEL = 'fuse.vineyard.fluid.io/inject';
 /** On a pod admitted by /mutate-v1-pod-fluid: the datasets wired (reinvocation marker). */
 export const FLUID_STATUS_ANNOTATION = 'fuse.vineyard.fluid.io/status';
@@ -127,7 +127,7 @@ export const VINEYARD_RPC_ENDPOINT_ENV = 'VINEYARD_RPC_ENDPOINT';
 export const FLUID_LOCAL_SOCKET_FILE = 'vineyard-local.sock';
 export const FLUID_RPC_CONF_SUFFIX = '-rpc-conf';
 
-// Data-aware scheduling at admission (issue #21): what vineyardd's
+// Data-aware scheduling at admission: what vineyardd's
 // --sync_crds writes, and what this webhook writes in the scheduler plugin's place.
 export const GLOBALOBJECT_KIND = 'GlobalObject';
 export const GLOBALOBJECT_PLURAL = 'globalobjects';

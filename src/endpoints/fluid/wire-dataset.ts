@@ -1,5 +1,5 @@
 // Connects the app containers that mount a Vineyard-backed Fluid dataset to
-// that dataset's Vineyard (issue #23). The mount holds vineyard-config.yaml,
+// that dataset's Vineyard. The mount holds vineyard-config.yaml,
 // which the Python client only finds at /var/run or through VINEYARD_CONFIG;
 // without it the client silently starts a private vineyardd. The C++ client
 // reads only the environment, hence the rpc-conf ConfigMap as envFrom. Values

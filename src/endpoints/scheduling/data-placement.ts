@@ -1,4 +1,4 @@
-// Data-aware placement at admission (issue #21): what Vineyard's scheduler
+// Data-aware placement at admission: what Vineyard's scheduler
 // plugin did in its Score phase, done once when the pod is created, so it
 // works on every Kubernetes version (the plugin only runs on 1.19-1.24).
 //

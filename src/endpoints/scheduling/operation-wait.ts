@@ -1,4 +1,4 @@
-// Assembly and repartition consumers (issue #21). Upstream, the scheduler
+// Assembly and repartition consumers. Upstream, the scheduler
 // plugin was the only creator of their Operation CR: it made one per pod and
 // held the pod Pending until the operator's controller had run it. Without
 // the plugin (any Kubernetes past 1.24) nothing creates it, the assembly never
