@@ -409,7 +409,7 @@ t.test('webhook rules, policies and versions', async t => {
   }
 });
 
-t.test('which pods and Sidecars reach each webhook (spec §1)', async t => {
+t.test('which pods and Sidecars reach each webhook', async t => {
   const ns = namespaceOf(base);
   const userNs = (labels: Record<string, string> = {}) => namespaceLabels('vineyard-job', labels);
   const sidecarNs = { [names.SIDECAR_NAMESPACE_LABEL]: names.NAMESPACE_LABEL_ENABLED };

@@ -57,7 +57,7 @@ function errorsOf(message: string | undefined): string {
 }
 
 t.test('defaulting', async t => {
-  t.test('an empty spec gets exactly the spec §2 defaults, socket rendered with namespace and name', async t => {
+  t.test('an empty spec gets exactly the injector defaults, socket rendered with namespace and name', async t => {
     const obj = sidecar({});
     const out = runMutator(defaultSidecarSpec, request('CREATE', obj), obj);
     t.same(out.warnings, []);

@@ -1,4 +1,4 @@
-// The endpoint table (spec §1): paths are those of the Vineyard operator, so
+// The endpoint table: paths are those of the Vineyard operator, so
 // this server is a drop-in replacement behind the same webhook configurations.
 // Each endpoint's folder holds its policy; a new endpoint is a folder and a line here.
 import type { AnyEndpoint } from '../admission/endpoint.js';

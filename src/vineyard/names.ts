@@ -1,7 +1,7 @@
 // Every label, annotation, container, volume and env name the webhook reads or
 // writes. Imported everywhere, never retyped: a typo in a key is a silent bug.
 
-// Sidecar injection (spec §2)
+// Sidecar injection
 export const SIDECAR_ENABLED_LABEL = 'sidecar.v6d.io/enabled';
 export const SIDECAR_NAME_ANNOTATION = 'sidecar.v6d.io/name';
 export const SIDECAR_STATUS_ANNOTATION = 'sidecar.v6d.io/status';
@@ -30,7 +30,7 @@ export const RPC_PORT_NAME = 'vineyard-rpc';
 export const EXPORTER_PORT = 9144;
 export const EXPORTER_PORT_NAME = 'exporter';
 
-// Scheduler defaulting and socket wiring (spec §3)
+// Scheduler defaulting and socket wiring
 export const VINEYARDD_LABEL = 'scheduling.k8s.v6d.io/vineyardd';
 export const VINEYARDD_NAMESPACE_LABEL = 'scheduling.k8s.v6d.io/vineyardd-namespace';
 export const JOB_LABEL = 'scheduling.k8s.v6d.io/job';
@@ -56,7 +56,7 @@ export const VINEYARDD_INSTANCE_LABEL = 'app.kubernetes.io/instance';
 export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
-// Operation gating (spec §4)
+// Operation gating
 export const ASSEMBLY_ENABLED_LABEL = 'assembly.v6d.io/enabled';
 export const ASSEMBLY_TYPE_LABEL = 'assembly.v6d.io/type';
 export const REPARTITION_ENABLED_LABEL = 'repartition.v6d.io/enabled';
@@ -69,7 +69,7 @@ export const APP_LABEL = 'app';
 export const POD_NAME_ENV = 'POD_NAME';
 export const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
 
-// Namespace selectors declared in deploy/ (spec §1)
+// Namespace selectors declared in deploy/
 export const SIDECAR_NAMESPACE_LABEL = 'sidecar-injection';
 export const OPERATION_NAMESPACE_LABEL = 'operation-injection';
 export const NAMESPACE_LABEL_ENABLED = 'enabled';
@@ -82,11 +82,11 @@ export const SIDECAR_PLURAL = 'sidecars';
 export const VINEYARDD_KIND = 'Vineyardd';
 export const VINEYARDD_PLURAL = 'vineyardds';
 
-// Operation gating (spec §4): what this webhook adds
+// Operation gating: what this webhook adds
 /** On a pod admitted by /mutate-v1-pod: the required jobs whose pods were labelled for it (reinvocation marker). */
 export const OPERATION_LABELLED_ANNOTATION = 'operation.v6d.io/labelled-jobs';
 
-// Certificates (spec §6): the labels of the CA Secret the webhook creates in secret mode
+// Certificates: the labels of the CA Secret the webhook creates in secret mode
 export const APP_NAME_LABEL = 'app.kubernetes.io/name';
 export const APP_COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const APP_MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';

@@ -1,4 +1,4 @@
-// The one owner of a Sidecar spec's defaults (spec §2): the CR defaulting
+// The one owner of a Sidecar spec's defaults: the CR defaulting
 // webhook fills them into the object, the injector reads a CR through them.
 import type { Sidecar, SidecarSpec } from './sidecar.js';
 import { isObject } from '../json.js';

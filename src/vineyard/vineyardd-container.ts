@@ -1,5 +1,4 @@
-// The containers and volumes a Sidecar CR adds to a pod (spec §2, "What is
-// added"), built from the CR's spec with its defaults filled in.
+// The containers and volumes a Sidecar CR adds to a pod, built from the CR's spec with its defaults filled in.
 import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Sidecar, SidecarSpec } from './sidecar.js';
 import {

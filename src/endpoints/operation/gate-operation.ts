@@ -1,4 +1,4 @@
-// Operation gating (spec §4). Every pod gets POD_NAME / POD_NAMESPACE, which
+// Operation gating. Every pod gets POD_NAME / POD_NAMESPACE, which
 // the assembly and repartition drivers read. A pod that asks for an assembly
 // or a repartition is checked here, before anything is written: the resolve
 // step labels the required jobs' pods only for a plan without a denial.

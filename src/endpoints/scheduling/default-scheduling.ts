@@ -1,4 +1,4 @@
-// Scheduler defaulting (spec §3): fills in what the Vineyard scheduler docs
+// Scheduler defaulting: fills in what the Vineyard scheduler docs
 // ask users to write by hand (the vineyardd namespace label, JOB_NAME, the
 // required jobs' env and ConfigMaps), so a pod that names its vineyardd and
 // its job is enough. A pod that already has them is left as it is.

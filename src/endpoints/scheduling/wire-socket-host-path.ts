@@ -1,4 +1,4 @@
-// Socket hostPath wiring (spec §3): what `vineyardctl schedule workload` does
+// Socket hostPath wiring: what `vineyardctl schedule workload` does
 // by hand. The pod gets the vineyardd cluster's socket directory at /var/run
 // and a required affinity to that cluster's pods, because a Unix socket only
 // works on the node where vineyardd runs. A pod that already has the socket

@@ -1,5 +1,5 @@
-// Sidecar CR defaulting (spec §5): fills the fields the user left out with the
-// spec §2 defaults, so what is stored is what the injector will use.
+// Sidecar CR defaulting: fills the fields the user left out with the
+// injector's defaults, so what is stored is what the injector will use.
 import type { Sidecar } from '../../vineyard/sidecar.js';
 import { SIDECAR_DEFAULTS } from '../../vineyard/sidecar-defaults.js';
 import { SIDECAR_KIND } from '../../vineyard/names.js';

@@ -1,6 +1,6 @@
-// Sidecar CR validation (spec §5): every problem of the CR in one answer, each
+// Sidecar CR validation: every problem of the CR in one answer, each
 // with its field path, the value sent and what is allowed, worded like the API
-// server's own validation. Absent fields are fine: they take the spec §2
+// server's own validation. Absent fields are fine: they take the injector's
 // defaults. A wrong JSON type is a problem, never a crash.
 import type { Sidecar } from '../../vineyard/sidecar.js';
 import { SIDECAR_DEFAULTS } from '../../vineyard/sidecar-defaults.js';

@@ -1,4 +1,4 @@
-// Sidecar injection (spec §2): adds vineyardd (and its metrics exporter) to a
+// Sidecar injection: adds vineyardd (and its metrics exporter) to a
 // pod, wires every app container to its socket, and records the injection so
 // a second call (reinvocation) changes nothing.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';

@@ -1,5 +1,5 @@
-// Finds the Sidecar CR a pod asks for (spec §2, "Which Sidecar CR"), creating
-// the default CR. The only I/O of the sidecar endpoint; writes
+// Finds the Sidecar CR a pod asks for (the pod's annotation, else its
+// workload's default Sidecar), creating the default CR. The only I/O of the sidecar endpoint; writes
 // are skipped on dry runs and for pods that get no injection.
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ClusterStore, CallOptions } from '../../cluster/store.js';
