@@ -8,6 +8,7 @@ import { isSubdomain } from './vineyard/label-rules.js';
 import { LOG_FORMATS, type LogFormat } from './log-format.js';
 import { parseDuration } from './duration.js';
 import { WEBHOOK_NAMESPACE } from './vineyard/names.js';
+import type { SidecarMode } from './vineyard/sidecar.js';
 
 export const serveFlags: readonly Flag[] = [
   { name: 'host', kind: 'string', def: '0.0.0.0', arg: 'ADDR', help: 'address to listen on' },
@@ -199,7 +200,7 @@ export interface ServeConfig {
   validatingWebhookConfiguration: string;
   caValidityMs: number;
   certValidityMs: number;
-  sidecarMode: 'injected' | 'native';
+  sidecarMode: SidecarMode;
   schedulerName: string;
   placement: 'affinity' | 'node-name';
   sidecarMeta: SidecarMeta;
@@ -242,7 +243,7 @@ function parseSize(flag: string, text: string): number {
   return n;
 }
 
-export const SIDECAR_MODES = ['injected', 'native'] as const;
+export const SIDECAR_MODES: readonly SidecarMode[] = ['injected', 'native'];
 
 /** --scheduler-name, of serve and of mutate: empty (leave spec.schedulerName alone) or a scheduler's name. */
 export function schedulerNameFlag(value: string | undefined): string {

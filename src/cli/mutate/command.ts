@@ -9,19 +9,20 @@
 // empty so a pipe into kubectl applies nothing) or the input is not a
 // manifest; 2: usage. `--explain` (and `vineyard-webhook explain`) prints the
 // reasons instead of the manifest.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { schedulerNameFlag, SIDECAR_MODES } from '../../config.js';
 import { oneOf, parseFlags, UsageError, type Flag } from '../../flags.js';
 import { MemoryStore, sequentialUids } from '../../cluster/memory-store.js';
 import type { ClusterStore } from '../../cluster/store.js';
 import { isDnsLabel, labelValueErrors, qualifiedNameErrors } from '../../vineyard/label-rules.js';
 import { isObject } from '../../json.js';
-import { formatManifests, OUTPUT_FORMATS, parseManifests, type OutputFormat } from './manifests.js';
+import { formatManifests, OUTPUT_FORMATS, type OutputFormat } from './manifests.js';
+import { manifestFiles, parseManifests } from '../../cluster/resources.js';
 import { mutateManifests, type MutateResult, type ObjectReport } from './mutate-manifests.js';
 import { POD_WEBHOOKS } from './pod-webhooks.js';
 import { unifiedDiff } from './line-diff.js';
 import { metadataOf, type Json } from './pod-templates.js';
+import type { SidecarMode } from '../../vineyard/sidecar.js';
 
 export const mutateFlags: readonly Flag[] = [
   {
@@ -155,7 +156,7 @@ interface MutateArgs {
   quiet: boolean;
   namespace: string;
   namespaceLabels: Record<string, string>;
-  sidecarMode: 'injected' | 'native';
+  sidecarMode: SidecarMode;
   schedulerName: string;
   output: OutputFormat;
   help: boolean;
@@ -222,27 +223,6 @@ async function readStream(stream: AsyncIterable<Buffer | string>): Promise<strin
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-const MANIFEST = /\.(ya?ml|json)$/i;
-
-/**
- * The file itself, or the YAML and JSON files of a directory in name order;
- * with -R those of its subdirectories too (depth first, in name order, as
- * kubectl -R), hidden ones (.git) left out.
- */
-async function manifestFiles(path: string, recursive: boolean): Promise<string[]> {
-  if (!(await stat(path)).isDirectory()) return [path];
-  const out: string[] = [];
-  for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  )) {
-    const full = join(path, e.name);
-    if (e.isDirectory()) {
-      if (recursive && !e.name.startsWith('.')) out.push(...(await manifestFiles(full, true)));
-    } else if (MANIFEST.test(e.name)) out.push(full);
-  }
-  return out;
 }
 
 async function readInputs(
