@@ -44,3 +44,45 @@ export function matchesSelector(reqs: readonly Requirement[], labels: Readonly<R
     }
   });
 }
+
+/** metav1.LabelSelector, the structured form webhook configurations carry. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorExpression[];
+}
+
+export interface LabelSelectorExpression {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+const hasLabel = (labels: Readonly<Record<string, string>>, k: string) =>
+  Object.prototype.hasOwnProperty.call(labels, k);
+
+/** Whether one matchExpressions term holds for `labels`. */
+export function expressionHolds(e: LabelSelectorExpression, labels: Readonly<Record<string, string>>): boolean {
+  const has = hasLabel(labels, e.key);
+  const values = e.values ?? [];
+  switch (e.operator) {
+    case 'In':
+      return has && values.includes(labels[e.key]!);
+    case 'NotIn':
+      return !has || !values.includes(labels[e.key]!);
+    case 'Exists':
+      return has;
+    default:
+      return !has;
+  }
+}
+
+/** metav1.LabelSelector semantics: every requirement holds; an absent selector matches everything. */
+export function labelSelectorMatches(
+  selector: LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  if (!selector) return true;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {}))
+    if (!hasLabel(labels, k) || labels[k] !== v) return false;
+  return (selector.matchExpressions ?? []).every(e => expressionHolds(e, labels));
+}

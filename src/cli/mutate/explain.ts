@@ -9,7 +9,8 @@ import {
 } from '../../vineyard/names.js';
 import { isObject } from '../../json.js';
 import type { WebhookCall } from './admit-pod.js';
-import type { LabelSelector, PodWebhook } from './pod-webhooks.js';
+import { expressionHolds, type LabelSelector } from '../../cluster/label-selector.js';
+import type { PodWebhook } from './pod-webhooks.js';
 import type { Json } from './pod-templates.js';
 
 /** `sidecar.vineyard-webhook.v6d.io` is `sidecar` in the report. */
@@ -39,15 +40,7 @@ function unmet(
   }
   for (const e of selector.matchExpressions ?? []) {
     const values = e.values ?? [];
-    const ok =
-      e.operator === 'In'
-        ? has(e.key) && values.includes(labels[e.key]!)
-        : e.operator === 'NotIn'
-          ? !has(e.key) || !values.includes(labels[e.key]!)
-          : e.operator === 'Exists'
-            ? has(e.key)
-            : !has(e.key);
-    if (ok) continue;
+    if (expressionHolds(e, labels)) continue;
     if (e.operator === 'Exists') return `${subject} has no label ${e.key}`;
     if (e.operator === 'DoesNotExist') return `${subject} has label ${e.key}`;
     return `${subject} label ${e.key} is ${has(e.key) ? JSON.stringify(labels[e.key]) : 'missing'}, ${e.operator === 'In' ? 'not one of' : 'one of'} ${values.join(', ')}`;

@@ -3,6 +3,7 @@
 // reach them. The offline CLI applies them as the API server would;
 // test/mutate-cli.test.ts renders deploy/ and requires it to declare exactly
 // these, so the two cannot drift apart.
+import { labelSelectorMatches, type LabelSelector } from '../../cluster/label-selector.js';
 import {
   FLUID_INJECT_LABEL,
   NAMESPACE_LABEL_ENABLED,
@@ -15,11 +16,7 @@ import {
   WEBHOOK_NAMESPACE,
 } from '../../vineyard/names.js';
 
-/** metav1.LabelSelector. */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
-}
+export type { LabelSelector };
 
 export interface PodWebhook {
   /** The webhook's name in the MutatingWebhookConfiguration (what kubectl prints in a denial). */
@@ -84,29 +81,7 @@ export const POD_WEBHOOKS: readonly PodWebhook[] = [
 ];
 
 /** metav1.LabelSelector semantics: every requirement holds; an absent selector matches everything. */
-export function selectorMatches(
-  selector: LabelSelector | undefined,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  if (!selector) return true;
-  const has = (k: string) => Object.prototype.hasOwnProperty.call(labels, k);
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-    if (!has(k) || labels[k] !== v) return false;
-  }
-  for (const e of selector.matchExpressions ?? []) {
-    const values = e.values ?? [];
-    const ok =
-      e.operator === 'In'
-        ? has(e.key) && values.includes(labels[e.key]!)
-        : e.operator === 'NotIn'
-          ? !has(e.key) || !values.includes(labels[e.key]!)
-          : e.operator === 'Exists'
-            ? has(e.key)
-            : !has(e.key);
-    if (!ok) return false;
-  }
-  return true;
-}
+export const selectorMatches = labelSelectorMatches;
 
 /** A namespace's labels as the API server stores them: it adds kubernetes.io/metadata.name to every namespace. */
 export const namespaceLabels = (
