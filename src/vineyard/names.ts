@@ -137,8 +137,6 @@ export const LOCALOBJECT_PLURAL = 'localobjects';
 export const OBJECT_JOB_LABEL = 'k8s.v6d.io/job';
 export const OBJECT_POD_NAMESPACE_LABEL = 'k8s.v6d.io/created-podnamespace';
 export const OBJECT_SIGNATURE_LABEL = 'k8s.v6d.io/signature';
-/** Where the address the object sits on is unknown to vineyardd. */
-export const UNKNOWN_OBJECT_HOST = '0.0.0.0';
 /** On a pod: how many replicas its job has (read before asking the owner). */
 export const REPLICAS_LABEL = 'scheduling.k8s.v6d.io/replicas';
 export const NODENAME_ENV = 'NODENAME';

@@ -24,13 +24,11 @@ import {
   OBJECT_POD_NAMESPACE_LABEL,
   POD_NAME_ENV,
   POD_NAMESPACE_ENV,
-  REQUIRED_ANNOTATION,
 } from '../../vineyard/names.js';
 import type { VineyardObject } from '../../vineyard/objects.js';
 import { requiredJobs } from '../../vineyard/required-jobs.js';
 import { preferNodeExpression, requireNodeExpression } from '../pod/node-affinity.js';
 import { containersOf, envIndex, listOf, podAnnotations, podLabels } from '../pod/pod-helpers.js';
-import { podDisplayName } from '../pod/pod-name.js';
 
 /** Where one required job's objects are, after the namespace and vineyardd filters. */
 export interface JobData {
@@ -224,7 +222,3 @@ export function placeByData(req: AdmissionRequest, pod: Readonly<V1Pod>, ctx: Da
 }
 
 export const dataPlacementMutator: NamedMutator<V1Pod, DataContext> = { name: 'data-placement', mutate: placeByData };
-
-/** For messages: the pod and what it requires. */
-export const requiring = (req: AdmissionRequest, pod: Readonly<V1Pod>, jobs: readonly string[]) =>
-  `${podDisplayName(req, pod)} (annotation ${REQUIRED_ANNOTATION}: ${jobs.join(',')})`;
