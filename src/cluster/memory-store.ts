@@ -155,40 +155,50 @@ export class MemoryStore implements ClusterStore {
     return o ? (structuredClone(o) as T) : null;
   }
 
+  /** A create as the API server answers it: AlreadyExists when taken; server metadata (resourceVersion, uid) its own. */
+  private create(kind: Kind, resource: string, call: string, namespace: string, body: object): Stored {
+    const obj = structuredClone(body) as Stored;
+    const name = obj.metadata?.name ?? '';
+    if (this.objects.has(this.key(kind, namespace, name))) {
+      throw new ApiError(call + name, 409, 'AlreadyExists', `${resource} "${name}" already exists`);
+    }
+    obj.metadata ??= {};
+    delete obj.metadata.resourceVersion;
+    delete obj.metadata.uid;
+    this.logWrite({ verb: 'create', kind, namespace, name });
+    return this.put(kind, namespace, name, obj);
+  }
+
+  /** An update with optimistic concurrency: NotFound when absent, Conflict on a stale resourceVersion; the uid is kept. */
+  private update(kind: Kind, resource: string, namespace: string, body: object): Stored {
+    const obj = structuredClone(body) as Stored;
+    const name = obj.metadata?.name ?? '';
+    const call = `update ${kind} ${namespace}/${name}`;
+    const cur = this.objects.get(this.key(kind, namespace, name));
+    if (!cur) throw new ApiError(call, 404, 'NotFound', `${resource} "${name}" not found`);
+    if (obj.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
+      throw new ApiError(
+        call,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
+    obj.metadata!.uid = cur.metadata?.uid;
+    this.logWrite({ verb: 'update', kind, namespace, name });
+    return this.put(kind, namespace, name, obj);
+  }
+
   async getSidecar(namespace: string, name: string): Promise<Sidecar | null> {
     return this.read<Sidecar>('sidecars', namespace, name);
   }
 
   async createSidecar(namespace: string, sidecar: Sidecar): Promise<Sidecar> {
-    const name = sidecar.metadata.name ?? '';
-    const call = `create sidecars ${namespace}/${name}`;
-    if (this.objects.has(this.key('sidecars', namespace, name))) {
-      throw new ApiError(call, 409, 'AlreadyExists', `${SIDECAR_RESOURCE} "${name}" already exists`);
-    }
-    const obj = structuredClone(sidecar) as Stored;
-    delete obj.metadata!.resourceVersion;
-    delete obj.metadata!.uid;
-    this.logWrite({ verb: 'create', kind: 'sidecars', namespace, name });
-    return this.put('sidecars', namespace, name, obj) as Sidecar;
+    return this.create('sidecars', SIDECAR_RESOURCE, `create sidecars ${namespace}/`, namespace, sidecar) as Sidecar;
   }
 
   async updateSidecar(namespace: string, sidecar: Sidecar): Promise<Sidecar> {
-    const name = sidecar.metadata.name ?? '';
-    const call = `update sidecars ${namespace}/${name}`;
-    const cur = this.objects.get(this.key('sidecars', namespace, name));
-    if (!cur) throw new ApiError(call, 404, 'NotFound', `${SIDECAR_RESOURCE} "${name}" not found`);
-    if (sidecar.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new ApiError(
-        call,
-        409,
-        'Conflict',
-        `Operation cannot be fulfilled on ${SIDECAR_RESOURCE} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-      );
-    }
-    const obj = structuredClone(sidecar) as Stored;
-    obj.metadata!.uid = cur.metadata?.uid;
-    this.logWrite({ verb: 'update', kind: 'sidecars', namespace, name });
-    return this.put('sidecars', namespace, name, obj) as Sidecar;
+    return this.update('sidecars', SIDECAR_RESOURCE, namespace, sidecar) as Sidecar;
   }
 
   async getVineyardd(namespace: string, name: string): Promise<Vineyardd | null> {
@@ -253,40 +263,17 @@ export class MemoryStore implements ClusterStore {
   }
 
   async createConfigMap(namespace: string, configMap: V1ConfigMap): Promise<V1ConfigMap> {
-    const name = configMap.metadata?.name ?? '';
-    if (this.objects.has(this.key('configmaps', namespace, name))) {
-      throw new ApiError(
-        `create configmaps ${namespace}/${name}`,
-        409,
-        'AlreadyExists',
-        `configmaps "${name}" already exists`,
-      );
-    }
-    const obj = structuredClone(configMap) as Stored;
-    obj.metadata ??= {};
-    delete obj.metadata.resourceVersion;
-    delete obj.metadata.uid;
-    this.logWrite({ verb: 'create', kind: 'configmaps', namespace, name });
-    return this.put('configmaps', namespace, name, obj) as V1ConfigMap;
+    return this.create(
+      'configmaps',
+      'configmaps',
+      `create configmaps ${namespace}/`,
+      namespace,
+      configMap,
+    ) as V1ConfigMap;
   }
 
   async updateConfigMap(namespace: string, configMap: V1ConfigMap): Promise<V1ConfigMap> {
-    const name = configMap.metadata?.name ?? '';
-    const call = `update configmaps ${namespace}/${name}`;
-    const cur = this.objects.get(this.key('configmaps', namespace, name));
-    if (!cur) throw new ApiError(call, 404, 'NotFound', `configmaps "${name}" not found`);
-    if (configMap.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new ApiError(
-        call,
-        409,
-        'Conflict',
-        `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-      );
-    }
-    const obj = structuredClone(configMap) as Stored;
-    obj.metadata!.uid = cur.metadata?.uid;
-    this.logWrite({ verb: 'update', kind: 'configmaps', namespace, name });
-    return this.put('configmaps', namespace, name, obj) as V1ConfigMap;
+    return this.update('configmaps', 'configmaps', namespace, configMap) as V1ConfigMap;
   }
 
   async getOperation(namespace: string, name: string): Promise<VineyardOperation | null> {
@@ -294,23 +281,16 @@ export class MemoryStore implements ClusterStore {
   }
 
   async createOperation(namespace: string, operation: VineyardOperation): Promise<VineyardOperation> {
-    const name = operation.metadata?.name ?? '';
-    if (this.objects.has(this.key(OPERATION_PLURAL, namespace, name))) {
-      throw new ApiError(
-        `create ${OPERATION_PLURAL}.${VINEYARD_GROUP} ${namespace}/${name}`,
-        409,
-        'AlreadyExists',
-        `${OPERATION_PLURAL}.${VINEYARD_GROUP} "${name}" already exists`,
-      );
-    }
-    const obj = structuredClone(operation) as Stored;
-    obj.metadata ??= {};
-    delete obj.metadata.resourceVersion;
-    delete obj.metadata.uid;
+    const resource = `${OPERATION_PLURAL}.${VINEYARD_GROUP}`;
     // The API server ignores a status sent with a create (the CRD has a status subresource).
-    delete (obj as { status?: unknown }).status;
-    this.logWrite({ verb: 'create', kind: OPERATION_PLURAL, namespace, name });
-    return this.put(OPERATION_PLURAL, namespace, name, obj) as VineyardOperation;
+    const { status: _status, ...body } = operation as VineyardOperation & { status?: unknown };
+    return this.create(
+      OPERATION_PLURAL,
+      resource,
+      `create ${resource} ${namespace}/`,
+      namespace,
+      body,
+    ) as VineyardOperation;
   }
 
   async patchPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
