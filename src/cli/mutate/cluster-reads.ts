@@ -1,7 +1,8 @@
 // `mutate --kubeconfig`: the preview reads a cluster, and never writes to it.
 // Reads of one object (getSidecar, getVineyardd, ...) look in the manifest
 // and --resources first (what is about to be applied wins), then in the
-// cluster; pod lists are the cluster's and the memory's together. Every write
+// cluster, and what the cluster answered is kept in memory; pod lists are the
+// cluster's and the memory's together. Every write
 // (the default Sidecar, a required job's labels, its ConfigMap and Operation,
 // events) goes to memory only, so the preview behaves as the webhook would
 // and the cluster is untouched.
@@ -10,7 +11,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createKubeStore } from '../../cluster/kube-store.js';
-import { isApiError, type ClusterStore } from '../../cluster/store.js';
+import type { ClusterStore } from '../../cluster/store.js';
 import type { MemoryStore } from '../../cluster/memory-store.js';
 
 export interface ClusterReads {
@@ -42,32 +43,6 @@ export function clusterReads(kc: KubeConfig, memory: MemoryStore, timeoutMs = 10
       const own = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop !== 'string' || typeof own !== 'function') return own;
       const local = (own as (...a: unknown[]) => Promise<unknown>).bind(target);
-      if (/^update[A-Z]/.test(prop)) {
-        // An object read from the cluster is not in memory: updating it there
-        // would be NotFound, so its first update puts it in memory instead.
-        const create = Reflect.get(target, prop.replace(/^update/, 'create')) as unknown;
-        const get = Reflect.get(cluster, prop.replace(/^update/, 'get')) as unknown;
-        return async (...args: unknown[]) => {
-          try {
-            return await local(...args);
-          } catch (e) {
-            if (!(isApiError(e) && e.notFound) || typeof create !== 'function' || typeof get !== 'function') throw e;
-            const [namespace, obj, ...rest] = args as [string, { metadata?: Record<string, unknown> }, ...unknown[]];
-            const inCluster = await (get as (...a: unknown[]) => Promise<unknown>).call(
-              cluster,
-              namespace,
-              obj.metadata?.name,
-            );
-            if (!inCluster) throw e;
-            const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
-            return (create as (...a: unknown[]) => Promise<unknown>).apply(target, [
-              namespace,
-              { ...obj, metadata },
-              ...rest,
-            ]);
-          }
-        };
-      }
       if (isWrite(prop) && prop !== 'patchPodLabels') return local;
       if (prop === 'listPods') {
         return async (namespace: string, selector: string, opts?: unknown) => {
@@ -89,8 +64,17 @@ export function clusterReads(kc: KubeConfig, memory: MemoryStore, timeoutMs = 10
       if (prop === 'ping') return local;
       const remote = Reflect.get(cluster, prop) as unknown;
       if (typeof remote !== 'function') return local;
-      return async (...args: unknown[]) =>
-        (await local(...args)) ?? (remote as (...a: unknown[]) => Promise<unknown>).apply(cluster, args);
+      return async (...args: unknown[]) => {
+        const mine = await local(...args);
+        if (mine !== null && mine !== undefined) return mine;
+        const theirs = await (remote as (...a: unknown[]) => Promise<unknown>).apply(cluster, args);
+        // An object read from the cluster is kept in memory: later reads see
+        // the same one, and the preview's own writes (an update of the job
+        // ConfigMap) apply to it there instead of being NotFound.
+        if (theirs && typeof theirs === 'object' && !Array.isArray(theirs) && target.load(theirs))
+          return local(...args);
+        return theirs;
+      };
     },
   }) as ClusterStore;
 
