@@ -13,7 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServeConfig } from './config.js';
 import { UsageError } from './flags.js';
 import { MemoryStore } from './cluster/memory-store.js';
-import { readManifests } from './cluster/resources.js';
+import { ManifestError, readManifests } from './cluster/resources.js';
 import { findClusterConfig, SA_DIR, type ClusterSource } from './cluster/kubeconfig.js';
 import type { ClusterStore } from './cluster/store.js';
 import type { ClusterRuntime } from './cluster/in-cluster.js';
@@ -75,6 +75,18 @@ function ownNamespace(flag: string | undefined): string {
 }
 
 /** The store, and the cluster configuration and runtime when there is one (the certificates use it too). */
+/** The objects of --resources; a file that cannot be read or a document that is not an object is a usage error naming it. */
+async function seedManifests(path: string): Promise<unknown[]> {
+  try {
+    return await readManifests(path);
+  } catch (e) {
+    const message = (e as Error).message;
+    throw new UsageError(
+      e instanceof ManifestError ? `--resources: ${message}` : `--resources: cannot read ${path}: ${message}`,
+    );
+  }
+}
+
 async function createStore(
   cfg: ServeConfig,
   source: ClusterSource,
@@ -86,7 +98,7 @@ async function createStore(
       log.warn(
         'no cluster configuration found (no --kubeconfig, no in-cluster service account, no $KUBECONFIG, no ~/.kube/config): running standalone with an in-memory store',
       );
-    const seed = cfg.resources ? await readManifests(cfg.resources) : [];
+    const seed = cfg.resources ? await seedManifests(cfg.resources) : [];
     const store = new MemoryStore(seed);
     log.info({ resources: cfg.resources, objects: seed.length }, 'in-memory store ready');
     return { store };

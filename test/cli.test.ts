@@ -2,7 +2,7 @@
 // server that answers a review and exits 0 on SIGTERM.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -142,6 +142,8 @@ t.test('a Node.js older than 24 is refused, naming the version found', async t =
 });
 
 t.test('invalid flags and values exit non-zero naming the flag', async t => {
+  const badManifest = join(mkdtempSync(join(tmpdir(), 'vw-cli-')), 'bad.yaml');
+  writeFileSync(badManifest, 'apiVersion: v1\nmetadata: {name: x}\n');
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
     [['serve', '--port', 'abc'], {}, /--port/],
     [['serve', '--port', '70000'], {}, /--port/],
@@ -156,6 +158,16 @@ t.test('invalid flags and values exit non-zero naming the flag', async t => {
     [['serve'], { VINEYARD_WEBHOOK_PORT: 'abc' }, /--port/],
     [['serve'], { VINEYARD_WEBHOOK_STANDALONE: 'maybe' }, /VINEYARD_WEBHOOK_STANDALONE/],
     [['frobnicate'], {}, /unknown command "frobnicate"/],
+    [
+      ['serve', '--standalone', '--resources', '/nonexistent/crs.yaml'],
+      {},
+      /^vineyard-webhook: --resources: cannot read \/nonexistent\/crs\.yaml: ENOENT/m,
+    ],
+    [
+      ['serve', '--standalone', '--resources', badManifest],
+      {},
+      /^vineyard-webhook: --resources: .*bad\.yaml: document 1 has no kind: every object needs apiVersion and kind\n$/,
+    ],
   ];
   for (const [args, env, message] of cases) {
     const r = run(args, env);
