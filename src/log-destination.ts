@@ -3,7 +3,10 @@
 // pipe owned by the container runtime, and a webhook with failurePolicy Fail
 // that hangs blocks every pod creation it matches. Hence:
 // - writes go through libuv's thread pool (fs.write), never blocking the
-//   event loop, and lines logged in one turn of the loop go out in one write;
+//   event loop, and at most one write is made per FLUSH_MS: each write costs
+//   a hand-off to a pool thread and back, which under a burst of reviews (a
+//   line each) cost more than the reviews' own logging; lines wait at most
+//   FLUSH_MS, and the exit handler writes what is queued;
 // - stdout and stderr are made non-blocking when they are pipes, so that no
 //   write waits in a thread either: Node joins its thread pool on exit, and a
 //   write blocked on a pipe nobody reads would hold the process forever;
@@ -22,6 +25,8 @@ import { write, writeSync } from 'node:fs';
 /** Characters queued behind a stalled reader before lines are dropped. */
 export const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 const RETRY_MS = 50;
+/** Longest a line waits before it is written; lines logged meanwhile share the write. */
+export const FLUSH_MS = 10;
 /** Longest an exit path waits on a full pipe. */
 const EXIT_RETRY_MS = 500;
 
@@ -38,7 +43,7 @@ export class LogDestination {
   dropped = 0;
   private queue: string[] = [];
   private queuedChars = 0;
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private state: State = 'idle';
   /** The bytes of the write in flight ('writing') or waiting to be retried ('waiting'). */
   private pending: Buffer | undefined;
@@ -82,15 +87,17 @@ export class LogDestination {
     }
     this.queue.push(line);
     this.queuedChars += line.length;
-    if (!this.scheduled && this.state === 'idle') {
-      this.scheduled = true;
-      setImmediate(this.next);
-    }
+    if (this.state === 'idle') this.schedule();
     return true;
   }
 
+  private schedule(): void {
+    this.timer ??= setTimeout(this.next, FLUSH_MS);
+  }
+
   private readonly next = (): void => {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.state !== 'idle') return;
     if (this.queue.length === 0) return this.wake();
     const data = Buffer.from(this.queue.length === 1 ? this.queue[0]! : this.queue.join(''));
@@ -120,7 +127,9 @@ export class LogDestination {
     if (n < data.length) return this.send(data.subarray(n));
     this.pending = undefined;
     this.state = 'idle';
-    this.next();
+    // Lines logged while this write was in flight go out with the next batch.
+    if (this.queue.length) this.schedule();
+    else this.wake();
   }
 
   private stop(err: NodeJS.ErrnoException): void {
@@ -156,7 +165,8 @@ export class LogDestination {
         } else this.waiters.push(check);
       };
       this.waiters.push(check);
-      if (this.state === 'idle' && !this.scheduled) this.next();
+      // Now rather than at the end of the batching delay: whoever waits is shutting down.
+      if (this.state === 'idle') this.next();
     });
   }
 

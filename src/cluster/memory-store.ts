@@ -42,6 +42,19 @@ const FLUID_KINDS: Record<string, FluidKind> = {
   [VINEYARD_RUNTIME_KIND]: VINEYARD_RUNTIME_PLURAL,
 };
 const isFluid = (apiVersion: unknown) => typeof apiVersion === 'string' && apiVersion.startsWith(`${FLUID_GROUP}/`);
+/**
+ * Stored objects are frozen and handed out as they are, as a watch cache
+ * hands out its objects: a caller that modifies what it read fails here, in
+ * tests, instead of corrupting an informer's cache in a cluster.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 interface Stored {
   metadata?: {
     name?: string;
@@ -146,13 +159,12 @@ export class MemoryStore implements ClusterStore {
     obj.metadata.namespace = ns;
     obj.metadata.resourceVersion = String(++this.version);
     obj.metadata.uid ??= this.newUid();
-    this.objects.set(this.key(kind, ns, name), obj);
-    return structuredClone(obj);
+    this.objects.set(this.key(kind, ns, name), deepFreeze(obj));
+    return obj;
   }
 
   private read<T>(kind: Kind, ns: string, name: string): T | null {
-    const o = this.objects.get(this.key(kind, ns, name));
-    return o ? (structuredClone(o) as T) : null;
+    return (this.objects.get(this.key(kind, ns, name)) as T | undefined) ?? null;
   }
 
   /** A create as the API server answers it: AlreadyExists when taken; server metadata (resourceVersion, uid) its own. */
@@ -234,7 +246,7 @@ export class MemoryStore implements ClusterStore {
     const out: T[] = [];
     for (const [k, o] of this.objects) {
       if (!k.startsWith(`${kind}/${namespace}/`)) continue;
-      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(structuredClone(o) as T);
+      if (matchesSelector(sel, o.metadata?.labels ?? {})) out.push(o as T);
     }
     return out;
   }
@@ -296,9 +308,9 @@ export class MemoryStore implements ClusterStore {
   async patchPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
     const cur = this.objects.get(this.key('pods', namespace, name));
     if (!cur) throw new ApiError(`patch pods ${namespace}/${name}`, 404, 'NotFound', `pods "${name}" not found`);
-    cur.metadata ??= {};
-    cur.metadata.labels = { ...(cur.metadata.labels ?? {}), ...labels };
-    cur.metadata.resourceVersion = String(++this.version);
+    const next = structuredClone(cur);
+    next.metadata = { ...next.metadata, labels: { ...(next.metadata?.labels ?? {}), ...labels } };
+    this.put('pods', namespace, name, next);
     this.logWrite({ verb: 'patch', kind: 'pods', namespace, name });
   }
 

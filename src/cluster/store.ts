@@ -1,7 +1,8 @@
 // The one seam between the pure pipeline and the world: every Kubernetes read
 // and write the webhook makes goes through this interface. Implementations:
 // the API server (kube-store.ts) and memory (memory-store.ts, for standalone
-// mode, the offline CLI and tests).
+// mode, the offline CLI and tests). What a read returns may be shared with a
+// watch cache: callers copy before they change it (the memory store freezes it).
 import type { V1Pod, CoreV1Event, V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { ReplicaOwnerKind, VineyardObject, VineyardObjectPlural, VineyardOperation } from '../vineyard/objects.js';
 import type { Sidecar, Vineyardd } from '../vineyard/sidecar.js';
