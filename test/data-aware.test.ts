@@ -5,38 +5,16 @@ import t from 'tap';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { runPipeline } from '../src/admission/run.js';
 import { defaultPipelineConfig } from '../src/admission/endpoint.js';
-import type { AdmissionRequest } from '../src/admission/types.js';
 import { MemoryStore, sequentialUids } from '../src/cluster/memory-store.js';
 import { ApiError } from '../src/cluster/store.js';
 import { patchedCopy } from '../src/jsonpatch/patched-copy.js';
 import { CONFIGMAP_KEYS_ANNOTATION } from '../src/vineyard/names.js';
 import { endpointByName } from './helpers/fixtures.js';
+import { NS, consumerPod, localObject as local, podCreate, vineyarddPod } from './helpers/data-placement.js';
 
 const endpoint = endpointByName('scheduling');
 const config = defaultPipelineConfig;
-const NS = 'vineyard-job';
 
-const vineyarddPod = (node: string) => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: {
-    name: `vineyardd-${node}`,
-    namespace: 'vineyard-system',
-    labels: { 'app.kubernetes.io/instance': 'vineyard-system-vineyardd-sample' },
-  },
-  spec: { nodeName: node, containers: [{ name: 'vineyardd', image: 'v' }] },
-  status: { conditions: [{ type: 'Ready', status: 'True' }] },
-});
-const local = (id: string, host: string, job = 'job1') => ({
-  apiVersion: 'k8s.v6d.io/v1alpha1',
-  kind: 'LocalObject',
-  metadata: {
-    name: id,
-    namespace: 'vineyard-system',
-    labels: { 'k8s.v6d.io/job': job, 'k8s.v6d.io/created-podnamespace': NS, 'k8s.v6d.io/signature': `s${id.slice(1)}` },
-  },
-  spec: { id, signature: `s${id.slice(1)}`, hostname: host },
-});
 const global = (id: string, members: string[]) => ({
   apiVersion: 'k8s.v6d.io/v1alpha1',
   kind: 'GlobalObject',
@@ -48,35 +26,8 @@ const global = (id: string, members: string[]) => ({
   spec: { id, signature: `s${id.slice(1)}`, members },
 });
 
-const consumer = (owner: string): V1Pod => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: {
-    generateName: `${owner}-`,
-    labels: { 'scheduling.k8s.v6d.io/vineyardd': 'vineyardd-sample', 'scheduling.k8s.v6d.io/job': owner },
-    annotations: { 'scheduling.k8s.v6d.io/required': 'job1' },
-    ownerReferences: [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        name: owner,
-        uid: `uid-${owner}`,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ],
-  },
-  spec: { containers: [{ name: 'app', image: 'app:1' }] },
-});
-
-const request = (pod: V1Pod, dryRun = false): AdmissionRequest => ({
-  uid: 'u1',
-  kind: { group: '', version: 'v1', kind: 'Pod' },
-  operation: 'CREATE',
-  namespace: NS,
-  dryRun,
-  object: pod as never,
-});
+const consumer = (job: string): V1Pod => consumerPod({ job });
+const request = podCreate;
 
 function store(extra: unknown[] = []): MemoryStore {
   return new MemoryStore(

@@ -5,7 +5,6 @@ import t from 'tap';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { runPipeline } from '../src/admission/run.js';
 import { defaultPipelineConfig, type PipelineConfig } from '../src/admission/endpoint.js';
-import type { AdmissionRequest } from '../src/admission/types.js';
 import { MemoryStore, sequentialUids } from '../src/cluster/memory-store.js';
 import { ApiError } from '../src/cluster/store.js';
 import { formatDuration } from '../src/duration.js';
@@ -15,65 +14,16 @@ import { DEFAULT_OPERATION_WAIT_MS, operationStatus } from '../src/endpoints/sch
 import type { VineyardOperation } from '../src/vineyard/objects.js';
 import { CONFIGMAP_KEYS_ANNOTATION } from '../src/vineyard/names.js';
 import { endpointByName } from './helpers/fixtures.js';
+import { NS, consumerPod, localObject as local, podCreate, vineyarddPod } from './helpers/data-placement.js';
 
 const endpoint = endpointByName('scheduling');
-const NS = 'vineyard-job';
 const config: PipelineConfig = { ...defaultPipelineConfig, now: '2024-05-06T08:00:00Z' };
-
-const vineyarddPod = (node: string) => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: {
-    name: `vineyardd-${node}`,
-    namespace: 'vineyard-system',
-    labels: { 'app.kubernetes.io/instance': 'vineyard-system-vineyardd-sample' },
-  },
-  spec: { nodeName: node, containers: [{ name: 'vineyardd', image: 'v' }] },
-  status: { conditions: [{ type: 'Ready', status: 'True' }] },
-});
-const local = (id: string, host: string, job: string) => ({
-  apiVersion: 'k8s.v6d.io/v1alpha1',
-  kind: 'LocalObject',
-  metadata: {
-    name: id,
-    namespace: 'vineyard-system',
-    labels: { 'k8s.v6d.io/job': job, 'k8s.v6d.io/created-podnamespace': NS, 'k8s.v6d.io/signature': `s${id.slice(1)}` },
-  },
-  spec: { id, signature: `s${id.slice(1)}`, hostname: host },
-});
 
 const consumer = (
   labels: Record<string, string> = { 'assembly.v6d.io/enabled': 'true', 'assembly.v6d.io/type': 'local' },
   required = 'job1',
-): V1Pod => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: {
-    generateName: 'job2-',
-    labels: { 'scheduling.k8s.v6d.io/vineyardd': 'vineyardd-sample', 'scheduling.k8s.v6d.io/job': 'job2', ...labels },
-    annotations: { 'scheduling.k8s.v6d.io/required': required },
-    ownerReferences: [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        name: 'job2-abc',
-        uid: 'uid-job2',
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ],
-  },
-  spec: { containers: [{ name: 'app', image: 'app:1' }] },
-});
-
-const request = (pod: V1Pod, dryRun = false): AdmissionRequest => ({
-  uid: 'u1',
-  kind: { group: '', version: 'v1', kind: 'Pod' },
-  operation: 'CREATE',
-  namespace: NS,
-  dryRun,
-  object: pod as never,
-});
+): V1Pod => consumerPod({ job: 'job2', owner: 'job2-abc', labels, required });
+const request = podCreate;
 
 const store = (extra: unknown[] = []) =>
   new MemoryStore(
