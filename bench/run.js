@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus as cpuList, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { deployedNodeOptions } from './deployed-node-options.js';
 import { SAME_POD_SCENARIO, SCENARIOS, TARGET_SCENARIO, writeResources } from './scenarios.js';
 import { GeneratorPool } from './pool.js';
 import {
@@ -49,14 +49,6 @@ const HELP = `Usage: npm run bench -- [flags]
   --out FILE            JSON results (default bench/results/latest.json, soak.json for --soak)
   --list                list the scenarios and exit
 `;
-
-/** NODE_OPTIONS of the webhook container in deploy/deployment.yaml: the bench measures the server as it is deployed. */
-function deployedNodeOptions() {
-  const deployment = parseYaml(readFileSync(new URL('../deploy/deployment.yaml', import.meta.url), 'utf8'));
-  const containers = deployment?.spec?.template?.spec?.containers ?? [];
-  const env = containers.flatMap(c => c.env ?? []);
-  return env.find(e => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
 
 function parseFlags(argv) {
   const { values } = parseArgs({
