@@ -278,10 +278,10 @@ class Bench {
     const log = msg => process.stderr.write(`[bench] ${s.name}: ${msg}\n`);
     await this.pool.scenario(s);
     const out = { name: s.name, description: s.description, path: s.path, bytes: s.bytes };
-    // The ceiling is measured before and after the webhook's saturation phase and
-    // the two averaged: on a shared machine a bare server's figure drifts by a
-    // third within minutes, and one measurement on one side of the webhook's
-    // would make the ratio as much a matter of luck.
+    // The ceiling is measured before and after the webhook's phases and the two
+    // averaged: on a shared machine a bare server's figure drifts by a third
+    // within minutes, and one measurement on one side of the webhook's would
+    // make the ratio as much a matter of luck.
     const ceilingPhase = async name => {
       log(name);
       await this.pool.connect(this.ceiling.port);
@@ -308,13 +308,6 @@ class Bench {
     log(`saturation ${o.saturationS} s`);
     out.saturation = await this.saturation(s, this.webhook, false);
     this.account(s, 'saturation', out.saturation);
-    if (ceilingBefore) {
-      out.ceiling = bracketed(ceilingBefore, await ceilingPhase('ceiling, again'));
-      await this.pool.connect(this.webhook.port);
-    }
-    if (out.ceiling?.rps) out.saturation.ratioToCeiling = round(out.saturation.rps / out.ceiling.rps, 2);
-    if (out.ceiling?.cpuUsPerReview && out.saturation.cpuUsPerReview)
-      out.saturation.cpuRatioToCeiling = round(out.ceiling.cpuUsPerReview / out.saturation.cpuUsPerReview, 2);
     // Above its saturation a server only queues: every review would time out
     // and say nothing about latency. Such a scenario runs at 80% of it.
     let rate = o.rate;
@@ -330,6 +323,10 @@ class Bench {
       ...(await this.measured(this.webhook, { mode: 'open', durationMs: o.durationS * 1000, rate })),
     };
     this.account(s, 'fixed rate', out.fixedRate);
+    if (ceilingBefore) out.ceiling = bracketed(ceilingBefore, await ceilingPhase('ceiling, again'));
+    if (out.ceiling?.rps) out.saturation.ratioToCeiling = round(out.saturation.rps / out.ceiling.rps, 2);
+    if (out.ceiling?.cpuUsPerReview && out.saturation.cpuUsPerReview)
+      out.saturation.cpuRatioToCeiling = round(out.ceiling.cpuUsPerReview / out.saturation.cpuUsPerReview, 2);
     if (
       out.saturation.generator === 'node' &&
       out.saturation.generatorCpu >= 0.9 * (this.pinned ? Math.max(1, this.cpus - 1) : 1) &&
