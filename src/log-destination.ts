@@ -26,7 +26,7 @@ import { write, writeSync } from 'node:fs';
 export const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 const RETRY_MS = 50;
 /** Longest a line waits before it is written; lines logged meanwhile share the write. */
-export const FLUSH_MS = 10;
+const FLUSH_MS = 10;
 /** Longest an exit path waits on a full pipe. */
 const EXIT_RETRY_MS = 500;
 
