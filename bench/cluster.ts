@@ -3,10 +3,12 @@
 // and bursts of pods created by a client playing a controller (N pods, C at a
 // time) into namespaces that meet: no webhook, a canned webhook (decode, fixed
 // allow, no I/O), a canned webhook answering with the sidecar webhook's own
-// patch, the canned no-op webhook sent the pod as that patch leaves it, the sidecar webhook with a custom Sidecar, and with the default
-// Sidecar. Prints pods/s, p50/p99 of the create, the requests the webhook made
-// per pod (apiserver_request_total), CPU per pod of each process, and the
-// ratios against the canned webhook measured in the same run.
+// patch, the canned webhook sent the pod as that patch leaves it, the sidecar
+// webhook with a custom Sidecar, and the same canned rows and the sidecar
+// webhook for the default Sidecar's pod. Prints pods/s, p50/p99 of the create,
+// the requests the webhook made per pod (apiserver_request_total), CPU per pod
+// and peak RSS of each process, and the ratios against the canned webhooks
+// measured in the same run.
 import { readdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { parseArgs } from 'node:util';
@@ -115,18 +117,22 @@ interface Result {
   cpu: Map<string, number>;
 }
 
-// CPU seconds each process of this bench's control plane has used, from /proc
-// (Linux only; this process and its children, never another run's): a burst
-// saturates the machine's cores, so pods/s follows the CPU each pod costs.
+// The processes of this bench's control plane, measured from /proc (Linux only;
+// this process and its children, never another run's): a burst saturates the
+// machine's cores, so pods/s follows the CPU each pod costs.
 const PROCESSES: Array<[string, RegExp]> = [
   ['kube-apiserver', /kube-apiserver/],
   ['etcd', /(^|\/)etcd /],
   ['webhook', /dist\/cli\.js serve/],
   ['bench', /bench\/cluster\.ts/],
 ];
-/** This run's processes (this one and its children) and their names. */
-function ownProcesses(): Array<{ pid: string; name: string }> {
-  const out: Array<{ pid: string; name: string }> = [];
+/**
+ * A figure of each of this run's processes (this one and its children), summed
+ * by name. `measure` gets the pid and the fields of /proc/<pid>/stat after the
+ * command name; a process that ended meanwhile is left out.
+ */
+function perProcess(measure: (pid: string, stat: string[]) => number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
   let pids: string[] = [];
   try {
     pids = readdirSync('/proc').filter(d => /^\d+$/.test(d));
@@ -138,9 +144,11 @@ function ownProcesses(): Array<{ pid: string; name: string }> {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
       const name = PROCESSES.find(([, re]) => re.test(cmd))?.[0];
       if (!name) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-      if (Number(pid) === process.pid || Number(ppid) === process.pid) out.push({ pid, name });
+      const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const stat = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      if (Number(pid) !== process.pid && Number(stat[1]) !== process.pid) continue;
+      const v = measure(pid, stat);
+      if (v !== undefined) out.set(name, (out.get(name) ?? 0) + v);
     } catch {
       /* the process ended */
     }
@@ -148,52 +156,33 @@ function ownProcesses(): Array<{ pid: string; name: string }> {
   return out;
 }
 
-/** Peak resident memory (VmHWM) of each of this run's processes, in MB. */
-function peakRssMb(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const { pid, name } of ownProcesses()) {
-    try {
-      const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      if (kb) out.set(name, (out.get(name) ?? 0) + Number(kb) / 1024);
-    } catch {
-      /* the process ended */
-    }
-  }
-  return out;
-}
+/** CPU seconds (user + system). */
+const cpuSeconds = () => perProcess((_, stat) => (Number(stat[11]) + Number(stat[12])) / 100);
 
-function cpuSeconds(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const { pid, name } of ownProcesses()) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      /* the process ended */
-    }
-  }
-  return out;
-}
+/** Peak resident memory (VmHWM), in MB. */
+const peakRssMb = () =>
+  perProcess(pid => {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : undefined;
+  });
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-let retries = 0;
 /**
  * Creates a pod as a controller does: when the name generated from generateName
  * was taken already (1,000 pods of one namespace share 27^5 suffixes), the API
- * server answers 500 ServerTimeout and the controller tries again.
+ * server answers 500 ServerTimeout and the controller tries again. Returns the
+ * number of retries (each one a POST of its own).
  */
-async function createPod(env: E2E, pod: KubeObject): Promise<void> {
+async function createPod(env: E2E, pod: KubeObject): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       await createObject(env.admin, pod);
-      return;
+      return attempt - 1;
     } catch (e) {
       if (!(e instanceof KubeStatusError && e.status === 500 && e.body.includes('"ServerTimeout"')) || attempt === 5)
         throw e;
-      retries++;
     }
   }
 }
@@ -204,7 +193,7 @@ type Settle = () => Promise<Map<string, number>>;
 async function burst(env: E2E, name: string, namespace: string, object: KubeObject, settle?: Settle): Promise<Result> {
   const pod = { ...object, metadata: { ...object.metadata, namespace } };
   const before = await requestTotals(env.admin);
-  const retriesBefore = retries;
+  let retries = 0;
   const cpuBefore = cpuSeconds();
   const latencies: number[] = [];
   let next = 0;
@@ -214,7 +203,7 @@ async function burst(env: E2E, name: string, namespace: string, object: KubeObje
       while (next < N) {
         next++;
         const t0 = performance.now();
-        await createPod(env, pod);
+        retries += await createPod(env, pod);
         latencies.push(performance.now() - t0);
       }
     }),
@@ -222,7 +211,7 @@ async function burst(env: E2E, name: string, namespace: string, object: KubeObje
   const elapsed = (performance.now() - started) / 1000;
   const cpuAfter = cpuSeconds();
   const cpu = new Map([...cpuAfter].map(([k, v]) => [k, ((v - (cpuBefore.get(k) ?? 0)) * 1000) / N]));
-  const own = new Map([['POST pods', N + (retries - retriesBefore)], ...((await settle?.()) ?? [])]);
+  const own = new Map([['POST pods', N + retries], ...((await settle?.()) ?? [])]);
   const after = await requestTotals(env.admin);
   latencies.sort((a, b) => a - b);
   return {
@@ -417,25 +406,25 @@ try {
     `peak RSS: ${[...peakRssMb()].map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`).join(', ')} (the webhook's in cluster mode, its caches synced)`,
   );
   const byName = Object.fromEntries(best.map(r => [r.name, r]));
-  const r = (name: string) => byName[name]!;
-  const x = (a: number, b: number) => (a / b).toFixed(2);
+  const row = (name: string) => byName[name]!;
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
   const writes = (r: Result, re: RegExp) => r.perPod.filter(x => re.test(x.request)).reduce((n, x) => n + x.perPod, 0);
   // Each Sidecar row against the canned webhook sent the same pod.
-  const customBase = r('canned webhook');
-  const defaultBase = r('canned, default pod');
+  const customBase = row('canned webhook');
+  const defaultBase = row('canned, default pod');
   console.log(
-    `\ncustom Sidecar:  pods/s ${x(r('custom Sidecar').podsPerSecond, customBase.podsPerSecond)}x the canned webhook's (target >= 0.9)`,
+    `\ncustom Sidecar:  pods/s ${ratio(row('custom Sidecar').podsPerSecond, customBase.podsPerSecond)}x the canned webhook's (target >= 0.9)`,
   );
   console.log(
-    `default Sidecar: pods/s ${x(r('default Sidecar').podsPerSecond, defaultBase.podsPerSecond)}x (target >= 0.8), p99 ${x(r('default Sidecar').p99, defaultBase.p99)}x (target <= 1.5)`,
+    `default Sidecar: pods/s ${ratio(row('default Sidecar').podsPerSecond, defaultBase.podsPerSecond)}x (target >= 0.8), p99 ${ratio(row('default Sidecar').p99, defaultBase.p99)}x (target <= 1.5)`,
   );
   console.log(
-    `default Sidecar: Sidecar writes ${writes(r('default Sidecar'), /^(POST|PUT|PATCH) k8s\.v6d\.io\/sidecars/).toFixed(2)}/pod, Event writes ${writes(r('default Sidecar'), /^(POST|PATCH) events/).toFixed(2)}/pod (targets <= 0.1)`,
+    `default Sidecar: Sidecar writes ${writes(row('default Sidecar'), /^(POST|PUT|PATCH) k8s\.v6d\.io\/sidecars/).toFixed(2)}/pod, Event writes ${writes(row('default Sidecar'), /^(POST|PATCH) events/).toFixed(2)}/pod (targets <= 0.1)`,
   );
   // The same ratios against a webhook that returns the same patch and costs nothing to
   // compute: what is left is the webhook's own cost, the injection's being in both.
   console.log(
-    `against the canned webhook answering with the same patch: custom Sidecar ${x(r('custom Sidecar').podsPerSecond, r('canned, our patch').podsPerSecond)}x pods/s, default Sidecar ${x(r('default Sidecar').podsPerSecond, r('canned, default patch').podsPerSecond)}x pods/s and ${x(r('default Sidecar').p99, r('canned, default patch').p99)}x its p99`,
+    `against the canned webhook answering with the same patch: custom Sidecar ${ratio(row('custom Sidecar').podsPerSecond, row('canned, our patch').podsPerSecond)}x pods/s, default Sidecar ${ratio(row('default Sidecar').podsPerSecond, row('canned, default patch').podsPerSecond)}x pods/s and ${ratio(row('default Sidecar').p99, row('canned, default patch').p99)}x its p99`,
   );
 } finally {
   for (const s of servers) s.close();
