@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { serveFlags, envName, parseServeArgs } from '../src/config.js';
-import { h1, podReview } from './helpers/server.js';
+import { FIXTURE_RESOURCES, h1, sampleSidecarPodReview } from './helpers/server.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -209,7 +209,7 @@ t.test('standalone: serves a review over TLS, reuses its certificates, exits 0 o
         '--cert-dir',
         dir,
         '--resources',
-        new URL('fixtures/resources', import.meta.url).pathname,
+        FIXTURE_RESOURCES,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -226,22 +226,7 @@ t.test('standalone: serves a review over TLS, reuses its certificates, exits 0 o
   };
   const first = await start();
   const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
-  const r = await h1(
-    { port: first.port, ca },
-    'POST',
-    '/mutate-v1-pod-sidecar',
-    podReview(
-      {
-        metadata: {
-          generateName: 'w-',
-          labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' },
-          annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' },
-        },
-        spec: { containers: [{ name: 'job', image: 'x', command: ['/bin/sh', '-c', 'python3 /job.py'] }] },
-      },
-      { namespace: 'vineyard-job' },
-    ),
-  );
+  const r = await h1({ port: first.port, ca }, 'POST', '/mutate-v1-pod-sidecar', sampleSidecarPodReview());
   t.equal(r.json().response.patchType, 'JSONPatch', 'the sample Sidecar from --resources is injected');
   const exit = new Promise<number | null>(res => first.child.once('exit', res));
   first.child.kill('SIGTERM');

@@ -5,7 +5,6 @@
 // README, and every long page starts with its contents.
 import t, { type Test } from 'tap';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { LATENCY_BUCKETS } from '../src/server/metrics.js';
 import { UsageError, type Flag } from '../src/flags.js';
 import * as names from '../src/vineyard/names.js';
 import { kustomize } from './helpers/kustomize.js';
+import { freePort } from './helpers/free-port.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
@@ -285,14 +285,7 @@ t.test('the Metrics table is what /metrics serves: every metric of ours, with it
   // A scrape of a running server: what Prometheus sees is what the table lists.
   const dir = await mkdtemp(join(tmpdir(), 'vw-docs-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const metricsPort = await new Promise<number>((resolve, reject) => {
-    const srv = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as AddressInfo;
-        srv.close(() => resolve(port));
-      });
-  });
+  const metricsPort = await freePort();
   const cfg = {
     ...parseServeArgs(
       [

@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { h1, podReview } from './helpers/server.js';
+import { FIXTURE_RESOURCES, h1, sampleSidecarPodReview } from './helpers/server.js';
 import { endpoints } from '../src/endpoints/table.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-const RESOURCES = new URL('fixtures/resources', import.meta.url).pathname;
+const RESOURCES = FIXTURE_RESOURCES;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
@@ -32,18 +32,7 @@ const serveArgs = (dir: string, extra: string[] = []) => [
   ...extra,
 ];
 
-const review = () =>
-  podReview(
-    {
-      metadata: {
-        generateName: 'w-',
-        labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' },
-        annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' },
-      },
-      spec: { containers: [{ name: 'job', image: 'x', command: ['/bin/sh', '-c', 'python3 /job.py'] }] },
-    },
-    { namespace: 'vineyard-job' },
-  );
+const review = sampleSidecarPodReview;
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;

@@ -17,22 +17,12 @@ import { observeKubeCalls } from '../src/cluster/kube-call.js';
 import { createKubeStore } from '../src/cluster/kube-store.js';
 import { FakeApiServer, unusedUrl } from './helpers/fake-apiserver.js';
 import { fakeKubeConfig } from './helpers/kubeconfig.js';
-import { h1, podReview } from './helpers/server.js';
+import { freePort } from './helpers/free-port.js';
+import { FIXTURE_RESOURCES, h1, sampleSidecarPodReview } from './helpers/server.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
-const RESOURCES = new URL('fixtures/resources', import.meta.url).pathname;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as AddressInfo;
-        s.close(() => resolve(port));
-      });
-  });
-}
+const RESOURCES = FIXTURE_RESOURCES;
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -50,18 +40,7 @@ function get(port: number, path: string): Promise<{ status: number; type: string
   });
 }
 
-const review = () =>
-  podReview(
-    {
-      metadata: {
-        generateName: 'w-',
-        labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' },
-        annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' },
-      },
-      spec: { containers: [{ name: 'job', image: 'x', command: ['/bin/sh', '-c', 'python3 /job.py'] }] },
-    },
-    { namespace: 'vineyard-job' },
-  );
+const review = sampleSidecarPodReview;
 
 t.test('the plain-HTTP port: /metrics, /healthz, /readyz; the TLS port keeps its probes', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'vw-metrics-'));

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kustomize, readManifestFile, type KubeObject as DeployObject } from '../helpers/kustomize.js';
 import { findAssets } from './assets.js';
-import { freePort, startCluster, webhookUser, type Cluster } from './cluster.js';
+import { startCluster, webhookUser, type Cluster } from './cluster.js';
+import { freePort } from '../helpers/free-port.js';
 import { KubeClient, resourcePath, type KubeObject } from './kube-client.js';
 import { startWebhookServer, type WebhookServer } from './webhook-server.js';
 

@@ -156,3 +156,20 @@ export function podReview(
     },
   });
 }
+
+/** The Sidecar and Vineyardd CRs (and namespaces) the standalone servers of the tests are seeded with. */
+export const FIXTURE_RESOURCES = new URL('../fixtures/resources', import.meta.url).pathname;
+
+/** A review of a pod in vineyard-job naming the sample Sidecar of FIXTURE_RESOURCES: it gets the sidecar. */
+export const sampleSidecarPodReview = () =>
+  podReview(
+    {
+      metadata: {
+        generateName: 'w-',
+        labels: { app: 'job-deployment-with-custom-sidecar', 'sidecar.v6d.io/enabled': 'true' },
+        annotations: { 'sidecar.v6d.io/name': 'sidecar-sample' },
+      },
+      spec: { containers: [{ name: 'job', image: 'x', command: ['/bin/sh', '-c', 'python3 /job.py'] }] },
+    },
+    { namespace: 'vineyard-job' },
+  );
