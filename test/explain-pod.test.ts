@@ -4,7 +4,6 @@
 // then the built CLI against a fake API server (read-only, exit codes, usage).
 // test/e2e/explain.test.ts runs it against a real kube-apiserver.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { defaultPipelineConfig } from '../src/admission/endpoint.js';
@@ -24,9 +23,9 @@ import * as names from '../src/vineyard/names.js';
 import { FakeApiServer } from './helpers/fake-apiserver.js';
 import { writeFakeKubeconfig } from './helpers/kubeconfig.js';
 import { kustomize } from './helpers/kustomize.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/cli.js');
 /** deploy/'s configuration as the API server stores it: caBundle injected, empty selectors defaulted to {}. */
 const deployed = (): V1MutatingWebhookConfiguration => {
   const c = structuredClone(
@@ -285,26 +284,6 @@ t.test('pod/NAME as kubectl takes it', async t => {
   t.throws(() => podName(['pod/Not_A_Name']), /is not a pod name/);
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-/** The built CLI without blocking the event loop: the fake API server in this process must answer it. */
-const cli = (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> =>
-  new Promise(done => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => {
-      stdout += d;
-    });
-    child.stderr.on('data', d => {
-      stderr += d;
-    });
-    child.on('close', code => done({ code: code ?? -1, stdout, stderr }));
-  });
-
 t.test("the built CLI against a cluster: read-only, the context's namespace, exit codes", async t => {
   const operatorConfig = { ...deployed(), metadata: { name: OPERATOR_MUTATING_CONFIGURATION } };
   const fake = await FakeApiServer.start({
@@ -323,7 +302,7 @@ t.test("the built CLI against a cluster: read-only, the context's namespace, exi
   const kubeconfig = writeFakeKubeconfig(fake.url, { namespace: 'jobs' });
   t.teardown(() => kubeconfig.remove());
 
-  const r = await cli(['explain', 'pod/etl-0', '--kubeconfig', kubeconfig.path]);
+  const r = await runCli(['explain', 'pod/etl-0', '--kubeconfig', kubeconfig.path]);
   t.equal(r.code, 0, r.stderr);
   t.match(
     r.stdout,
@@ -343,7 +322,7 @@ t.test("the built CLI against a cluster: read-only, the context's namespace, exi
   );
 
   const env = { ...process.env, KUBECONFIG: kubeconfig.path };
-  const injected = await cli(['explain', 'pod', 'etl-1', '-n', 'jobs'], env);
+  const injected = await runCli(['explain', 'pod', 'etl-1', '-n', 'jobs'], env);
   t.equal(injected.code, 0, injected.stderr);
   t.match(
     lineOf(injected.stdout, SIDECAR),
@@ -356,17 +335,17 @@ t.test("the built CLI against a cluster: read-only, the context's namespace, exi
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
   } as never);
-  const both = await cli(['explain', 'pod/etl-1'], env);
+  const both = await runCli(['explain', 'pod/etl-1'], env);
   t.match(
     both.stdout,
     `note: MutatingWebhookConfiguration ${OPERATOR_MUTATING_CONFIGURATION} (the Vineyard operator's) exists too`,
   );
 
-  const other = await cli(['explain', 'pod/etl-1', '--mutating-webhook-configuration', 'nope'], env);
+  const other = await runCli(['explain', 'pod/etl-1', '--mutating-webhook-configuration', 'nope'], env);
   t.equal(other.code, 0);
   t.match(other.stdout, 'MutatingWebhookConfiguration nope not found');
 
-  const missing = await cli(['explain', 'pod/gone', '-n', 'jobs'], env);
+  const missing = await runCli(['explain', 'pod/gone', '-n', 'jobs'], env);
   t.equal(missing.code, 1);
   t.equal(missing.stderr, `error: pod jobs/gone not found in ${fake.url} (kubectl get pods -n jobs)\n`);
   t.equal(missing.stdout, '');
@@ -377,11 +356,11 @@ t.test("the built CLI against a cluster: read-only, the context's namespace, exi
     [['explain', 'pod/etl-0', '-n', 'Bad_NS'], /-n\/--namespace: "Bad_NS" is not a namespace name/],
     [['explain', 'pod/etl-0', '--context', 'nope'], /--context: the kubeconfig has no context "nope"/],
   ] as Array<[string[], RegExp]>) {
-    const u = await cli(args, env);
+    const u = await runCli(args, env);
     t.equal(u.code, 2, `${args.join(' ')}: exit 2`);
     t.match(u.stderr, message, `${args.join(' ')}: names the problem`);
   }
-  const nothing = await cli(['explain', 'pod/etl-0'], {
+  const nothing = await runCli(['explain', 'pod/etl-0'], {
     ...process.env,
     KUBECONFIG: '/nonexistent',
     HOME: '/nonexistent',
@@ -390,7 +369,7 @@ t.test("the built CLI against a cluster: read-only, the context's namespace, exi
   t.match(nothing.stderr, 'no cluster to read: pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config');
 
   await fake.close();
-  const down = await cli(['explain', 'pod/etl-0'], env);
+  const down = await runCli(['explain', 'pod/etl-0'], env);
   t.equal(down.code, 1, 'a cluster that cannot be read: exit 1');
   t.match(
     down.stderr,
@@ -404,7 +383,7 @@ t.test('--help: both forms, every flag', async t => {
     ['help', 'explain'],
     ['explain', 'pod/x', '-h'],
   ]) {
-    const r = await cli(args);
+    const r = await runCli(args);
     t.equal(r.code, 0, args.join(' '));
     t.match(r.stdout, 'Usage: vineyard-webhook explain pod/NAME');
     t.match(r.stdout, 'vineyard-webhook explain -f FILE|DIR|-');

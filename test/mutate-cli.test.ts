@@ -6,7 +6,7 @@
 // expected-report.txt for the whole of stderr, expected-diff.txt for stdout
 // with --diff) give the reviewed output; some cases also run the built dist/cli.js.
 import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -41,6 +41,7 @@ import { unifiedDiff } from '../src/cli/mutate/line-diff.js';
 import { FakeApiServer } from './helpers/fake-apiserver.js';
 import { writeFakeKubeconfig } from './helpers/kubeconfig.js';
 import { kustomize } from './helpers/kustomize.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 import { selectorMatches as apiServerMatches, type LabelSelector } from './helpers/k8s-semantics.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -51,14 +52,8 @@ const update = process.env.UPDATE_FIXTURES === '1';
 const tmp = mkdtempSync(join(tmpdir(), 'vw-mutate-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The command in-process, as cli.ts runs it (a UsageError is exit 2). */
-async function mutate(args: string[], stdin = ''): Promise<Run> {
+async function mutate(args: string[], stdin = ''): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io = {
@@ -83,7 +78,7 @@ async function mutate(args: string[], stdin = ''): Promise<Run> {
 }
 
 /** The built CLI, as a user runs it. */
-function spawnCli(args: string[], input = ''): Run {
+function spawnCli(args: string[], input = ''): CliRun {
   const r = spawnSync(process.execPath, [CLI, 'mutate', ...args], { input, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -269,7 +264,7 @@ t.test('manifests of several documents and kinds (test/fixtures/mutate)', async 
     ];
     const reportFile = join(dir, 'expected-report.txt');
     const diffFile = join(dir, 'expected-diff.txt');
-    const check = (t: Test, r: Run, how: string) => {
+    const check = (t: Test, r: CliRun, how: string) => {
       t.equal(r.code, c.exit ?? 0, `${how}: exit ${c.exit ?? 0} (${r.stderr})`);
       for (const s of c.stderr ?? []) t.match(r.stderr, s, `${how}: stderr says ${JSON.stringify(s)}`);
       if (update && existsSync(reportFile)) writeFileSync(reportFile, r.stderr);
@@ -465,22 +460,6 @@ t.test('stdin, directories and --help', async t => {
   t.match(top.stdout, /mutate\s+print manifests/, 'the top-level usage lists mutate');
 });
 
-/** The built CLI without blocking the event loop: a fake API server in this process must answer it. */
-function spawnCliAsync(args: string[]): Promise<Run> {
-  return new Promise(done => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => {
-      stdout += d;
-    });
-    child.stderr.on('data', d => {
-      stderr += d;
-    });
-    child.on('close', code => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 t.test('-R reads subdirectories; without it they are left out', async t => {
   const dir = mkdtempSync(join(tmp, 'tree-'));
   mkdirSync(join(dir, 'apps', 'jobs'), { recursive: true });
@@ -583,7 +562,7 @@ t.test('--kubeconfig: CRs and namespace labels from the cluster, read-only', asy
   const input = join(tmp, 'deployment-only.yaml');
   writeFileSync(input, stringify(deployment));
 
-  const r = await spawnCliAsync(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
+  const r = await runCli(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
   t.equal(r.code, 0, r.stderr);
   t.equal(
     r.stderr,
@@ -609,13 +588,13 @@ t.test('--kubeconfig: CRs and namespace labels from the cluster, read-only', asy
   const defaulted = docsOf(readFileSync(join(CASES, 'seed-default-sidecar/input.yaml'), 'utf8'))[0] as Json;
   writeFileSync(input, stringify(defaulted));
   fake.requests.length = 0;
-  const created = await spawnCliAsync(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
+  const created = await runCli(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
   t.equal(created.code, 0, created.stderr);
   t.match(created.stderr, 'sidecar injected (app-job-deployment-default-sidecar, container mode)');
   t.same(fake.writes(), [], 'the default Sidecar is created in memory, not in the cluster');
 
   await fake.close();
-  const down = await spawnCliAsync(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
+  const down = await runCli(['mutate', '-f', input, '--kubeconfig', kubeconfig.path]);
   t.equal(down.code, 1, 'a cluster that cannot be read: exit 1');
   t.match(down.stderr, /error: --kubeconfig: cannot read namespace vineyard-job from http:\/\/127\.0\.0\.1:\d+/);
   t.equal(down.stdout, '', 'nothing on stdout');

@@ -4,10 +4,9 @@
 // a pod created now would get is what the API server then gives a pod created
 // now; and it writes nothing.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { POD_WEBHOOKS } from '../../src/cli/mutate/pod-webhooks.js';
 import * as names from '../../src/vineyard/names.js';
+import { runCli } from '../helpers/cli.js';
 import { createObject, e2eFor, type E2E } from './env.js';
 import { resourcePath, type KubeObject } from './kube-client.js';
 
@@ -16,29 +15,9 @@ t.setTimeout(300_000);
 const env: E2E = await e2eFor(t);
 const { admin } = env;
 const kubeconfig = env.cluster.adminKubeconfig();
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const [SIDECAR, OPERATION] = POD_WEBHOOKS.map(h => h.name) as [string, string];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-const explain = (...args: string[]): Promise<Run> =>
-  new Promise(done => {
-    const child = spawn(process.execPath, [CLI, 'explain', ...args, '--kubeconfig', kubeconfig], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', d => {
-      stdout += d;
-    });
-    child.stderr.on('data', d => {
-      stderr += d;
-    });
-    child.on('close', code => done({ code: code ?? -1, stdout, stderr }));
-  });
+const explain = (...args: string[]) => runCli(['explain', ...args, '--kubeconfig', kubeconfig]);
 const lineOf = (text: string, webhook: string) =>
   text.split('\n').find(l => l.startsWith(`  ${webhook}: `)) ?? `(no line for ${webhook} in:\n${text})`;
 
