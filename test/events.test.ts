@@ -469,16 +469,25 @@ t.test('a hanging events API neither delays the answer nor piles up', async t =>
   t.match(counted, '{reason="SidecarInjected",result="failed"} 1');
 });
 
-t.test('an event the API never answers is given up after the timeout', async t => {
+/** The Event of a pod the sidecar webhook denied. */
+const deniedEvent = () =>
+  admissionEvent({
+    endpoint: sidecar,
+    request: request(injectable()),
+    outcome: denied(403, 'no'),
+    now: NOW,
+    instance: 'i',
+  })!;
+
+/** A logger at warn level and the lines it wrote. */
+function warningLog() {
   const warnings: string[] = [];
-  const logger = pino(
-    { level: 'warn' },
-    {
-      write: (s: string) => {
-        warnings.push(s);
-      },
-    },
-  );
+  const logger = pino({ level: 'warn' }, { write: (s: string) => void warnings.push(s) });
+  return { logger, warnings };
+}
+
+t.test('an event the API never answers is given up after the timeout', async t => {
+  const { logger, warnings } = warningLog();
   const results: string[] = [];
   const never = {
     createEvent: (_ns: string, _e: CoreV1Event, opts?: { signal?: AbortSignal }) =>
@@ -487,15 +496,7 @@ t.test('an event the API never answers is given up after the timeout', async t =
       ),
   } as unknown as ClusterStore;
   const rec = new EventRecorder({ store: never, logger, timeoutMs: 20, onResult: (_e, r) => results.push(r) });
-  rec.record(
-    admissionEvent({
-      endpoint: sidecar,
-      request: request(injectable()),
-      outcome: denied(403, 'no'),
-      now: NOW,
-      instance: 'i',
-    }),
-  );
+  rec.record(deniedEvent());
   await rec.settled();
   t.same(results, ['failed']);
   t.match(
@@ -506,15 +507,7 @@ t.test('an event the API never answers is given up after the timeout', async t =
 });
 
 t.test('the recorder never throws, even when the store does', async t => {
-  const warnings: string[] = [];
-  const logger = pino(
-    { level: 'warn' },
-    {
-      write: (s: string) => {
-        warnings.push(s);
-      },
-    },
-  );
+  const { logger, warnings } = warningLog();
   const results: string[] = [];
   const throwing = {
     createEvent: () => {
@@ -522,13 +515,7 @@ t.test('the recorder never throws, even when the store does', async t => {
     },
   } as unknown as ClusterStore;
   const rec = new EventRecorder({ store: throwing, logger, onResult: (_e, r) => results.push(r) });
-  const event = admissionEvent({
-    endpoint: sidecar,
-    request: request(injectable()),
-    outcome: denied(403, 'no'),
-    now: NOW,
-    instance: 'i',
-  })!;
+  const event = deniedEvent();
   t.doesNotThrow(() => rec.record(event));
   rec.record(undefined);
   await rec.settled();
@@ -550,13 +537,7 @@ t.test('identical events are aggregated: one create, then count updates at most 
     flushMs: 50,
     onResult: (_e, r) => results.push(r),
   });
-  const event = admissionEvent({
-    endpoint: sidecar,
-    request: request(injectable()),
-    outcome: denied(403, 'no'),
-    now: NOW,
-    instance: 'i',
-  })!;
+  const event = deniedEvent();
   for (let i = 0; i < 200; i++) rec.record({ ...event, lastTimestamp: new Date(NOW.getTime() + i * 1000) });
   await rec.settled();
   t.equal(store.events.length, 1, 'one Event');
@@ -590,13 +571,7 @@ t.test('different messages or objects are different Events; one object is rate l
     refillMs: 60_000,
     onResult: (_e, r) => results.push(r),
   });
-  const event = admissionEvent({
-    endpoint: sidecar,
-    request: request(injectable()),
-    outcome: denied(403, 'no'),
-    now: NOW,
-    instance: 'i',
-  })!;
+  const event = deniedEvent();
   for (let i = 0; i < 5; i++) rec.record({ ...event, message: `denied ${i}` });
   rec.record({ ...event, involvedObject: { ...event.involvedObject, name: 'other', uid: 'other-uid' } });
   await rec.settled();
@@ -608,13 +583,7 @@ t.test('different messages or objects are different Events; one object is rate l
 t.test('an Event the API server let expire is created again', async t => {
   const store = new MemoryStore();
   const rec = new EventRecorder({ store, logger: pino({ level: 'silent' }), flushMs: 10 });
-  const event = admissionEvent({
-    endpoint: sidecar,
-    request: request(injectable()),
-    outcome: denied(403, 'no'),
-    now: NOW,
-    instance: 'i',
-  })!;
+  const event = deniedEvent();
   rec.record(event);
   await rec.settled();
   store.events.length = 0;
