@@ -1,8 +1,9 @@
 // npm run bench [-- flags]: throughput, latency and memory of the webhook
 // under the load one kube-apiserver puts on it (HTTP/1.1 + TLS, 25 kept-alive
 // connections, a fresh uid per review), next to a bare Node https server (the
-// ceiling) driven the same way. Every answer is checked; a wrong one fails the
-// run. See docs/performance.md.
+// ceiling) and to this server with endpoints that do nothing (the frame),
+// driven the same way. Every answer is checked; a wrong one fails the run.
+// See docs/performance.md.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus as cpuList, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import {
   pinSelf,
   scrapeMetrics,
   startCeiling,
+  startFrame,
   startWebhook,
   stopChild,
 } from './servers.js';
@@ -41,7 +43,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --workers N           generator worker threads sharing them (default: 2)
   --generator G         saturation measured by: node (default), h2load or wrk when installed
                         (those send one fixed review and check only status codes)
-  --no-ceiling          skip the bare https server measurements
+  --no-ceiling          skip the bare https server measurements (and the frame's)
+  --no-frame            skip the frame: this server with endpoints that do nothing (bench/frame.js)
   --cpu-prof            run the webhook under node --cpu-prof (profile in bench/results/profiles/,
                         the ceiling's in profiles/ceiling/)
   --log-level L         the webhook's --log-level (default info, as in production)
@@ -79,6 +82,7 @@ function parseFlags(argv) {
       workers: { type: 'string', default: '2' },
       generator: { type: 'string', default: 'node' },
       'no-ceiling': { type: 'boolean', default: false },
+      'no-frame': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
       'node-options': { type: 'string' },
@@ -121,6 +125,7 @@ function parseFlags(argv) {
     workers: Math.round(num('workers', values.workers)),
     generator: values.generator,
     ceiling: !values['no-ceiling'],
+    frame: !values['no-ceiling'] && !values['no-frame'],
     cpuProf: values['cpu-prof'],
     logLevel: values['log-level'],
     nodeOptions: (values['node-options'] ?? deployedNodeOptions()).split(/\s+/).filter(Boolean),
@@ -183,13 +188,24 @@ class Bench {
     this.ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
     if (this.opts.ceiling)
       this.ceiling = await startCeiling({ core: this.pinned ? 0 : undefined, certDir, cpuProfDir: profDir });
+    if (this.opts.frame)
+      this.frame = await startFrame({
+        core: this.pinned ? 0 : undefined,
+        certDir,
+        cpuProfDir: profDir,
+        nodeOptions: this.opts.nodeOptions,
+      });
     this.pool = new GeneratorPool(this.opts.workers, this.opts.connections, this.ca);
     this.external = externalGenerators();
   }
 
   async stop() {
     await this.pool?.close();
-    const exits = await Promise.all([this.webhook && stopChild(this.webhook), this.ceiling && stopChild(this.ceiling)]);
+    const exits = await Promise.all([
+      this.webhook && stopChild(this.webhook),
+      this.ceiling && stopChild(this.ceiling),
+      this.frame && stopChild(this.frame),
+    ]);
     if (this.webhook && exits[0] && exits[0].code !== 0)
       this.notes.push(`the webhook exited with ${exits[0].code ?? exits[0].signal} on SIGTERM`);
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
@@ -296,6 +312,17 @@ class Bench {
         await this.pool.run({ mode: 'closed', port: this.ceiling.port, durationMs: o.warmupS * 1000, ceiling: true });
       ceilingBefore = await ceilingPhase('ceiling');
     }
+    // The frame, between the ceiling and the webhook: the same endpoints doing
+    // nothing, so the webhook's figure splits into what the server costs and
+    // what Vineyard's work costs.
+    if (this.frame) {
+      log('frame');
+      await this.pool.connect(this.frame.port);
+      if (o.warmupS > 0)
+        await this.pool.run({ mode: 'closed', port: this.frame.port, durationMs: o.warmupS * 1000, ceiling: true });
+      out.frame = await this.saturation(s, this.frame, true);
+      this.account(s, 'frame', out.frame);
+    }
     await this.pool.connect(this.webhook.port);
     if (o.warmupS > 0) {
       log(`warm-up ${o.warmupS} s`);
@@ -327,6 +354,8 @@ class Bench {
     if (out.ceiling?.rps) out.saturation.ratioToCeiling = round(out.saturation.rps / out.ceiling.rps, 2);
     if (out.ceiling?.cpuUsPerReview && out.saturation.cpuUsPerReview)
       out.saturation.cpuRatioToCeiling = round(out.ceiling.cpuUsPerReview / out.saturation.cpuUsPerReview, 2);
+    if (out.frame?.rps && out.ceiling?.rps) out.frame.ratioToCeiling = round(out.frame.rps / out.ceiling.rps, 2);
+    if (out.frame?.rps) out.saturation.ratioToFrame = round(out.saturation.rps / out.frame.rps, 2);
     if (
       out.saturation.generator === 'node' &&
       out.saturation.generatorCpu >= 0.9 * (this.pinned ? Math.max(1, this.cpus - 1) : 1) &&
@@ -453,6 +482,26 @@ function report(bench, results) {
   return table(rows);
 }
 
+/**
+ * Where a review's CPU goes, per scenario: the bare server (ceiling), this
+ * server doing nothing (frame), this server doing the work (webhook).
+ */
+function split(results) {
+  const withFrame = results.filter(r => r.frame);
+  if (!withFrame.length) return '';
+  const rows = [['scenario', 'ceiling us', 'frame us', 'webhook us', 'frame x ceil', 'webhook x frame']];
+  for (const r of withFrame)
+    rows.push([
+      r.name,
+      fmt(r.ceiling?.cpuUsPerReview, 0),
+      fmt(r.frame.cpuUsPerReview, 0),
+      fmt(r.saturation.cpuUsPerReview, 0),
+      fmt(r.frame.ratioToCeiling, 2),
+      fmt(r.saturation.ratioToFrame, 2),
+    ]);
+  return table(rows);
+}
+
 function targets(results) {
   const r = results.find(x => x.name === TARGET_SCENARIO);
   if (!r) return [];
@@ -469,6 +518,15 @@ function targets(results) {
       value: r.saturation.cpuRatioToCeiling,
       ok: null,
     },
+    ...(r.frame
+      ? [
+          {
+            target: '(frame: this server with endpoints that do nothing; throughput x ceiling, not a target)',
+            value: r.frame.ratioToCeiling,
+            ok: null,
+          },
+        ]
+      : []),
     { target: `p50 <= 2 ms at ${f.rate}/s`, value: f.latencyMs.p50, ok: f.latencyMs.p50 <= 2 },
     { target: `p99 <= 10 ms at ${f.rate}/s`, value: f.latencyMs.p99, ok: f.latencyMs.p99 <= 10 },
     {
@@ -580,6 +638,11 @@ async function main() {
         `saturation ${opts.saturationS} s (generator: ${opts.generator}); fixed rate (rate/s) for ${opts.durationS} s, latency from the intended send time; us/review: the server's CPU time per answer at saturation\n\n`,
       );
       process.stdout.write(report(bench, results) + '\n');
+      const cpuSplit = split(results);
+      if (cpuSplit)
+        process.stdout.write(
+          `\nCPU per review at saturation: the bare server (ceiling), this server with endpoints that do nothing (frame), the webhook:\n${cpuSplit}\n`,
+        );
       if (t.length) {
         process.stdout.write(`\ntargets (${TARGET_SCENARIO}, one core):\n`);
         for (const x of t)

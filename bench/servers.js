@@ -177,6 +177,18 @@ export function startCeiling({ core, certDir, cpuProfDir }) {
   });
 }
 
+/** bench/frame.js: the webhook's server with endpoints that do nothing, run with the webhook's node flags. */
+export function startFrame({ core, certDir, cpuProfDir, nodeOptions = [] }) {
+  const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, 'frame')] : [];
+  return startChild('frame', core, [...nodeOptions, ...profile, 'bench/frame.js', '--cert-dir', certDir], line => {
+    try {
+      return JSON.parse(line).port;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
 /** GET /metrics of the webhook, as {name: value} for unlabelled samples. */
 export function scrapeMetrics(port, ca) {
   return new Promise((resolve, reject) => {

@@ -125,6 +125,9 @@ t.test(
     const sc = results.scenarios[0];
     t.ok(sc.saturation.answered > 0 && sc.fixedRate.answered > 0, 'answers were checked in both phases');
     t.ok(sc.ceiling.answered > 0, 'the ceiling ran');
+    t.ok(sc.frame.answered > 0 && sc.frame.failed === 0, 'the frame ran and answered every review');
+    t.equal(typeof sc.saturation.ratioToFrame, 'number', 'the webhook is set against the frame');
+    t.match(r.stdout, /CPU per review at saturation[\s\S]*inject-default-3k/, 'the split of CPU per review is printed');
   },
 );
 
