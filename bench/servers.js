@@ -166,27 +166,29 @@ export function startWebhook({ core, resourcesDir, certDir, logLevel, cpuProfDir
   );
 }
 
+/** The port in the `{"port": N}` line the ceiling and the frame print once listening. */
+function announcedPort(line) {
+  try {
+    return JSON.parse(line).port;
+  } catch {
+    return undefined;
+  }
+}
+
 export function startCeiling({ core, certDir, cpuProfDir }) {
   const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, 'ceiling')] : [];
-  return startChild('ceiling', core, [...profile, 'bench/ceiling.js', '--cert-dir', certDir], line => {
-    try {
-      return JSON.parse(line).port;
-    } catch {
-      return undefined;
-    }
-  });
+  return startChild('ceiling', core, [...profile, 'bench/ceiling.js', '--cert-dir', certDir], announcedPort);
 }
 
 /** bench/frame.js: the webhook's server with endpoints that do nothing, run with the webhook's node flags. */
 export function startFrame({ core, certDir, cpuProfDir, nodeOptions = [] }) {
   const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, 'frame')] : [];
-  return startChild('frame', core, [...nodeOptions, ...profile, 'bench/frame.js', '--cert-dir', certDir], line => {
-    try {
-      return JSON.parse(line).port;
-    } catch {
-      return undefined;
-    }
-  });
+  return startChild(
+    'frame',
+    core,
+    [...nodeOptions, ...profile, 'bench/frame.js', '--cert-dir', certDir],
+    announcedPort,
+  );
 }
 
 /** GET /metrics of the webhook, as {name: value} for unlabelled samples. */
