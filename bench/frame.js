@@ -16,6 +16,7 @@ import { createLogger } from '../dist/serve.js';
 import { MemoryStore } from '../dist/cluster/memory-store.js';
 import { defaultPipelineConfig } from '../dist/admission/endpoint.js';
 import { endpoints } from '../dist/endpoints/table.js';
+import { parseServeArgs } from '../dist/config.js';
 
 const { values } = parseArgs({ options: { 'cert-dir': { type: 'string' } } });
 if (!values['cert-dir']) {
@@ -41,7 +42,7 @@ const app = buildApp({
   store: new MemoryStore([]),
   config: defaultPipelineConfig,
   logger: log,
-  bodyLimit: 4 * 2 ** 20, // --body-limit's default
+  bodyLimit: parseServeArgs([], {}).bodyLimit, // the server's default
 });
 await app.fastify.ready();
 app.server.listen({ host: '127.0.0.1', port: 0 }, () => {

@@ -46,7 +46,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --no-ceiling          skip the bare https server measurements (and the frame's)
   --no-frame            skip the frame: this server with endpoints that do nothing (bench/frame.js)
   --cpu-prof            run the webhook under node --cpu-prof (profile in bench/results/profiles/,
-                        the ceiling's in profiles/ceiling/)
+                        the ceiling's and the frame's in profiles/ceiling/ and profiles/frame/)
   --log-level L         the webhook's --log-level (default info, as in production)
   --node-options=FLAGS  flags for the webhook's node (default: NODE_OPTIONS of deploy/deployment.yaml)
   --out FILE            JSON results (default bench/results/latest.json, soak.json for --soak)
@@ -294,35 +294,25 @@ class Bench {
     const log = msg => process.stderr.write(`[bench] ${s.name}: ${msg}\n`);
     await this.pool.scenario(s);
     const out = { name: s.name, description: s.description, path: s.path, bytes: s.bytes };
+    // A server answering a canned allow (the ceiling, the frame): only the envelope is checked.
+    const barePhase = async (target, name, warm) => {
+      log(name);
+      await this.pool.connect(target.port);
+      if (warm && o.warmupS > 0)
+        await this.pool.run({ mode: 'closed', port: target.port, durationMs: o.warmupS * 1000, ceiling: true });
+      const phase = await this.saturation(s, target, true);
+      this.account(s, name, phase);
+      return phase;
+    };
     // The ceiling is measured before and after the webhook's phases and the two
     // averaged: on a shared machine a bare server's figure drifts by a third
     // within minutes, and one measurement on one side of the webhook's would
     // make the ratio as much a matter of luck.
-    const ceilingPhase = async name => {
-      log(name);
-      await this.pool.connect(this.ceiling.port);
-      const c = await this.saturation(s, this.ceiling, true);
-      this.account(s, name, c);
-      return c;
-    };
-    let ceilingBefore;
-    if (this.ceiling) {
-      await this.pool.connect(this.ceiling.port);
-      if (o.warmupS > 0)
-        await this.pool.run({ mode: 'closed', port: this.ceiling.port, durationMs: o.warmupS * 1000, ceiling: true });
-      ceilingBefore = await ceilingPhase('ceiling');
-    }
+    const ceilingBefore = this.ceiling && (await barePhase(this.ceiling, 'ceiling', true));
     // The frame, between the ceiling and the webhook: the same endpoints doing
     // nothing, so the webhook's figure splits into what the server costs and
     // what Vineyard's work costs.
-    if (this.frame) {
-      log('frame');
-      await this.pool.connect(this.frame.port);
-      if (o.warmupS > 0)
-        await this.pool.run({ mode: 'closed', port: this.frame.port, durationMs: o.warmupS * 1000, ceiling: true });
-      out.frame = await this.saturation(s, this.frame, true);
-      this.account(s, 'frame', out.frame);
-    }
+    if (this.frame) out.frame = await barePhase(this.frame, 'frame', true);
     await this.pool.connect(this.webhook.port);
     if (o.warmupS > 0) {
       log(`warm-up ${o.warmupS} s`);
@@ -350,7 +340,7 @@ class Bench {
       ...(await this.measured(this.webhook, { mode: 'open', durationMs: o.durationS * 1000, rate })),
     };
     this.account(s, 'fixed rate', out.fixedRate);
-    if (ceilingBefore) out.ceiling = bracketed(ceilingBefore, await ceilingPhase('ceiling, again'));
+    if (ceilingBefore) out.ceiling = bracketed(ceilingBefore, await barePhase(this.ceiling, 'ceiling, again', false));
     if (out.ceiling?.rps) out.saturation.ratioToCeiling = round(out.saturation.rps / out.ceiling.rps, 2);
     if (out.ceiling?.cpuUsPerReview && out.saturation.cpuUsPerReview)
       out.saturation.cpuRatioToCeiling = round(out.ceiling.cpuUsPerReview / out.saturation.cpuUsPerReview, 2);

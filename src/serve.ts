@@ -74,7 +74,6 @@ function ownNamespace(flag: string | undefined): string {
   return WEBHOOK_NAMESPACE;
 }
 
-/** The store, and the cluster configuration and runtime when there is one (the certificates use it too). */
 /** The objects of --resources; a file that cannot be read or a document that is not an object is a usage error naming it. */
 async function seedManifests(path: string): Promise<unknown[]> {
   try {
@@ -87,6 +86,7 @@ async function seedManifests(path: string): Promise<unknown[]> {
   }
 }
 
+/** The store, and the cluster configuration and runtime when there is one (the certificates use it too). */
 async function createStore(
   cfg: ServeConfig,
   source: ClusterSource,
